@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Install the whole stack into ./.venv (idempotent; the first run builds mmcv, ~20 min on 2 cores).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+py=${PYTHON:-python3}
+venv=${VENV:-$root/.venv}
+[ -x "$venv/bin/python" ] || "$py" -m venv "$venv"
+pip=("$venv/bin/python" -m pip install --disable-pip-version-check -c "$root/constraints.txt")
+
+"${pip[@]}" setuptools wheel ninja torch torchvision numpy opencv-python mmengine
+if ! "$venv/bin/python" -c "import mmcv, mmcv.ops" 2>/dev/null; then
+  # mmcv ships only an sdist: build its ops against the installed torch.
+  CXX="$root/tools/cxx20" MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} \
+    "${pip[@]}" --no-build-isolation mmcv
+fi
+"$venv/bin/python" -c "import chumpy" 2>/dev/null || "${pip[@]}" --no-build-isolation chumpy
+"${pip[@]}" mmdet mmpose mediapipe opencv-contrib-python
+"${pip[@]}" -e "$root[test]"
+
+# Real test footage (photos and videos) from Debian's opencv-doc, when apt is usable.
+doc=/usr/share/doc/opencv-doc/opencv4/html/handSrc.jpg
+if [ ! -f "$doc" ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq opencv-doc) \
+    || echo "warning: could not install opencv-doc; footage tests will fail" >&2
+fi
+echo "installed into $venv"

@@ -1,0 +1,122 @@
+"""Bounded buffers between nodes, with a named overflow policy and counters."""
+from __future__ import annotations
+
+import collections
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import BufferClosed
+
+__all__ = ['POLICIES', 'Buffer', 'BufferStats']
+
+POLICIES = ('drop_oldest', 'block', 'drop_newest')
+
+
+@dataclass
+class BufferStats:
+    put: int = 0
+    taken: int = 0
+    dropped: int = 0
+    high_water: int = 0
+
+
+class Buffer:
+    """A bounded FIFO between one producer node and its consumers.
+
+    Overflow policies:
+        ``drop_oldest``: a put into a full buffer drops the oldest item (live video: keep the freshest).
+        ``block``: a put waits for room (lossless replay, back-pressure).
+        ``drop_newest``: a put into a full buffer drops the item being put.
+
+    Every drop is counted and handed to ``on_drop``. ``close()`` wakes every waiter: later puts
+    are dropped, and gets return what is left, then raise ``BufferClosed``.
+    """
+
+    def __init__(self, name: str, size: int = 1, policy: str = 'drop_oldest',
+                 on_drop: Callable[[Any], None] | None = None) -> None:
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"buffer '{name}': size must be an integer >= 1, but got {size!r}")
+        if policy not in POLICIES:
+            raise ValueError(f"buffer '{name}': policy must be one of {', '.join(POLICIES)}, "
+                             f'but got {policy!r}')
+        self.name, self.size, self.policy = name, size, policy
+        self.on_drop = on_drop
+        self.stats = BufferStats()
+        self._items: collections.deque = collections.deque()
+        self._closed = False
+        # One lock guards _items, _closed and stats; both conditions share it.
+        self._lock = threading.Lock()
+        self._not_empty = threading.Condition(self._lock)
+        self._not_full = threading.Condition(self._lock)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def put(self, item: Any, timeout: float | None = None) -> bool:
+        """Add an item. Returns False if it was dropped (closed buffer, drop_newest, timeout)."""
+        dropped = None
+        with self._lock:
+            if self.policy == 'block' and len(self._items) >= self.size and not self._closed:
+                self._not_full.wait_for(
+                    lambda: len(self._items) < self.size or self._closed, timeout)
+            if self._closed:
+                dropped, accepted = item, False
+            elif len(self._items) < self.size:
+                accepted = True
+            elif self.policy == 'drop_oldest':
+                dropped, accepted = self._items.popleft(), True
+            else:  # drop_newest, or block that timed out
+                dropped, accepted = item, False
+            if accepted:
+                self._items.append(item)
+                self.stats.put += 1
+                self.stats.high_water = max(self.stats.high_water, len(self._items))
+                self._not_empty.notify()
+            if dropped is not None:
+                self.stats.dropped += 1
+        if dropped is not None and self.on_drop is not None:
+            self.on_drop(dropped)
+        return accepted
+
+    def get(self, timeout: float | None = None) -> Any:
+        """Take the oldest item, waiting up to ``timeout`` seconds (None: until one comes).
+
+        Raises:
+            BufferClosed: the buffer is closed and empty.
+            TimeoutError: nothing came in time.
+        """
+        with self._lock:
+            if not self._not_empty.wait_for(lambda: self._items or self._closed, timeout):
+                raise TimeoutError(f"buffer '{self.name}': nothing to get within {timeout} s")
+            if not self._items:
+                raise BufferClosed(self.name)
+            return self._take()
+
+    def get_nowait(self) -> Any:
+        """Take the oldest item if there is one, else None. Raises BufferClosed once closed and empty."""
+        with self._lock:
+            if self._items:
+                return self._take()
+            if self._closed:
+                raise BufferClosed(self.name)
+            return None
+
+    def _take(self) -> Any:
+        self.stats.taken += 1
+        self._not_full.notify()
+        return self._items.popleft()
+
+    def close(self) -> None:
+        """Refuse further puts and wake every waiter."""
+        with self._lock:
+            self._closed = True
+            self._not_empty.notify_all()
+            self._not_full.notify_all()
+
+    def __repr__(self) -> str:
+        return f'Buffer({self.name!r}, size={self.size}, policy={self.policy!r})'

@@ -1,0 +1,68 @@
+"""The error hierarchy of webcam_app: every error the app reports derives from WebcamAppError."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    'BufferClosed', 'ConfigError', 'ConfigIssue', 'GraphError', 'NodeError',
+    'WebcamAppError', 'WeightsUnavailable'
+]
+
+
+class WebcamAppError(Exception):
+    """Base class of every error this app reports to a user."""
+
+    exit_code = 1
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in a graph config: where it is, what is wrong, how to fix it."""
+
+    where: str          # 'graphs/hand.yaml:14', or '--set pose.x=1'
+    message: str
+    fix: str = ''
+
+    def __str__(self) -> str:
+        text = f'{self.where}: {self.message}'
+        return f'{text}\n  fix: {self.fix}' if self.fix else text
+
+
+class ConfigError(WebcamAppError):
+    """A graph config (YAML, overrides or plugins) is invalid. Holds every issue found."""
+
+    exit_code = 2
+
+    def __init__(self, issues: list[ConfigIssue] | ConfigIssue) -> None:
+        self.issues = [issues] if isinstance(issues, ConfigIssue) else list(issues)
+        super().__init__('\n'.join(str(i) for i in self.issues))
+
+
+class GraphError(ConfigError):
+    """The wiring of a graph is invalid (dangling buffers, cycles, unknown ports)."""
+
+
+class WeightsUnavailable(WebcamAppError):
+    """A model's weights are neither on disk nor downloadable."""
+
+    exit_code = 2
+
+    def __init__(self, node: str, url: str, local_path: str, reason: str = '') -> None:
+        self.node, self.url, self.local_path = node, url, local_path
+        text = (f"node '{node}': weights are unavailable: {url}"
+                + (f' ({reason})' if reason else '')
+                + f'\n  fix: download that file and put it at {local_path}, '
+                f'or run: python tools/download_models.py GRAPH')
+        super().__init__(text)
+
+
+class NodeError(WebcamAppError):
+    """A node failed while running; the cause is chained."""
+
+    def __init__(self, node: str, message: str = '') -> None:
+        self.node = node
+        super().__init__(f"node '{node}' failed" + (f': {message}' if message else ''))
+
+
+class BufferClosed(WebcamAppError):
+    """Raised by Buffer.get once a closed buffer is empty."""

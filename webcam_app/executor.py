@@ -1,0 +1,167 @@
+"""Run a Graph: one thread per node, supervised, with one shutdown path for every cause."""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from .buffers import Buffer
+from .graph import Graph
+from .metrics import Metrics
+from .ports import FlowLimiter, release
+from .worker import Worker
+
+__all__ = ['EXIT_ERROR', 'EXIT_OK', 'Runner', 'run_graph']
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
+
+
+class Runner:
+    """Runs a graph until its sinks end, ``stop()`` is called, or a node fails.
+
+    Shutdown, whatever its cause: sources stop, the graph drains for ``drain_timeout`` seconds,
+    then every buffer is closed, which wakes every waiting thread, and all threads are joined.
+    """
+
+    def __init__(self, graph: Graph, drain_timeout: float = 1.0,
+                 metrics_interval: float = 5.0) -> None:
+        self.graph, self.drain_timeout, self.metrics_interval = graph, drain_timeout, metrics_interval
+        self.live = graph.mode == 'live'
+        self.buffers = {name: Buffer(name, spec.size, spec.policy, on_drop=release)
+                        for name, spec in graph.buffers.items()}
+        self.metrics = Metrics(list(graph.nodes), self.buffers)
+        self.stopping = threading.Event()
+        self.cancelled = threading.Event()
+        self.exit_code: int | None = None
+        self.errors: list[tuple[str, BaseException]] = []
+        self._state = threading.Condition()
+        self._stop_at: float | None = None
+        self._barrier = threading.Barrier(len(graph.nodes))
+        self._running = 0
+        self.workers = [self._make_worker(spec) for spec in graph.nodes.values()]
+        self.threads: list[threading.Thread] = []
+        events = next(iter(graph.nodes.values())).node.events
+        events.subscribe('quit', lambda reason: self.stop(str(reason or 'quit')))
+        events.subscribe('key', self._on_key)
+        for spec in graph.nodes.values():
+            spec.node.context.metrics = self.metrics
+
+    def _make_worker(self, spec: Any) -> Worker:
+        inputs = {port: (self.buffers[buf], kind) for port, (buf, kind) in spec.inputs.items()}
+        outputs = {port: [self.buffers[b] for b in bufs] for port, bufs in spec.outputs.items()}
+        limiters = ({b: FlowLimiter(self.graph.max_in_flight) for bufs in spec.outputs.values()
+                     for b in bufs} if self.live and spec.node.is_source() else {})
+        return Worker(self, spec, inputs, outputs, limiters, self.metrics.nodes[spec.name])
+
+    # -- lifecycle ---------------------------------------------------------------------------
+    def start(self) -> 'Runner':
+        self.metrics.reset_clock()
+        for worker in self.workers:
+            thread = threading.Thread(target=worker.run, name=f'node:{worker.name}')
+            self.threads.append(thread)
+        with self._state:
+            self._running = len(self.threads)
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def stop(self, reason: str = 'stop', exit_code: int = EXIT_OK) -> None:
+        """Begin shutdown (idempotent; the first cause sets the exit code). Safe from any thread."""
+        with self._state:
+            if self.exit_code is None or (self.exit_code == EXIT_OK and exit_code != EXIT_OK):
+                self.exit_code = exit_code
+            if self._stop_at is None:
+                log.info('stopping: %s', reason)
+                self._stop_at = time.monotonic() + self.drain_timeout
+            self.stopping.set()
+            self._state.notify_all()
+
+    def fail(self, name: str, exc: BaseException, exit_code: int = EXIT_ERROR) -> None:
+        """A node failed: report it with its name and stop the graph."""
+        log.error('node %r failed: %s: %s', name, type(exc).__name__, exc, exc_info=exc)
+        self.errors.append((name, exc))
+        self.stop(f'node {name!r} failed', exit_code)
+        self._barrier.abort()
+
+    def worker_done(self) -> None:
+        with self._state:
+            self._running -= 1
+            self._state.notify_all()
+
+    def wait_for_setup(self) -> bool:
+        """Called by each worker after setup; False if the run was aborted meanwhile."""
+        try:
+            self._barrier.wait()
+            return True
+        except threading.BrokenBarrierError:
+            return False
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the run to end; returns the exit code. Logs a metrics line periodically."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        next_report = time.monotonic() + self.metrics_interval
+        with self._state:
+            while self._running > 0:
+                now = time.monotonic()
+                if self._stop_at is not None and now >= self._stop_at:
+                    break
+                if deadline is not None and now >= deadline:
+                    return -1
+                if now >= next_report:
+                    log.info('%s', self.metrics.one_line())
+                    next_report = now + self.metrics_interval
+                waits = [t for t in (self._stop_at, deadline, next_report) if t is not None]
+                self._state.wait(max(0.0, min(waits) - now))
+        self._cancel()
+        if self.exit_code is None:
+            self.exit_code = EXIT_OK
+        return self.exit_code
+
+    def run(self) -> int:
+        return self.start().wait()
+
+    def _cancel(self) -> None:
+        """Past the drain deadline, or all done: close every buffer and join the threads."""
+        self.cancelled.set()
+        self.stopping.set()
+        self._barrier.abort()
+        for buffer in self.buffers.values():
+            buffer.close()
+        end = time.monotonic() + max(1.0, self.drain_timeout)
+        for thread in self.threads:
+            thread.join(max(0.0, end - time.monotonic()))
+        stuck = [t.name for t in self.threads if t.is_alive()]
+        if stuck:
+            log.error('threads still busy after shutdown: %s', ', '.join(stuck))
+            if self.exit_code in (None, EXIT_OK):
+                self.exit_code = EXIT_ERROR
+
+    @property
+    def stuck_threads(self) -> list[str]:
+        return [t.name for t in self.threads if t.is_alive()]
+
+    def _on_key(self, key: Any) -> None:
+        for spec in self.graph.nodes.values():
+            if spec.enable_key and spec.enable_key == key:
+                spec.node.enabled = not spec.node.enabled
+                log.info('node %r %s (key %r)', spec.name,
+                         'enabled' if spec.node.enabled else 'disabled', key)
+
+    def write_metrics(self, path: str | Path) -> None:
+        snap = self.metrics.snapshot()
+        snap['graph'], snap['mode'], snap['exit_code'] = self.graph.name, self.graph.mode, self.exit_code
+        Path(path).write_text(json.dumps(snap, indent=2))
+
+
+def run_graph(graph: Graph, timeout: float | None = None, **kwargs: Any) -> Runner:
+    """Run a graph to its end on threads; returns the finished Runner (see ``exit_code``)."""
+    runner = Runner(graph, **kwargs).start()
+    if runner.wait(timeout) == -1:
+        runner.stop('timeout', EXIT_ERROR)
+        runner.wait()
+    return runner

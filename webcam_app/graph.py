@@ -1,0 +1,95 @@
+"""A validated, wired graph: node instances, their ports and the buffers between them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .node import Node
+
+__all__ = ['BufferSpec', 'Graph', 'NodeSpec', 'default_buffer']
+
+MODES = ('live', 'replay')
+
+
+@dataclass(frozen=True)
+class BufferSpec:
+    name: str
+    size: int
+    policy: str
+
+
+def default_buffer(name: str, mode: str) -> BufferSpec:
+    """Live: keep only the freshest frame. Replay: lossless back-pressure."""
+    return BufferSpec(name, 1, 'drop_oldest') if mode == 'live' else BufferSpec(name, 4, 'block')
+
+
+@dataclass
+class NodeSpec:
+    """A node instance and how it is wired."""
+
+    node: Node
+    inputs: dict[str, tuple[str, str]] = field(default_factory=dict)   # port -> (buffer, kind)
+    outputs: dict[str, list[str]] = field(default_factory=dict)        # port -> buffers
+    enable_key: str | None = None
+    on_error: str = 'stop'
+
+    @property
+    def name(self) -> str:
+        return self.node.name
+
+
+@dataclass
+class Graph:
+    name: str
+    mode: str
+    nodes: dict[str, NodeSpec]
+    buffers: dict[str, BufferSpec]
+    max_in_flight: int = 1
+    path: Path | None = None
+    fallback: Path | None = None
+
+    def producer_of(self, buffer: str) -> str:
+        return next(s.name for s in self.nodes.values()
+                    for bufs in s.outputs.values() if buffer in bufs)
+
+    def consumer_of(self, buffer: str) -> tuple[str, str, str]:
+        """(node, port, kind) reading the buffer."""
+        return next((s.name, port, kind) for s in self.nodes.values()
+                    for port, (buf, kind) in s.inputs.items() if buf == buffer)
+
+    def hotkeys(self) -> dict[str, str]:
+        return {s.enable_key: s.name for s in self.nodes.values() if s.enable_key}
+
+    def describe(self, fmt: str = 'text') -> str:
+        """The wired graph as readable text or Graphviz dot."""
+        return _dot(self) if fmt == 'dot' else _text(self)
+
+
+def _buffer_label(spec: BufferSpec) -> str:
+    return f'{spec.name} [{spec.policy} {spec.size}]'
+
+
+def _text(graph: Graph) -> str:
+    lines = [f'graph {graph.name!r} (mode: {graph.mode}, max_in_flight: {graph.max_in_flight})']
+    for spec in graph.nodes.values():
+        extra = f', key {spec.enable_key!r}' if spec.enable_key else ''
+        lines.append(f'  {spec.name}: {type(spec.node).__name__}{extra}')
+        for port, (buf, kind) in spec.inputs.items():
+            lines.append(f'    <- {port} ({kind}) {_buffer_label(graph.buffers[buf])}')
+        for port, bufs in spec.outputs.items():
+            for buf in bufs:
+                lines.append(f'    -> {port} {_buffer_label(graph.buffers[buf])}')
+    return '\n'.join(lines)
+
+
+def _dot(graph: Graph) -> str:
+    lines = [f'digraph "{graph.name}" {{', '  rankdir=LR;', '  node [shape=box];']
+    for spec in graph.nodes.values():
+        lines.append(f'  "{spec.name}" [label="{spec.name}\\n{type(spec.node).__name__}"];')
+    for name, buf in graph.buffers.items():
+        node, port, kind = graph.consumer_of(name)
+        style = '' if kind == 'trigger' else ', style=dashed'
+        lines.append(f'  "{graph.producer_of(name)}" -> "{node}" '
+                     f'[label="{name}\\n{buf.policy} {buf.size}"{style}];')
+    lines.append('}')
+    return '\n'.join(lines)

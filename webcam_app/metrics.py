@@ -1,0 +1,90 @@
+"""Per-node and per-buffer counters, service-time percentiles and end-to-end latency."""
+from __future__ import annotations
+
+import collections
+import time
+from typing import Any
+
+__all__ = ['Metrics', 'NodeStats', 'percentile']
+
+_WINDOW = 512   # samples kept for percentiles: recent behaviour, constant memory
+
+
+def percentile(samples: Any, q: float) -> float:
+    """The q-th percentile (0..100) of samples, nearest rank; 0.0 when empty."""
+    data = sorted(samples)
+    if not data:
+        return 0.0
+    rank = min(len(data) - 1, max(0, round(q / 100 * (len(data) - 1))))
+    return data[rank]
+
+
+class NodeStats:
+    """Counters one node's worker updates; only that thread writes them (no lock needed)."""
+
+    __slots__ = ('frames_in', 'frames_out', 'skipped_errors', 'skipped_at_source', 'wait_s',
+                 'service', 'latency', 'started', 'last_out')
+
+    def __init__(self) -> None:
+        self.frames_in = self.frames_out = self.skipped_errors = self.skipped_at_source = 0
+        self.wait_s = 0.0
+        self.service: collections.deque = collections.deque(maxlen=_WINDOW)
+        self.latency: collections.deque = collections.deque(maxlen=_WINDOW)
+        self.started = time.monotonic()
+        self.last_out = self.started
+
+    def fps(self, now: float | None = None) -> float:
+        elapsed = (now or time.monotonic()) - self.started
+        return max(self.frames_in, self.frames_out) / elapsed if elapsed > 0 else 0.0
+
+    def summary(self, now: float) -> dict[str, Any]:
+        service = list(self.service)
+        out = {'frames_in': self.frames_in, 'frames_out': self.frames_out,
+               'fps': round(self.fps(now), 2),
+               'service_ms_p50': round(percentile(service, 50) * 1e3, 3),
+               'service_ms_p95': round(percentile(service, 95) * 1e3, 3),
+               'wait_s': round(self.wait_s, 3), 'skipped_errors': self.skipped_errors,
+               'skipped_at_source': self.skipped_at_source}
+        if self.latency:
+            latency = list(self.latency)
+            out['latency_ms_p50'] = round(percentile(latency, 50) * 1e3, 3)
+            out['latency_ms_p95'] = round(percentile(latency, 95) * 1e3, 3)
+        return out
+
+
+class Metrics:
+    """All the numbers of one run; ``snapshot()`` is safe to call from any thread."""
+
+    def __init__(self, node_names: list[str], buffers: dict[str, Any]) -> None:
+        self.nodes = {name: NodeStats() for name in node_names}
+        self.buffers = buffers
+        self.started = time.monotonic()
+
+    def reset_clock(self) -> None:
+        now = time.monotonic()
+        self.started = now
+        for stats in self.nodes.values():
+            stats.started = now
+
+    def snapshot(self) -> dict[str, Any]:
+        now = time.monotonic()
+        return {
+            'elapsed_s': round(now - self.started, 3),
+            'nodes': {name: s.summary(now) for name, s in self.nodes.items()},
+            'buffers': {name: {'depth': len(b), 'size': b.size, 'policy': b.policy,
+                               'put': b.stats.put, 'taken': b.stats.taken,
+                               'dropped': b.stats.dropped, 'high_water': b.stats.high_water}
+                        for name, b in self.buffers.items()},
+        }
+
+    def one_line(self) -> str:
+        snap = self.snapshot()
+        parts = []
+        for name, s in snap['nodes'].items():
+            text = f"{name} {s['fps']:.1f}fps {s['service_ms_p50']:.1f}ms"
+            if 'latency_ms_p50' in s:
+                text += f" e2e {s['latency_ms_p50']:.0f}ms"
+            parts.append(text)
+        drops = sum(b['dropped'] for b in snap['buffers'].values())
+        drops += sum(s['skipped_at_source'] for s in snap['nodes'].values())
+        return ' | '.join(parts) + f' | drops {drops}'

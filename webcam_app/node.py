@@ -1,0 +1,144 @@
+"""The node contract that built-in nodes and plugins share, and the registry of node types."""
+from __future__ import annotations
+
+import difflib
+import inspect
+import logging
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Mapping
+
+from .events import EventBus
+
+__all__ = ['INPUT_KINDS', 'Node', 'NodeContext', 'registry']
+
+log = logging.getLogger(__name__)
+
+#: trigger: the node runs when a message arrives. latest: the newest message, without waiting.
+#: sync: the message with the trigger's frame id (None when its producer emitted none for it).
+INPUT_KINDS = ('trigger', 'latest', 'sync')
+
+
+@dataclass
+class NodeContext:
+    """What the runtime tells a node about the graph it runs in."""
+
+    mode: str = 'replay'
+    graph_name: str = ''
+    graph_dir: str = '.'
+    hotkeys: Mapping[str, str] = field(default_factory=dict)   # key -> node name
+    metrics: Any = None     # a webcam_app.metrics.Metrics while running
+
+
+class Node:
+    """Base class of every node. Subclass it, declare ports, implement ``process``.
+
+    * Parameters are the constructor's keyword arguments; YAML keys are checked against them.
+    * ``inputs`` maps input port names to a kind (``trigger``, ``latest``, ``sync``). A node with
+      no inputs is a source: ``process()`` is called in a loop and returns a Frame, None (no frame
+      this time) or ``EOS`` to end the stream.
+    * ``process`` receives one keyword argument per input port and returns None (emit nothing), a
+      message (sent on every output port) or a ``{port: message}`` dict.
+
+    Lifecycle guarantees: ``check`` runs on the main thread before any thread starts; ``setup`` runs
+    on the node's own thread before the first message; ``process`` is never called concurrently;
+    ``close`` runs whenever ``setup`` succeeded. When a hot key disables the node, ``bypass``
+    replaces ``process``.
+    """
+
+    inputs: ClassVar[Mapping[str, str]] = {'frame': 'trigger'}
+    outputs: ClassVar[tuple[str, ...]] = ('frame',)
+    #: 'live' or 'replay' when this node (a source) knows which suits its input, else None.
+    mode_hint: ClassVar[str | None] = None
+
+    # Set by the runtime before check(); plain class defaults so subclasses need no super().__init__.
+    name: str = ''
+    events: EventBus = EventBus()
+    context: NodeContext = NodeContext()
+    enabled: bool = True
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for port, kind in cls.inputs.items():
+            if kind not in INPUT_KINDS:
+                raise TypeError(f'{cls.__qualname__}.inputs[{port!r}] must be one of '
+                                f'{", ".join(INPUT_KINDS)}, but got {kind!r}')
+        if cls.inputs and list(cls.inputs.values()).count('trigger') != 1:
+            raise TypeError(f'{cls.__qualname__} needs exactly one trigger input, but its inputs '
+                            f'are {dict(cls.inputs)}')
+        if not cls.__name__.startswith('_') and not inspect.isabstract(cls):
+            registry.add(cls)
+
+    @classmethod
+    def is_source(cls) -> bool:
+        return not cls.inputs
+
+    def check(self) -> None:
+        """Check the outside world (files, camera) cheaply; raise ValueError with a clear message."""
+
+    def setup(self) -> None:
+        """Load what the node needs (models, devices). Runs on the node's thread."""
+
+    def process(self, **inputs: Any) -> Any:
+        raise NotImplementedError(f'{type(self).__name__} must implement process()')
+
+    def bypass(self, **inputs: Any) -> Any:
+        """What a disabled node emits: its first trigger input, unchanged."""
+        for port, kind in self.inputs.items():
+            if kind == 'trigger':
+                return inputs.get(port)
+        return None
+
+    def close(self) -> None:
+        """Release what setup acquired."""
+
+    def __repr__(self) -> str:
+        return f'{type(self).__name__}(name={self.name!r})'
+
+
+class _Registry:
+    """Node types by class name. Built-ins and plugins live here together."""
+
+    def __init__(self) -> None:
+        self._types: dict[str, type[Node]] = {}
+        self._entry_points_loaded = False
+
+    def add(self, cls: type[Node]) -> None:
+        old = self._types.get(cls.__name__)
+        if old is not None and (old.__module__, old.__qualname__) != (cls.__module__,
+                                                                        cls.__qualname__):
+            raise TypeError(f'node type {cls.__name__!r} from {cls.__module__} is already '
+                            f'registered by {old.__module__}; rename one of the classes')
+        self._types[cls.__name__] = cls
+
+    def get(self, name: str) -> type[Node] | None:
+        self.load_entry_points()
+        return self._types.get(name)
+
+    def suggest(self, name: str) -> list[str]:
+        self.load_entry_points()
+        return difflib.get_close_matches(name, self._types, n=3, cutoff=0.5)
+
+    def names(self) -> list[str]:
+        self.load_entry_points()
+        return sorted(self._types)
+
+    def snapshot(self) -> dict[str, type[Node]]:
+        return dict(self._types)
+
+    def restore(self, snapshot: dict[str, type[Node]]) -> None:
+        self._types = dict(snapshot)
+
+    def load_entry_points(self) -> None:
+        """Import every module named in the ``webcam_app.nodes`` entry-point group, once."""
+        if self._entry_points_loaded:
+            return
+        self._entry_points_loaded = True
+        from importlib.metadata import entry_points
+        for ep in entry_points(group='webcam_app.nodes'):
+            try:
+                ep.load()
+            except Exception:  # a broken third-party plugin must not break the app
+                log.exception('could not load node plugin %s (%s)', ep.name, ep.value)
+
+
+registry = _Registry()

@@ -1,0 +1,151 @@
+"""The loop that runs one node on its own thread."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from .buffers import Buffer
+from .errors import BufferClosed, WebcamAppError
+from .graph import NodeSpec
+from .messages import EOS, Frame
+from .metrics import NodeStats
+from .ports import FlowLimiter, SideInput, release
+
+if TYPE_CHECKING:
+    from .executor import Runner
+
+__all__ = ['Worker', 'normalize_outputs']
+
+log = logging.getLogger(__name__)
+_clock = time.perf_counter
+
+
+def normalize_outputs(node: Any, result: Any) -> dict[str, Any]:
+    """What a node's process() returned, as {port: message}: None, a message, or a dict."""
+    if result is None:
+        return {}
+    if isinstance(result, dict):
+        unknown = set(result) - set(node.outputs)
+        if unknown:
+            raise ValueError(f'{type(node).__name__} returned unknown output ports {sorted(unknown)};'
+                             f' its outputs are {list(node.outputs)}')
+        return {port: msg for port, msg in result.items() if msg is not None}
+    return {port: result for port in node.outputs}
+
+
+class Worker:
+    """Feeds one node from its buffers and sends what it returns downstream."""
+
+    def __init__(self, runner: 'Runner', spec: NodeSpec, inputs: dict[str, tuple[Buffer, str]],
+                 outputs: dict[str, list[Buffer]], limiters: dict[str, FlowLimiter],
+                 stats: NodeStats) -> None:
+        self.runner, self.spec, self.node, self.name = runner, spec, spec.node, spec.name
+        self.outputs, self.limiters, self.stats = outputs, limiters, stats
+        self.trigger_port, self.trigger = next(
+            ((port, buf) for port, (buf, kind) in inputs.items() if kind == 'trigger'), (None, None))
+        self.sides = {port: SideInput(buf, kind, runner.live)
+                      for port, (buf, kind) in inputs.items() if kind != 'trigger'}
+        self.input_buffers = [buf for buf, _ in inputs.values()]
+        self.is_sink = not any(outputs.values())
+
+    def run(self) -> None:
+        try:
+            self._run()
+        finally:
+            for buffer in self.input_buffers:   # nobody reads them any more: free the producers
+                buffer.close()
+            self._emit_eos()
+            self.runner.worker_done()
+
+    def _run(self) -> None:
+        try:
+            self.node.setup()
+        except BaseException as exc:
+            self.runner.fail(self.name, exc, getattr(exc, 'exit_code', 1)
+                             if isinstance(exc, WebcamAppError) else 1)
+            return
+        try:
+            if self.runner.wait_for_setup():
+                self._loop_source() if self.trigger is None else self._loop()
+        except BaseException as exc:
+            self.runner.fail(self.name, exc)
+        finally:
+            try:
+                self.node.close()
+            except Exception:
+                log.exception('node %r failed to close', self.name)
+
+    def _loop_source(self) -> None:
+        node, stats, stopping = self.node, self.stats, self.runner.stopping
+        while not stopping.is_set():
+            t0 = _clock()
+            message = node.process()
+            if message is EOS:
+                return
+            if message is not None:
+                self._emit(normalize_outputs(node, message), None, t0, _clock())
+
+    def _loop(self) -> None:
+        get, cancelled, stats = self.trigger.get, self.runner.cancelled, self.stats
+        while True:
+            t_wait = _clock()
+            try:
+                item = get()
+            except BufferClosed:
+                return
+            if cancelled.is_set():
+                release(item)
+                return
+            message, token = item
+            if message is EOS:
+                return
+            stats.frames_in += 1
+            kwargs = {port: side.value_for(message.frame_id) for port, side in self.sides.items()}
+            kwargs[self.trigger_port] = message
+            t0 = _clock()
+            stats.wait_s += t0 - t_wait
+            try:
+                result = (self.node.process if self.node.enabled else self.node.bypass)(**kwargs)
+                outputs = normalize_outputs(self.node, result)
+            except Exception as exc:
+                if self.spec.on_error != 'skip':
+                    release(item)
+                    raise
+                stats.skipped_errors += 1
+                log.warning('node %r skipped frame %s: %s: %s', self.name, message.frame_id,
+                            type(exc).__name__, exc)
+                outputs = {}
+            t1 = _clock()
+            if self.is_sink:
+                stats.latency.append(time.monotonic() - message.timestamp)
+            self._emit(outputs, token, t0, t1)
+            if token is not None:
+                token.release()
+
+    def _emit(self, outputs: dict[str, Any], token: Any, t0: float, t1: float) -> None:
+        stats = self.stats
+        stats.service.append(t1 - t0)
+        stamp = (self.name, t0, t1)
+        for port, message in outputs.items():
+            if isinstance(message, Frame):
+                message = message.replace(stamps=message.stamps + (stamp,))
+            for buffer in self.outputs.get(port, ()):
+                if self.limiters:
+                    item_token = self.limiters[buffer.name].admit()
+                    if item_token is None:
+                        stats.skipped_at_source += 1
+                        continue
+                else:
+                    item_token = token
+                    if token is not None:
+                        token.retain()
+                buffer.put((message, item_token))
+        if outputs:
+            stats.frames_out += 1
+            stats.last_out = t1
+
+    def _emit_eos(self) -> None:
+        for buffers in self.outputs.values():
+            for buffer in buffers:
+                buffer.put((EOS, None), timeout=self.runner.drain_timeout)
