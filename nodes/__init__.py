@@ -1,0 +1,1 @@
+from . import display, overlays, predictions, recorder, sources  # noqa: F401

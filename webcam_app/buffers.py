@@ -57,11 +57,16 @@ class Buffer:
     def closed(self) -> bool:
         return self._closed
 
-    def put(self, item: Any, timeout: float | None = None) -> bool:
-        """Add an item. Returns False if it was dropped (closed buffer, drop_newest, timeout)."""
+    def put(self, item: Any, timeout: float | None = None, wait: bool = False) -> bool:
+        """Add an item. Returns False if it was dropped (closed buffer, drop_newest, timeout).
+
+        ``wait=True`` waits for room up to ``timeout`` whatever the policy, and only then applies
+        it: the end of stream uses it, so it never pushes out the last real frame.
+        """
         dropped = None
         with self._lock:
-            if self.policy == 'block' and len(self._items) >= self.size and not self._closed:
+            if ((wait or self.policy == 'block') and len(self._items) >= self.size
+                    and not self._closed):
                 self._not_full.wait_for(
                     lambda: len(self._items) < self.size or self._closed, timeout)
             if self._closed:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from .buffers import POLICIES
-from .config import GraphConfig, LineDict, did_you_mean, load_config
+from .config import GraphConfig, LineDict, apply_overrides, did_you_mean, load_config
 from .errors import ConfigError, ConfigIssue, WebcamAppError
 from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
@@ -33,18 +33,23 @@ def node_parameters(cls: type[Node]) -> dict[str, inspect.Parameter] | None:
 
 
 def load_graph(source: str | Path | dict, overrides: list[str] = (), mode: str | None = None,
-               events: EventBus | None = None) -> Graph:
-    """Load, override and validate a graph from a YAML path or a dict. Raises ConfigError."""
-    from .config import apply_overrides
+               set_all: dict[str, Any] | None = None, events: EventBus | None = None) -> Graph:
+    """Load, override and validate a graph from a YAML path or a dict. Raises ConfigError.
+
+    Args:
+        overrides: ``node.param=value`` strings, as ``--set`` takes them.
+        mode: 'live' or 'replay', overriding the YAML and the sources' hints.
+        set_all: parameters given to every node whose constructor accepts them (e.g. device).
+    """
     config = load_config(source)
     apply_overrides(config, list(overrides))
-    return build_graph(config, mode=mode, events=events)
+    return build_graph(config, mode=mode, set_all=set_all, events=events)
 
 
 def build_graph(config: GraphConfig, mode: str | None = None,
-                events: EventBus | None = None) -> Graph:
+                set_all: dict[str, Any] | None = None, events: EventBus | None = None) -> Graph:
     """Validate a parsed config and build its nodes; report every problem at once."""
-    issues: list[ConfigIssue] = []
+    issues: list[ConfigIssue] = list(config.issues)
     data = config.data
     for key in data:
         if key not in TOP_LEVEL_KEYS:
@@ -53,7 +58,7 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                                            or f'allowed keys: {", ".join(TOP_LEVEL_KEYS)}'))
     _load_plugins(config, issues)
     events = events or EventBus()
-    specs = _build_nodes(config, issues, events)
+    specs = _build_nodes(config, issues, events, set_all or {})
     _check_wiring(config, specs, issues)
     mode = _resolve_mode(config, specs, mode, issues)
     buffers = _buffer_specs(config, specs, mode, issues)
@@ -95,8 +100,8 @@ def _load_plugins(config: GraphConfig, issues: list[ConfigIssue]) -> None:
                                        'fix the plugin, or check the module name'))
 
 
-def _build_nodes(config: GraphConfig, issues: list[ConfigIssue],
-                 events: EventBus) -> dict[str, NodeSpec]:
+def _build_nodes(config: GraphConfig, issues: list[ConfigIssue], events: EventBus,
+                 set_all: dict[str, Any]) -> dict[str, NodeSpec]:
     nodes = config.data.get('nodes')
     if not isinstance(nodes, list) or not nodes:
         issues.append(config.issue(config.data.line_of('nodes') if 'nodes' in config.data else 1,
@@ -108,7 +113,7 @@ def _build_nodes(config: GraphConfig, issues: list[ConfigIssue],
         if not isinstance(entry, LineDict):
             issues.append(config.issue(None, f'each node must be a mapping, but got {entry!r}'))
             continue
-        spec = _build_node(config, entry, issues, events)
+        spec = _build_node(config, entry, issues, events, set_all)
         if spec is None:
             continue
         if spec.name in specs:
@@ -120,7 +125,7 @@ def _build_nodes(config: GraphConfig, issues: list[ConfigIssue],
 
 
 def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
-                events: EventBus) -> NodeSpec | None:
+                events: EventBus, set_all: dict[str, Any]) -> NodeSpec | None:
     name, type_name = entry.get('name'), entry.get('type')
     label = f'node {name!r}' if name else 'node'
     if not name or not isinstance(name, str):
@@ -134,6 +139,8 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
                                        hint or 'run with --list-nodes to see every node type'))
         return None
     params = {k: v for k, v in entry.items() if k not in NODE_KEYS}
+    accepted = node_parameters(cls) or {}
+    params.update({k: v for k, v in set_all.items() if k in accepted})
     if not _check_params(config, entry, cls, params, label, issues):
         return None
     try:

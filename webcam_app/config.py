@@ -50,6 +50,7 @@ class GraphConfig:
 
     def __init__(self, data: LineDict, path: Path | None) -> None:
         self.data, self.path = data, path
+        self.issues: list[ConfigIssue] = []   # found while editing; reported with the rest
 
     @property
     def base_dir(self) -> Path:
@@ -105,9 +106,12 @@ def load_config(source: str | Path | dict) -> GraphConfig:
 
 
 def apply_overrides(config: GraphConfig, overrides: list[str]) -> None:
-    """Apply ``node.param=value`` overrides in place; values are typed by YAML rules."""
+    """Apply ``node.param=value`` overrides in place; values are typed by YAML rules.
+
+    Problems are added to ``config.issues``, so they are reported with the graph's own.
+    """
     nodes = {n.get('name'): n for n in config.data.get('nodes') or [] if isinstance(n, dict)}
-    issues = []
+    issues = config.issues
     for text in overrides:
         where = f'--set {text}'
         target, sep, raw = text.partition('=')
@@ -128,5 +132,3 @@ def apply_overrides(config: GraphConfig, overrides: list[str]) -> None:
         node = nodes[node_name]
         node[param] = _to_line_dict(value)
         node.origins = {**getattr(node, 'origins', {}), param: where}
-    if issues:
-        raise ConfigError(issues)

@@ -6,7 +6,7 @@ import logging
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .buffers import Buffer
 from .graph import Graph
@@ -101,10 +101,17 @@ class Runner:
         except threading.BrokenBarrierError:
             return False
 
-    def wait(self, timeout: float | None = None) -> int:
-        """Wait for the run to end; returns the exit code. Logs a metrics line periodically."""
-        deadline = None if timeout is None else time.monotonic() + timeout
-        next_report = time.monotonic() + self.metrics_interval
+    def wait(self, timeout: float | None = None, tick: Callable[[], None] | None = None,
+             tick_interval: float = 0.25) -> int:
+        """Wait for the run to end and return the exit code (-1 if ``timeout`` passed first).
+
+        Logs a metrics line every ``metrics_interval`` s and calls ``tick`` (a progress bar)
+        every ``tick_interval`` s, on the calling thread.
+        """
+        now = time.monotonic()
+        deadline = None if timeout is None else now + timeout
+        next_report = now + self.metrics_interval
+        next_tick = now + tick_interval if tick else None
         with self._state:
             while self._running > 0:
                 now = time.monotonic()
@@ -115,8 +122,14 @@ class Runner:
                 if now >= next_report:
                     log.info('%s', self.metrics.one_line())
                     next_report = now + self.metrics_interval
-                waits = [t for t in (self._stop_at, deadline, next_report) if t is not None]
+                if next_tick is not None and now >= next_tick:
+                    tick()
+                    next_tick = now + tick_interval
+                waits = [t for t in (self._stop_at, deadline, next_report, next_tick)
+                         if t is not None]
                 self._state.wait(max(0.0, min(waits) - now))
+        if tick:
+            tick()
         self._cancel()
         if self.exit_code is None:
             self.exit_code = EXIT_OK

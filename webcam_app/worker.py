@@ -148,4 +148,4 @@ class Worker:
     def _emit_eos(self) -> None:
         for buffers in self.outputs.values():
             for buffer in buffers:
-                buffer.put((EOS, None), timeout=self.runner.drain_timeout)
+                buffer.put((EOS, None), timeout=self.runner.drain_timeout, wait=True)

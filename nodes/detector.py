@@ -1,0 +1,221 @@
+"""DetectorNode: find objects with an mmdet detector, with class names normalized at the boundary."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable, Mapping
+
+import numpy as np
+
+from webcam_app import Frame, Node, Object, WebcamAppError
+
+from .model_zoo import ModelSpec, resolve_model
+from .weights import load_checkpoint, resolve_weights
+
+__all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'normalize_classes']
+
+log = logging.getLogger(__name__)
+
+
+class ClassNamesMismatch(WebcamAppError, ValueError):
+    """A detector's class names do not fit the size of its classification head."""
+
+    exit_code = 2
+
+
+def normalize_classes(value: Any) -> tuple[str, ...]:
+    """Class names as a tuple of str: ``'hand'`` -> ``('hand',)``, a list -> a tuple, None -> ()."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, bytes)):
+        return (value.decode() if isinstance(value, bytes) else value,)
+    try:
+        return tuple(str(v) for v in value)
+    except TypeError:
+        raise ValueError('classes must be a name or a list of names, but got '
+                         f'{type(value).__name__} {value!r}') from None
+
+
+def _classes_in(meta: Any) -> Any:
+    """The value of a 'classes' key in any case (mmdet lower-cases, mmdet 2.x used CLASSES)."""
+    if isinstance(meta, Mapping):
+        for key, value in meta.items():
+            if str(key).lower() == 'classes':
+                return value
+    return None
+
+
+def _config_classes(cfg: Any) -> tuple[Any, str]:
+    """Class names spelled out in a config: its metainfo, then its dataloaders' datasets."""
+    if _classes_in(cfg.get('metainfo')) is not None:
+        return _classes_in(cfg.get('metainfo')), 'the config metainfo'
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = (cfg.get(loader) or {}).get('dataset') or {}
+        while isinstance(dataset, Mapping):
+            if _classes_in(dataset.get('metainfo')) is not None:
+                return _classes_in(dataset.get('metainfo')), f'the config {loader} metainfo'
+            dataset = dataset.get('dataset')
+    return None, ''
+
+
+def _dataset_classes(cfg: Any) -> tuple[Any, str]:
+    """The default class names of the config's dataset type (e.g. CocoDataset's 80)."""
+    try:
+        from mmdet.registry import DATASETS
+        dataset_type = cfg.test_dataloader.dataset.type
+        cls = dataset_type if isinstance(dataset_type, type) else DATASETS.get(dataset_type)
+        return _classes_in(cls.METAINFO), f'the default classes of {cls.__name__}'
+    except (AttributeError, KeyError, TypeError):
+        return None, ''
+
+
+def head_num_classes(model: Any) -> int | None:
+    """The number of classes a detector's head predicts (one- or two-stage), if it says."""
+    for path in (('bbox_head',), ('roi_head', 'bbox_head')):
+        obj = model
+        for attr in path:
+            obj = getattr(obj, attr, None)
+        if isinstance(obj, Iterable) and not isinstance(obj, Mapping):   # cascade heads
+            obj = list(obj)[-1] if list(obj) else None
+        num = getattr(obj, 'num_classes', None)
+        if isinstance(num, int):
+            return num
+    return None
+
+
+def resolve_classes(override: Any, checkpoint_meta: Mapping[str, Any], cfg: Any,
+                    num_classes: int | None, checkpoint: str | None) -> tuple[str, ...]:
+    """Pick the class names (override, mmdet 3.x meta, mmdet 2.x meta, config) and check them."""
+    candidates = [
+        (override, "the node's classes parameter"),
+        (_classes_in(checkpoint_meta.get('dataset_meta')), "the checkpoint's meta.dataset_meta"),
+        (checkpoint_meta.get('CLASSES'), "the checkpoint's meta.CLASSES"),
+        _config_classes(cfg),
+    ]
+    value, source = next(((v, s) for v, s in candidates if v is not None), (None, ''))
+    if value is None:
+        value, source = _dataset_classes(cfg)
+    classes = normalize_classes(value)
+    where = f'checkpoint {checkpoint}' if checkpoint else 'random weights (no checkpoint)'
+    if not classes:
+        raise ClassNamesMismatch(f'{where}: no class names found for a head of {num_classes} '
+                                 'classes; give them with classes: [name, ...]')
+    if num_classes is not None and len(classes) != num_classes:
+        raise ClassNamesMismatch(
+            f'{where}: {source} names {len(classes)} classes {classes[:8]}'
+            f'{"..." if len(classes) > 8 else ""}, but the detector head has {num_classes}; '
+            'give the right names with classes: [name, ...]')
+    return classes
+
+
+class DetectorNode(Node):
+    """Detect objects with an mmdet model (RTMDet, YOLOX, ...); boxes, labels and scores."""
+
+    inputs = {'frame': 'trigger', 'poses': 'latest'}
+
+    def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
+                 labels: list[str] | None = None, score_thr: float = 0.5,
+                 max_objects: int | None = None, classes: list[str] | str | None = None,
+                 det_interval: int = 1, models_dir: str | None = None) -> None:
+        if not isinstance(model, str) or not model:
+            raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
+        if not 0.0 <= float(score_thr) <= 1.0:
+            raise ValueError(f'score_thr must be in [0, 1], but got {score_thr!r}')
+        if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
+            raise ValueError(f'max_objects must be an integer >= 1 or null, but got {max_objects!r}')
+        if not isinstance(det_interval, int) or isinstance(det_interval, bool) or det_interval < 1:
+            raise ValueError(f'det_interval must be an integer >= 1, but got {det_interval!r}')
+        self.model, self.weights, self.device = model, weights, str(device)
+        self.labels = normalize_classes(labels) or None
+        self.classes_override = normalize_classes(classes) or None
+        self.score_thr, self.max_objects = float(score_thr), max_objects
+        self.det_interval, self.models_dir = det_interval, models_dir
+        self.classes: tuple[str, ...] = ()
+        self._spec: ModelSpec | None = None
+        self._checkpoint: str | None = None
+        self._located = False
+        self._det: Any = None
+        self._pipeline: Any = None
+        self._keep_ids: frozenset[int] | None = None
+        self._since_detection = 0
+
+    def check(self) -> None:
+        """Resolve the config and the weights (downloading them) before any thread starts."""
+        self._spec = resolve_model(self.model, 'det', base_dir=self.context.graph_dir)
+        self._checkpoint = resolve_weights(self.name, self._spec.weights_url, self.weights,
+                                           self.models_dir, self.context.graph_dir)
+        self._located = True
+
+    def setup(self) -> None:
+        if not self._located:
+            self.check()
+        from mmdet.apis import init_detector
+        from mmdet.utils import get_test_pipeline_cfg
+        from mmcv.transforms import Compose
+        from mmengine.config import Config
+        from mmpose.utils import adapt_mmdet_pipeline
+        cfg = Config.fromfile(self._spec.config_path)
+        det = init_detector(cfg, None, device=self.device)     # random init, then our loader
+        meta = load_checkpoint(det, self._checkpoint) if self._checkpoint else {}
+        det.cfg = adapt_mmdet_pipeline(det.cfg)     # mmpose's registry scope would break it
+        self.classes = resolve_classes(self.classes_override, meta, det.cfg,
+                                       head_num_classes(det), self._checkpoint)
+        det.dataset_meta = {**getattr(det, 'dataset_meta', {}), 'classes': self.classes}
+        pipeline = get_test_pipeline_cfg(det.cfg.copy())
+        pipeline[0].type = 'mmdet.LoadImageFromNDArray'
+        self._pipeline = Compose(pipeline)
+        self._det = det
+        self._keep_ids = self._label_filter()
+        log.info('node %s: %s with classes %s on %s', self.name, self._spec.name, self.classes,
+                 self.device)
+
+    def _label_filter(self) -> frozenset[int] | None:
+        if self.labels is None:
+            cat_ids = self._spec.cat_ids if self.classes_override is None else None
+            return frozenset(cat_ids) if cat_ids is not None else None
+        unknown = [name for name in self.labels if name not in self.classes]
+        if unknown:
+            raise ValueError(f'labels {unknown} are not classes of this detector; '
+                             f'its classes are {self.classes}')
+        return frozenset(i for i, name in enumerate(self.classes) if name in self.labels)
+
+    def detect(self, image: np.ndarray) -> tuple[Object, ...]:
+        """Run the detector once on a BGR image; objects sorted by score, filtered and capped."""
+        from mmdet.apis import inference_detector
+        result = inference_detector(self._det, image, test_pipeline=self._pipeline)
+        pred = result.pred_instances
+        bboxes = pred.bboxes.cpu().numpy()
+        scores, ids = pred.scores.cpu().numpy(), pred.labels.cpu().numpy()
+        objects = []
+        for i in np.argsort(-scores, kind='stable'):
+            label_id, score = int(ids[i]), float(scores[i])
+            if score < self.score_thr or (self._keep_ids is not None
+                                          and label_id not in self._keep_ids):
+                continue
+            objects.append(Object(bbox=tuple(bboxes[i][:4]), label=self.classes[label_id],
+                                  score=score, label_id=label_id))
+            if self.max_objects is not None and len(objects) >= self.max_objects:
+                break
+        return tuple(objects)
+
+    def _tracked(self, poses: Frame | None) -> tuple[Object, ...] | None:
+        """Boxes from the previous poses' keypoints, between detector runs."""
+        if self.det_interval <= 1 or self._since_detection >= self.det_interval:
+            return None
+        if poses is None or not poses.objects:
+            return None
+        from nodes.tracking import boxes_from_keypoints
+        objects = boxes_from_keypoints(poses.objects, scale=1.25, kpt_thr=0.3)
+        if not objects:
+            return None
+        return tuple(o.replace(keypoints=None, keypoint_scores=None) for o in objects)
+
+    def process(self, frame: Frame, poses: Frame | None = None) -> Frame:
+        objects = self._tracked(poses)
+        if objects is None:
+            objects = self.detect(frame.image)
+            self._since_detection = 0
+        self._since_detection += 1
+        return frame.replace(objects=objects, dataset_meta={'classes': self.classes})
+
+    def close(self) -> None:
+        self._det = self._pipeline = None

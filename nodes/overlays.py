@@ -1,0 +1,180 @@
+"""Text overlays: a performance monitor and a board that lists the hot keys."""
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import cv2
+import numpy as np
+
+from webcam_app import Frame, Node
+
+__all__ = ['HelpBoard', 'Monitor', 'TextPanel']
+
+log = logging.getLogger(__name__)
+
+_FONT = cv2.FONT_HERSHEY_SIMPLEX
+_MARGIN = 8
+
+
+def _check_style(font_scale: Any, alpha: Any) -> None:
+    if isinstance(font_scale, bool) or not isinstance(font_scale, (int, float)) or font_scale <= 0:
+        raise ValueError(f'font_scale must be a number > 0, but got {font_scale!r}')
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+        raise ValueError(f'alpha must be a number from 0 to 1, but got {alpha!r}')
+
+
+class TextPanel:
+    """Lines of text on a darkened box. Sizes are measured once per text change, not per frame."""
+
+    def __init__(self, font_scale: float = 0.5, alpha: float = 0.6, corner: str = 'left') -> None:
+        self.font_scale, self.alpha, self.corner = font_scale, alpha, corner
+        self.thickness = max(1, round(font_scale * 2))
+        self.lines: tuple[str, ...] = ()
+        self._size = (0, 0)
+        self._line_h = 0
+
+    def set_lines(self, lines: list[str]) -> None:
+        lines = tuple(lines)
+        if lines == self.lines:
+            return
+        self.lines = lines
+        sizes = [cv2.getTextSize(t, _FONT, self.font_scale, self.thickness) for t in lines]
+        self._line_h = max((h + base for (_, h), base in sizes), default=0) + 4
+        width = max((w for (w, _), _ in sizes), default=0)
+        self._size = (width + 2 * _MARGIN, self._line_h * len(lines) + _MARGIN)
+
+    def draw(self, image: np.ndarray) -> None:
+        """Draw in place on ``image`` (which must be the caller's own copy)."""
+        if not self.lines:
+            return
+        height, width = image.shape[:2]
+        box_w, box_h = min(self._size[0], width), min(self._size[1], height)
+        x0 = 0 if self.corner == 'left' else width - box_w
+        roi = image[0:box_h, x0:x0 + box_w]
+        if self.alpha > 0:
+            image[0:box_h, x0:x0 + box_w] = cv2.convertScaleAbs(roi, alpha=1.0 - self.alpha)
+        y = self._line_h
+        for text in self.lines:
+            cv2.putText(image, text, (x0 + _MARGIN, y), _FONT, self.font_scale, (255, 255, 255),
+                        self.thickness, cv2.LINE_AA)
+            y += self._line_h
+
+
+class _ProcessStats:
+    """CPU% and resident memory of this process, sampled at most every ``interval`` seconds."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval, self._next, self.text = interval, 0.0, ''
+        try:
+            import psutil
+            self._proc = psutil.Process()
+            self._proc.cpu_percent(None)   # the first call only starts the measurement
+        except Exception:   # psutil missing or not permitted: show no process stats
+            self._proc = None
+
+    def sample(self) -> str:
+        now = time.monotonic()
+        if self._proc is not None and now >= self._next:
+            self._next = now + self.interval
+            try:
+                cpu = self._proc.cpu_percent(None)
+                rss = self._proc.memory_info().rss / 2 ** 20
+                self.text = f'cpu {cpu:.0f}%  rss {rss:.0f} MB'
+            except Exception:
+                self._proc, self.text = None, ''
+        return self.text
+
+
+class Monitor(Node):
+    """Overlay per-node fps and service time, end-to-end latency, drops, CPU and memory."""
+
+    def __init__(self, font_scale: float = 0.5, alpha: float = 0.6, interval: float = 0.5,
+                 visible: bool = True) -> None:
+        _check_style(font_scale, alpha)
+        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
+            raise ValueError(f'interval must be a number of seconds >= 0, but got {interval!r}')
+        self.interval = float(interval)
+        self.enabled = bool(visible)   # its enable_key toggles it; bypass passes frames through
+        self.panel = TextPanel(font_scale, alpha, 'left')
+        self._next_refresh = 0.0
+        self._process_stats: _ProcessStats | None = None
+
+    def setup(self) -> None:
+        self._process_stats = _ProcessStats(max(self.interval, 0.5))
+
+    def process(self, frame: Frame) -> Frame:
+        if frame.image is None:
+            return frame
+        now = time.monotonic()
+        if now >= self._next_refresh:
+            self._next_refresh = now + self.interval
+            self.panel.set_lines(self.lines(frame, now))
+        image = frame.image.copy()
+        self.panel.draw(image)
+        return frame.replace(image=image)
+
+    def lines(self, frame: Frame, now: float | None = None) -> list[str]:
+        """The text to show, from the run's metrics when there are any, else from the frame."""
+        now = time.monotonic() if now is None else now
+        metrics = getattr(self.context, 'metrics', None)
+        snap = metrics.snapshot() if metrics is not None else None
+        age_ms = (now - frame.timestamp) * 1e3
+        if snap:
+            nodes = snap.get('nodes', {})
+            e2e = [s['latency_ms_p50'] for s in nodes.values() if 'latency_ms_p50' in s]
+            drops = sum(b.get('dropped', 0) for b in snap.get('buffers', {}).values())
+            drops += sum(s.get('skipped_at_source', 0) for s in nodes.values())
+            latency = max(e2e) if e2e else age_ms
+            lines = [f'{self.context.graph_name or "graph"} {self.context.mode}  '
+                     f'e2e {latency:.0f} ms  drops {drops}']
+            lines += [f'{name}: {s["fps"]:.1f} fps  {s["service_ms_p50"]:.1f} ms'
+                      for name, s in nodes.items()]
+        else:
+            lines = [f'frame {frame.frame_id}  latency {age_ms:.0f} ms']
+            lines += [f'{name}: {(end - start) * 1e3:.1f} ms' for name, start, end in frame.stamps]
+        system = self._process_stats.sample() if self._process_stats else ''
+        return lines + ([system] if system else [])
+
+
+class HelpBoard(Node):
+    """Overlay the hot keys of the running graph; 'h' shows or hides it."""
+
+    KEY = 'h'
+
+    def __init__(self, font_scale: float = 0.5, alpha: float = 0.6,
+                 visible: bool = False) -> None:
+        _check_style(font_scale, alpha)
+        self.visible = bool(visible)
+        self.panel = TextPanel(font_scale, alpha, 'right')
+
+    def check(self) -> None:
+        owner = self.context.hotkeys.get(self.KEY)
+        if owner is not None and owner != self.name:
+            log.warning("%s: key %r toggles both node %r and the help board; give %r another "
+                        'enable_key', self.name, self.KEY, owner, owner)
+
+    def setup(self) -> None:
+        self.panel.set_lines(self.lines())
+        if self.context.hotkeys.get(self.KEY) == self.name:
+            # Its own enable_key is 'h': the runtime toggles it; show it whenever it is enabled.
+            self.enabled, self.visible = self.visible, True
+        else:
+            self.events.subscribe('key', self._on_key)
+
+    def _on_key(self, key: Any) -> None:
+        if key == self.KEY:
+            self.visible = not self.visible
+
+    def lines(self) -> list[str]:
+        keys = sorted(self.context.hotkeys.items())
+        lines = ['hot keys'] + [f'{key}: toggle {node}' for key, node in keys if key != self.KEY]
+        return lines + [f'{self.KEY}: help', 'q/ESC: quit']
+
+    def process(self, frame: Frame) -> Frame:
+        if not self.visible or frame.image is None:
+            return frame
+        image = frame.image.copy()
+        self.panel.draw(image)
+        return frame.replace(image=image)

@@ -1,0 +1,108 @@
+"""TopdownPoseEstimatorNode: keypoints for every detected object, one batched mmpose call a frame."""
+from __future__ import annotations
+
+import logging
+from typing import Any, Mapping
+
+import numpy as np
+
+from webcam_app import Frame, Node, Object
+
+from .detector import normalize_classes
+from .model_zoo import ModelSpec, resolve_model
+from .weights import load_checkpoint, resolve_weights
+
+__all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
+
+log = logging.getLogger(__name__)
+
+
+def frozen_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of an mmpose dataset_meta whose arrays are read-only, safe to share across frames."""
+    out = {}
+    for key, value in meta.items():
+        if isinstance(value, np.ndarray):
+            value = value.copy()
+            value.flags.writeable = False
+        out[key] = value
+    return out
+
+
+class TopdownPoseEstimatorNode(Node):
+    """Estimate keypoints of detected objects with an mmpose top-down model (RTMPose, ...)."""
+
+    def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
+                 labels: list[str] | None = None, bbox_thr: float = 0.3,
+                 flip_test: bool = False, models_dir: str | None = None) -> None:
+        if not isinstance(model, str) or not model:
+            raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
+        if not 0.0 <= float(bbox_thr) <= 1.0:
+            raise ValueError(f'bbox_thr must be in [0, 1], but got {bbox_thr!r}')
+        if not isinstance(flip_test, bool):
+            raise ValueError(f'flip_test must be true or false, but got {flip_test!r}')
+        self.model, self.weights, self.device = model, weights, str(device)
+        self.labels = normalize_classes(labels) or None
+        self.bbox_thr, self.flip_test, self.models_dir = float(bbox_thr), flip_test, models_dir
+        self.dataset_meta: dict[str, Any] = {}
+        self._spec: ModelSpec | None = None
+        self._checkpoint: str | None = None
+        self._located = False
+        self._model: Any = None
+
+    def check(self) -> None:
+        """Resolve the config and the weights (downloading them) before any thread starts."""
+        self._spec = resolve_model(self.model, 'pose', base_dir=self.context.graph_dir)
+        self._checkpoint = resolve_weights(self.name, self._spec.weights_url, self.weights,
+                                           self.models_dir, self.context.graph_dir)
+        self._located = True
+
+    def setup(self) -> None:
+        if not self._located:
+            self.check()
+        from mmengine.config import Config
+        from mmpose.apis import init_model
+        cfg = Config.fromfile(self._spec.config_path)
+        if cfg.model.get('type') != 'TopdownPoseEstimator':
+            raise ValueError(f'{self._spec.name} is a {cfg.model.get("type")}, not a top-down '
+                             'pose estimator (TopdownPoseEstimator)')
+        if 'test_cfg' in cfg.model:
+            cfg.model.test_cfg.flip_test = self.flip_test
+        model = init_model(cfg, None, device=self.device)     # random init, then our loader
+        if self._checkpoint:
+            meta = load_checkpoint(model, self._checkpoint)
+            if meta.get('dataset_meta'):
+                model.dataset_meta = meta['dataset_meta']
+        self.dataset_meta = frozen_meta(model.dataset_meta)
+        self._model = model
+        log.info('node %s: %s (%s, %d keypoints) on %s', self.name, self._spec.name,
+                 self.dataset_meta.get('dataset_name'), self.dataset_meta.get('num_keypoints', 0),
+                 self.device)
+
+    def _wanted(self, obj: Object) -> bool:
+        return obj.score >= self.bbox_thr and (self.labels is None or obj.label in self.labels)
+
+    def estimate(self, image: np.ndarray, objects: tuple[Object, ...]) -> tuple[Object, ...]:
+        """Keypoints for the wanted objects, in one batched call; the others pass unchanged."""
+        from mmpose.apis import inference_topdown
+        picked = [i for i, obj in enumerate(objects) if self._wanted(obj)]
+        if not picked:      # inference_topdown would take the whole image as one box
+            return objects
+        bboxes = np.array([objects[i].bbox for i in picked], dtype=np.float32)
+        results = inference_topdown(self._model, image, bboxes, bbox_format='xyxy')
+        out = list(objects)
+        for i, sample in zip(picked, results):
+            pred = sample.pred_instances
+            keypoints = np.asarray(pred.keypoints[0][:, :2], dtype=np.float32)
+            scores = np.asarray(pred.keypoint_scores[0], dtype=np.float32)
+            out[i] = out[i].replace(keypoints=keypoints, keypoint_scores=scores)
+        return tuple(out)
+
+    def process(self, frame: Frame) -> Frame:
+        objects = self.estimate(frame.image, frame.objects)
+        meta = dict(self.dataset_meta)
+        if 'classes' in frame.dataset_meta:
+            meta['classes'] = frame.dataset_meta['classes']
+        return frame.replace(objects=objects, dataset_meta=meta)
+
+    def close(self) -> None:
+        self._model = None

@@ -1,0 +1,282 @@
+"""Video sources: a camera, a video file, a stream URL, one image, or a folder of images."""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from webcam_app import EOS, Frame, Node
+
+__all__ = ['IMAGE_EXTENSIONS', 'VideoSource', 'natural_key', 'parse_input']
+
+log = logging.getLogger(__name__)
+
+IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
+_URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
+_WEBCAM = re.compile(r'^(?:webcam|camera|cam)(?::(\d+))?$', re.IGNORECASE)
+_MAX_BAD_READS = 10       # consecutive failed reads inside a file before it counts as its end
+_OPEN_TIMEOUT_MS = 5000   # for URLs: how long opening or reading a stream may block
+
+
+def natural_key(name: str) -> list[Any]:
+    """Sort key that orders 'img2' before 'img10'."""
+    return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', name.lower())]
+
+
+def parse_input(value: str | int) -> tuple[str, str | int]:
+    """Classify an ``input`` value as ('camera', index), ('url', url) or ('path', path)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise ValueError(f'input must be a camera index, "webcam[:N]", a path or a URL, '
+                         f'but got {value!r}')
+    if isinstance(value, int):
+        if value < 0:
+            raise ValueError(f'input camera index must be >= 0, but got {value}')
+        return 'camera', value
+    text = value.strip()
+    if not text:
+        raise ValueError('input must not be empty; use 0 for the first camera, or a file path')
+    if text.isdigit():
+        return 'camera', int(text)
+    match = _WEBCAM.match(text)
+    if match:
+        return 'camera', int(match.group(1) or 0)
+    if _URL.match(text):
+        return 'url', text
+    return 'path', text
+
+
+def _positive(name: str, value: Any, kind: type | tuple = int, allow_zero: bool = False) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, kind) or value < 0 or (
+            value == 0 and not allow_zero):
+        rule = '>= 0' if allow_zero else '> 0'
+        raise ValueError(f'{name} must be a number {rule} or null, but got {value!r}')
+
+
+class VideoSource(Node):
+    """Frames from a camera, a video file, a stream URL, an image or a folder of images."""
+
+    inputs: dict = {}
+    outputs = ('frame',)
+
+    def __init__(self, input: str | int = 0, width: int | None = None, height: int | None = None,
+                 fps: float | None = None, loop: bool = False, start: int = 0,
+                 max_frames: int | None = None, realtime: bool = False,
+                 reconnect_attempts: int = 5, reconnect_backoff: float = 0.5) -> None:
+        self.kind, self.target = parse_input(input)
+        _positive('width', width)
+        _positive('height', height)
+        _positive('fps', fps, (int, float))
+        _positive('start', start, allow_zero=True)
+        _positive('max_frames', max_frames, allow_zero=True)
+        _positive('reconnect_attempts', reconnect_attempts, allow_zero=True)
+        _positive('reconnect_backoff', reconnect_backoff, (int, float), allow_zero=True)
+        self.input, self.width, self.height, self.fps = input, width, height, fps
+        self.loop, self.start, self.max_frames = bool(loop), start, max_frames
+        self.realtime = bool(realtime)
+        self.reconnect_attempts, self.reconnect_backoff = reconnect_attempts, reconnect_backoff
+        self.live = self.kind in ('camera', 'url')
+        self.mode_hint = 'live' if self.live or self.realtime else 'replay'
+        self.corrupt_frames = 0
+        self._cap: Any = None
+        self._images: list[Path] | None = None   # a single image or a folder's images
+        self._path: Path | None = None
+        self._stop = threading.Event()
+        self._reset_state()
+
+    def _reset_state(self) -> None:
+        self._emitted = 0          # frames emitted (the next frame_id)
+        self._pos = 0              # frames read from the current pass (index into the input)
+        self._pass_emitted = 0     # frames emitted during the current pass
+        self._bad_reads = 0        # consecutive failed reads
+        self._failures = 0         # live: consecutive reconnect attempts
+        self._source_fps: float | None = None
+        self._t0: float | None = None
+
+    # -- opening -------------------------------------------------------------------------------
+    def check(self) -> None:
+        if self.kind == 'path':
+            self._check_path()
+        else:
+            self._cap = self._open_capture()
+            if not self._cap.isOpened():
+                self._cap = None
+                raise ValueError(self._open_error())
+
+    def _check_path(self) -> None:
+        path = Path(str(self.target)).expanduser()
+        if not path.is_absolute():
+            path = Path(self.context.graph_dir) / path
+        self._path = path
+        if path.is_dir():
+            images = [p for p in path.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS
+                      and p.is_file() and not p.name.startswith('.')]
+            if not images:
+                raise ValueError(f'input folder {path} holds no images '
+                                 f'({", ".join(IMAGE_EXTENSIONS)}); fix: point --input at a '
+                                 'video file or a folder of images')
+            self._images = sorted(images, key=lambda p: natural_key(p.name))
+        elif path.is_file():
+            if path.suffix.lower() in IMAGE_EXTENSIONS:
+                self._images = [path]
+            else:
+                self._cap = self._open_capture()
+                if not self._cap.isOpened():
+                    self._cap = None
+                    raise ValueError(f'cannot open video file {path} (cv2.VideoCapture failed); '
+                                     'fix: check that it is a video OpenCV can decode')
+        else:
+            raise ValueError(f'input not found: {path} (relative paths are resolved against '
+                             f'{self.context.graph_dir}); fix: check the path, or pass '
+                             '--input with an existing video, image or folder')
+
+    def _open_capture(self) -> Any:
+        if self.kind == 'camera':
+            cap = cv2.VideoCapture(int(self.target))
+            for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, self.width),
+                                (cv2.CAP_PROP_FRAME_HEIGHT, self.height),
+                                (cv2.CAP_PROP_FPS, self.fps)):
+                if value and cap.isOpened():
+                    cap.set(prop, value)
+            return cap
+        if self.kind == 'url':
+            return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG,
+                                    [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS,
+                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS])
+        return cv2.VideoCapture(str(self._path))
+
+    def _open_error(self) -> str:
+        if self.kind == 'camera':
+            return (f'no camera found at index {self.target} (cv2.VideoCapture({self.target}) did '
+                    'not open); fix: pass --input VIDEO to read a file')
+        return (f'cannot open stream {self.target} (cv2.VideoCapture did not open it within '
+                f'{_OPEN_TIMEOUT_MS / 1000:.0f} s); fix: check the URL and that the stream is up')
+
+    def setup(self) -> None:
+        self.events.subscribe('quit', lambda _reason: self._stop.set())
+        if self._cap is None and self._images is None:
+            self.check()   # not checked by the caller (e.g. reused after close)
+        if self._cap is not None:
+            fps = self._cap.get(cv2.CAP_PROP_FPS)
+            self._source_fps = float(fps) if fps and fps > 0 else self.fps
+            if self.live:
+                log.info('%s: %s opened at %dx%d, %s fps', self.name, self.target,
+                         self._cap.get(cv2.CAP_PROP_FRAME_WIDTH),
+                         self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT), self._source_fps or '?')
+        else:
+            self._source_fps = self.fps
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._cap is not None:
+            self._cap.release()
+            self._cap = None
+
+    # -- reading -------------------------------------------------------------------------------
+    def process(self) -> Frame | Any:
+        if self.max_frames is not None and self._emitted >= self.max_frames:
+            return EOS
+        got = self._read_image() if self._images is not None else self._read_capture()
+        if got is None:
+            return EOS
+        image, source_ms, extra = got
+        if self.realtime and not self.live and not self._pace():
+            return EOS
+        meta = {'source_timestamp_ms': source_ms, 'fps': self._source_fps,
+                'input': str(self.input), **extra}
+        frame = Frame(frame_id=self._emitted, image=image, timestamp=time.monotonic(), meta=meta)
+        self._emitted += 1
+        self._pass_emitted += 1
+        return frame
+
+    def _new_pass(self) -> bool:
+        """At the end of the input: start over if looping (and the last pass gave frames)."""
+        if not self.loop or self._pass_emitted == 0:
+            return False
+        self._pos, self._pass_emitted, self._bad_reads = 0, 0, 0
+        return True
+
+    def _read_image(self) -> tuple[np.ndarray, float | None, dict] | None:
+        images = self._images
+        while True:
+            if self._pos < self.start:
+                self._pos = self.start
+            if self._pos >= len(images) and not self._new_pass():
+                return None
+            if self._pos >= len(images):
+                continue
+            path, index = images[self._pos], self._pos
+            self._pos += 1
+            image = cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None:
+                self.corrupt_frames += 1
+                log.warning('%s: skipping unreadable image %s', self.name, path)
+                continue
+            source_ms = index * 1000.0 / self._source_fps if self._source_fps else None
+            return image, source_ms, {'path': str(path)}
+
+    def _read_capture(self) -> tuple[np.ndarray, float | None, dict] | None:
+        while not self._stop.is_set():
+            if self._cap is None:
+                return None
+            ok, image = self._cap.read()
+            if ok and image is not None:
+                self._pos += 1
+                self.corrupt_frames += self._bad_reads   # failures followed by a frame
+                self._bad_reads = self._failures = 0
+                if self._pos <= self.start:
+                    continue
+                pos_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
+                source_ms = pos_ms if (pos_ms > 0 or not self.live) else None
+                return image, source_ms, {}
+            if self.live:
+                if not self._reconnect():
+                    return None
+                continue
+            count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
+            if self._pos < count and self._bad_reads < _MAX_BAD_READS:
+                self._bad_reads += 1
+                self._pos += 1
+                log.warning('%s: unreadable frame %d of %s; skipping it', self.name,
+                            self._pos - 1, self._path)
+                continue
+            if not self._new_pass():   # the end of the file
+                return None
+            self._cap.release()
+            self._cap = self._open_capture()
+        return None
+
+    def _reconnect(self) -> bool:
+        """A live source stopped delivering: reopen it with exponential backoff."""
+        self._failures += 1
+        if self._failures > self.reconnect_attempts:
+            log.error('%s: %s delivers no frames after %d reconnect attempts; ending the stream',
+                      self.name, self.target, self.reconnect_attempts)
+            return False
+        delay = self.reconnect_backoff * 2 ** (self._failures - 1)
+        log.warning('%s: no frame from %s; reconnecting in %.1f s (attempt %d of %d)', self.name,
+                    self.target, delay, self._failures, self.reconnect_attempts)
+        self._cap.release()
+        if self._stop.wait(delay):
+            return False
+        self._cap = self._open_capture()
+        return True
+
+    def _pace(self) -> bool:
+        """Realtime playback: wait until this frame's time on a monotonic clock; False if stopped."""
+        period = 1.0 / (self._source_fps or 30.0)
+        now = time.monotonic()
+        if self._t0 is None:
+            self._t0 = now - self._emitted * period
+        due = self._t0 + self._emitted * period
+        if now > due + period:           # fell behind (slow decode): re-anchor, never burst
+            self._t0 = now - self._emitted * period
+            return True
+        return not (due > now and self._stop.wait(due - now))

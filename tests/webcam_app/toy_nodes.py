@@ -1,0 +1,81 @@
+"""Small nodes for runtime tests: counting sources, pass-throughs, collecting sinks."""
+from __future__ import annotations
+
+import threading
+import time
+
+from webcam_app import EOS, Node, make_frame
+
+
+class CountSource(Node):
+    """Emit n small frames, then end (n < 0: forever, paced at fps when given)."""
+
+    inputs = {}
+
+    def __init__(self, n: int = 10, fps: float | None = None, width: int = 32, height: int = 24):
+        self.n, self.fps, self.width, self.height = n, fps, width, height
+        self.mode_hint = 'live' if fps else 'replay'
+        self.i = 0
+        self._tick = threading.Event()
+
+    def process(self):
+        if 0 <= self.n <= self.i:
+            return EOS
+        if self.fps:
+            self._tick.wait(1 / self.fps)   # pacing, like a camera
+        self.i += 1
+        return make_frame(self.i - 1, self.width, self.height, color=(self.i % 256, 0, 0))
+
+
+class AddValue(Node):
+    """Write a value derived from the frame id into meta; optional work time and failure."""
+
+    def __init__(self, key: str = 'value', factor: int = 1, work_s: float = 0.0,
+                 fail_at: int | None = None, drop_every: int | None = None):
+        self.key, self.factor, self.work_s = key, factor, work_s
+        self.fail_at, self.drop_every = fail_at, drop_every
+
+    def process(self, frame):
+        if self.work_s:
+            time.sleep(self.work_s)   # stands for GIL-releasing work (inference)
+        if self.fail_at is not None and frame.frame_id == self.fail_at:
+            raise RuntimeError(f'boom at frame {frame.frame_id}')
+        if self.drop_every and frame.frame_id % self.drop_every == 0:
+            return None
+        return frame.with_meta(**{self.key: frame.frame_id * self.factor})
+
+
+class JoinLatest(Node):
+    """Copy the side input's frame id into meta."""
+
+    inputs = {'frame': 'trigger', 'side': 'latest'}
+
+    def process(self, frame, side=None):
+        return frame.with_meta(side_id=None if side is None else side.frame_id,
+                               side_value=None if side is None else side.meta.get('value'))
+
+
+class Collect(Node):
+    """A sink that keeps every frame it gets, by graph name."""
+
+    outputs = ()
+    seen: dict[str, list] = {}
+
+    def __init__(self, key: str = 'default'):
+        self.key = key
+        Collect.seen[key] = []
+
+    def process(self, frame):
+        Collect.seen[self.key].append(frame)
+
+
+class NeedsThreshold(Node):
+    """A node with a required parameter."""
+
+    def __init__(self, threshold: float):
+        if not 0 <= threshold <= 1:
+            raise ValueError(f'threshold must be in [0, 1], but got {threshold!r}')
+        self.threshold = threshold
+
+    def process(self, frame):
+        return frame

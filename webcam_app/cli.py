@@ -1,0 +1,189 @@
+"""The command line: load a graph, apply overrides, run it, and exit with a meaningful code."""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from .builder import build_graph, node_parameters
+from .config import GraphConfig, apply_overrides, load_config
+from .errors import ConfigError, WebcamAppError, WeightsUnavailable
+from .executor import EXIT_CONFIG, Runner
+from .graph import Graph
+from .node import registry
+from .wiring import attach_sink
+
+__all__ = ['main', 'prepare_graph']
+
+log = logging.getLogger('webcam_app')
+
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+
+EXAMPLES = """examples:
+  %(prog)s --config graphs/hand.yaml                         # webcam 0, window
+  %(prog)s --config graphs/hand.yaml --input clip.mp4        # a video file (replay)
+  %(prog)s --config graphs/body.yaml --input frames/         # a folder of images
+  %(prog)s --config graphs/hand.yaml --input clip.mp4 --headless --out out.mp4 --pred-out p.json
+  %(prog)s --config graphs/hand.yaml --set detector.score_thr=0.3 --device cuda:0
+  %(prog)s --list-nodes
+
+exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 130 Ctrl-C, 143 SIGTERM
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog='run_webcam.py', formatter_class=argparse.RawDescriptionHelpFormatter,
+        description='Run a pose-estimation graph on a webcam, a video, images or a stream.',
+        epilog=EXAMPLES)
+    p.add_argument('--config', metavar='PATH', help='graph YAML, e.g. graphs/hand.yaml')
+    p.add_argument('--input', metavar='SRC', help='override the source: webcam id (0, webcam:1), '
+                   'video file, image, folder of images, or rtsp/http URL')
+    p.add_argument('--headless', action='store_true', help='no window (batch runs, servers)')
+    p.add_argument('--out', metavar='VIDEO', help='record the shown video to this file (.mp4/.avi)')
+    p.add_argument('--pred-out', metavar='PATH', help='write predictions (.json, or .jsonl)')
+    p.add_argument('--mode', choices=('live', 'replay'),
+                   help='live: drop stale frames; replay: every frame, in order '
+                   '(default: replay for files, live for cameras)')
+    p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
+    p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0')
+    p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
+    p.add_argument('--set', dest='overrides', action='append', default=[], metavar='NODE.KEY=VAL',
+                   help='override a node parameter (repeatable); values are YAML')
+    p.add_argument('--no-fallback', action='store_true',
+                   help="don't switch to the graph's offline fallback when weights are missing")
+    p.add_argument('--metrics-out', metavar='PATH', help='write run metrics as JSON at exit')
+    p.add_argument('--print-graph', nargs='?', const='text', choices=('text', 'dot'),
+                   help='print the wired graph (text or Graphviz dot) and exit')
+    p.add_argument('--list-nodes', action='store_true', help='list every node type and exit')
+    p.add_argument('--log-level', default='INFO',
+                   choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'), help='default: INFO')
+    return p
+
+
+def _cli_path(value: str) -> str:
+    """A path given on the command line is relative to the working directory."""
+    if value.isdigit() or value.startswith('webcam') or '://' in value:
+        return value
+    return str(Path(value).expanduser().resolve())
+
+
+def _set_all(args: argparse.Namespace) -> dict[str, Any]:
+    values = {'input': _cli_path(args.input) if args.input else None,
+              'headless': True if args.headless else None, 'device': args.device,
+              'max_frames': args.max_frames,
+              'models_dir': _cli_path(args.models_dir) if args.models_dir else None}
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def prepare_graph(config_path: str | Path, args: argparse.Namespace) -> Graph:
+    """Load a graph and apply every command-line override to it. Raises ConfigError."""
+    config = load_config(config_path)
+    if args.out:
+        attach_sink(config, 'Recorder', _cli_path(args.out))
+    if args.pred_out:
+        attach_sink(config, 'PredictionWriter', _cli_path(args.pred_out))
+    apply_overrides(config, args.overrides)
+    return build_graph(config, mode=args.mode, set_all=_set_all(args))
+
+
+def _load_with_fallback(args: argparse.Namespace) -> Graph:
+    try:
+        return prepare_graph(args.config, args)
+    except WeightsUnavailable as exc:
+        fallback = load_config(args.config).data.get('fallback')
+        if args.no_fallback or not fallback:
+            raise
+        path = Path(args.config).parent / fallback
+        log.warning('OpenMMLab weights are unavailable, running the offline fallback graph %s '
+                    'instead.\n%s\n  (use --no-fallback to fail instead)', path, exc)
+        return prepare_graph(path, args)
+
+
+def list_nodes() -> str:
+    lines = []
+    for name in registry.names():
+        cls = registry.get(name)
+        doc = (cls.__doc__ or '').strip().splitlines()
+        lines.append(f'{name} ({cls.__module__})' + (f': {doc[0]}' if doc else ''))
+        ins = ', '.join(f'{p} ({k})' for p, k in cls.inputs.items()) or 'none (source)'
+        lines.append(f'    inputs: {ins}; outputs: {", ".join(cls.outputs) or "none (sink)"}')
+        params = node_parameters(cls)
+        if params is None:
+            lines.append('    parameters: any')
+        elif params:
+            text = ', '.join(p.name if p.default is p.empty else f'{p.name}={p.default!r}'
+                             for p in params.values())
+            lines.append(f'    parameters: {text}')
+    return '\n'.join(lines)
+
+
+def _install_signals(runner: Runner) -> None:
+    def handle(signum: int, _frame: Any) -> None:
+        code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
+        if runner.stopping.is_set() and signum == signal.SIGINT:
+            sys.stderr.write('forced exit\n')
+            os._exit(code)
+        runner.stop('Ctrl-C' if signum == signal.SIGINT else 'SIGTERM', code)
+    signal.signal(signal.SIGINT, handle)
+    signal.signal(signal.SIGTERM, handle)
+
+
+def _progress(runner: Runner) -> Any:
+    """A tqdm bar over the source's frames when replaying headless, else None."""
+    sources = [s for s in runner.graph.nodes.values() if s.node.is_source()]
+    if runner.graph.mode != 'replay' or len(sources) != 1:
+        return None
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    stats = runner.metrics.nodes[sources[0].name]
+    bar = tqdm(total=getattr(sources[0].node, 'total_frames', None), unit='frame',
+               desc=runner.graph.name, disable=None, leave=False)
+
+    def tick() -> None:
+        bar.update(stats.frames_out - bar.n)
+    tick.close = bar.close  # type: ignore[attr-defined]
+    return tick
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=args.log_level, format='%(levelname)s %(name)s: %(message)s')
+    if args.list_nodes:
+        print(list_nodes())
+        return 0
+    if not args.config:
+        build_parser().error('--config is required (or use --list-nodes)')
+    try:
+        graph = _load_with_fallback(args)
+    except (ConfigError, WebcamAppError) as exc:
+        sys.stderr.write(f'error: {exc}\n')
+        return getattr(exc, 'exit_code', EXIT_CONFIG)
+    except KeyboardInterrupt:
+        return EXIT_SIGINT
+    if args.print_graph:
+        print(graph.describe(args.print_graph))
+        return 0
+    headless = args.headless or not any(type(s.node).__name__ == 'Display'
+                                        for s in graph.nodes.values())
+    runner = Runner(graph)
+    _install_signals(runner)
+    tick = _progress(runner) if headless else None
+    runner.start()
+    code = runner.wait(tick=tick)
+    if tick is not None:
+        tick.close()
+    if args.metrics_out:
+        runner.write_metrics(args.metrics_out)
+    for name, exc in runner.errors:
+        sys.stderr.write(f"error: node '{name}' failed: {type(exc).__name__}: {exc}\n")
+    if runner.stuck_threads:   # a node stuck in native code cannot be joined: don't hang on it
+        logging.shutdown()
+        os._exit(code)
+    return code
