@@ -1,0 +1,141 @@
+"""The command line as a user runs it: a subprocess, signals, exit codes, messages."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.timeout(60)
+
+ROOT = Path(__file__).parents[2]
+
+TICKER = '''
+import threading
+from webcam_app import EOS, Node, make_frame
+
+class Ticker(Node):
+    """A camera-like source: frames at a fixed rate, forever."""
+    inputs = {}
+    mode_hint = 'live'
+    def __init__(self, fps: float = 100.0):
+        self.fps, self.i, self._tick = fps, 0, threading.Event()
+    def process(self):
+        self._tick.wait(1 / self.fps)
+        self.i += 1
+        return make_frame(self.i, 16, 16)
+
+class Sink(Node):
+    """Logs once it has frames, so a test knows the graph runs."""
+    outputs = ()
+    def process(self, frame):
+        if frame.frame_id == 5:
+            import logging
+            logging.getLogger('ticker').warning('running')
+
+class PassThrough(Node):
+    def process(self, frame):
+        return frame
+
+class Explode(Node):
+    def process(self, frame):
+        if frame.frame_id >= 3:   # live mode may skip any one frame id
+            raise RuntimeError('kaboom')
+        return frame
+'''
+
+GRAPH = '''
+name: ticker
+plugins: [ticker.py]
+nodes:
+  - name: camera
+    type: Ticker
+    outputs: {frame: frames}
+  - name: middle
+    type: %s
+    inputs: {frame: frames}
+    outputs: {frame: shown}
+  - name: sink
+    type: Sink
+    inputs: {frame: shown}
+'''
+
+
+def write_graph(tmp_path: Path, middle: str = 'Explode') -> Path:
+    (tmp_path / 'ticker.py').write_text(TICKER)
+    path = tmp_path / 'ticker.yaml'
+    path.write_text(GRAPH % middle)
+    return path
+
+
+def cli(*args: str, **kwargs) -> subprocess.Popen:
+    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+    return subprocess.Popen([sys.executable, str(ROOT / 'run_webcam.py'), *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def wait_for_line(proc: subprocess.Popen, text: str) -> None:
+    for line in proc.stderr:
+        if text in line:
+            return
+    raise AssertionError(f'the app ended without printing {text!r}')
+
+
+@pytest.mark.parametrize('sig,code', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_a_live_run_within_2s(tmp_path, sig, code):
+    proc = cli('--config', str(write_graph(tmp_path, 'PassThrough')))
+    wait_for_line(proc, 'running')
+    sent = time.monotonic()
+    proc.send_signal(sig)
+    proc.wait(timeout=5)
+    assert time.monotonic() - sent < 2.0
+    assert proc.returncode == code
+    assert 'Traceback' not in proc.stderr.read()
+
+
+def test_node_error_exits_1_and_names_the_node(tmp_path):
+    proc = cli('--config', str(write_graph(tmp_path)))
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 1
+    assert "error: node 'middle' failed: RuntimeError: kaboom" in err
+
+
+def test_config_error_exits_2_without_traceback(tmp_path):
+    path = write_graph(tmp_path)
+    path.write_text(path.read_text().replace('type: Sink', 'type: Snk'))
+    proc = cli('--config', str(path))
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert f"{path}:13: node 'sink': unknown node type 'Snk'" in err
+    assert "did you mean 'Sink'" in err
+    assert 'Traceback' not in err
+
+
+def test_set_typo_is_caught(tmp_path):
+    proc = cli('--config', str(write_graph(tmp_path)), '--set', 'camera.fsp=5')
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert "--set camera.fsp=5: node 'camera' (Ticker) has no parameter 'fsp'" in err
+    assert "did you mean 'fps'" in err
+
+
+def test_print_graph_dot(tmp_path):
+    proc = cli('--config', str(write_graph(tmp_path)), '--print-graph', 'dot')
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert out.startswith('digraph "ticker"')
+    assert '"camera" -> "middle" [label="frames\\ndrop_oldest 1"];' in out
+
+
+def test_help_reads_well():
+    proc = cli('--help')
+    out, _ = proc.communicate(timeout=20)
+    assert proc.returncode == 0
+    for flag in ('--config', '--input', '--headless', '--out', '--pred-out', '--mode',
+                 '--max-frames', '--device', '--set', '--metrics-out', '--print-graph',
+                 '--list-nodes', '--log-level', 'exit codes'):
+        assert flag in out
