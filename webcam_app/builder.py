@@ -8,7 +8,7 @@ from typing import Any
 
 from .buffers import POLICIES
 from .config import GraphConfig, LineDict, apply_overrides, did_you_mean, load_config
-from .errors import ConfigError, ConfigIssue, WebcamAppError
+from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
 from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
 from .node import INPUT_KINDS, Node, NodeContext, registry
@@ -328,17 +328,24 @@ def _buffer_specs(config: GraphConfig, specs: dict[str, NodeSpec], mode: str,
 
 def _check_nodes(config: GraphConfig, specs: dict[str, NodeSpec],
                  issues: list[ConfigIssue]) -> None:
-    """Run every node's cheap pre-flight check (files, cameras) on this thread."""
+    """Run every node's cheap pre-flight check (files, cameras, weights) on this thread.
+
+    Missing weights are raised as one WeightsUnavailable (listing all of them in ``missing``) so
+    that a caller can fall back to another graph; every other problem is a config issue.
+    """
     lines = {e.get('name'): e.line for e in config.data.get('nodes') or []
              if isinstance(e, LineDict)}
+    missing: list[WeightsUnavailable] = []
     for spec in specs.values():
         try:
             spec.node.check()
+        except WeightsUnavailable as exc:
+            missing.append(exc)
+        except ConfigError as exc:
+            issues.extend(exc.issues)
         except (ValueError, OSError, WebcamAppError) as exc:
-            if isinstance(exc, ConfigError):
-                issues.extend(exc.issues)
-            elif isinstance(exc, WebcamAppError) and not isinstance(exc, ConfigError):
-                raise
-            else:
-                issues.append(config.issue(lines.get(spec.name), f'node {spec.name!r} '
-                                           f'({type(spec.node).__name__}): {exc}'))
+            issues.append(config.issue(lines.get(spec.name), f'node {spec.name!r} '
+                                       f'({type(spec.node).__name__}): {exc}'))
+    if missing and not issues:
+        missing[0].missing = missing
+        raise missing[0]

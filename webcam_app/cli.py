@@ -99,8 +99,9 @@ def _load_with_fallback(args: argparse.Namespace) -> Graph:
         if args.no_fallback or not fallback:
             raise
         path = Path(args.config).parent / fallback
-        log.warning('OpenMMLab weights are unavailable, running the offline fallback graph %s '
-                    'instead.\n%s\n  (use --no-fallback to fail instead)', path, exc)
+        log.warning('model weights are unavailable, so the offline fallback graph %s runs '
+                    'instead (use --no-fallback to fail instead):\n%s', path,
+                    '\n'.join(str(e) for e in exc.missing))
         return prepare_graph(path, args)
 
 
@@ -162,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         build_parser().error('--config is required (or use --list-nodes)')
     try:
         graph = _load_with_fallback(args)
+    except WeightsUnavailable as exc:
+        sys.stderr.write(''.join(f'error: {e}\n' for e in exc.missing))
+        return exc.exit_code
     except (ConfigError, WebcamAppError) as exc:
         sys.stderr.write(f'error: {exc}\n')
         return getattr(exc, 'exit_code', EXIT_CONFIG)

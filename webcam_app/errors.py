@@ -49,6 +49,7 @@ class WeightsUnavailable(WebcamAppError):
 
     def __init__(self, node: str, url: str, local_path: str, reason: str = '') -> None:
         self.node, self.url, self.local_path = node, url, local_path
+        self.missing: list[WeightsUnavailable] = [self]   # every node's, when a graph has several
         text = (f"node '{node}': weights are unavailable: {url}"
                 + (f' ({reason})' if reason else '')
                 + f'\n  fix: download that file and put it at {local_path}, '

@@ -88,6 +88,14 @@ class Frame:
         """Return a copy with the given fields changed (the image is shared, not copied)."""
         return dataclasses.replace(self, **changes)
 
+    def stamped(self, node: str, enter: float, exit: float) -> 'Frame':
+        """A copy with one more ``(node, enter, exit)`` stamp; the runtime's fast path."""
+        new = object.__new__(Frame)
+        fields = new.__dict__
+        fields.update(self.__dict__)   # every other field is already validated and immutable
+        fields['stamps'] = self.stamps + ((node, enter, exit),)
+        return new
+
     def with_meta(self, **items: Any) -> 'Frame':
         """Return a copy whose ``meta`` has these items added."""
         return self.replace(meta={**self.meta, **items})

@@ -126,10 +126,9 @@ class Worker:
     def _emit(self, outputs: dict[str, Any], token: Any, t0: float, t1: float) -> None:
         stats = self.stats
         stats.service.append(t1 - t0)
-        stamp = (self.name, t0, t1)
         for port, message in outputs.items():
             if isinstance(message, Frame):
-                message = message.replace(stamps=message.stamps + (stamp,))
+                message = message.stamped(self.name, t0, t1)
             for buffer in self.outputs.get(port, ()):
                 if self.limiters:
                     item_token = self.limiters[buffer.name].admit()
