@@ -111,6 +111,7 @@ class DetectorNode(Node):
     """Detect objects with an mmdet model (RTMDet, YOLOX, ...); boxes, labels and scores."""
 
     inputs = {'frame': 'trigger', 'poses': 'latest'}
+    model_kind = 'det'      # how tools/download_models.py resolves ``model``
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, score_thr: float = 0.5,

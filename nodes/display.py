@@ -60,7 +60,8 @@ class Display(Node):
     inputs = {'frame': 'trigger'}
     outputs = ()
 
-    def __init__(self, window: str = 'webcam_app', headless: bool = False, wait_ms: int = 1) -> None:
+    def __init__(self, window: str = 'webcam_app', headless: bool = False,
+                 wait_ms: int = 1) -> None:
         if not isinstance(window, str) or not window:
             raise ValueError(f'window must be a non-empty string, but got {window!r}')
         if isinstance(wait_ms, bool) or not isinstance(wait_ms, int) or wait_ms < 1:

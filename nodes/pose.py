@@ -31,6 +31,8 @@ def frozen_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
 class TopdownPoseEstimatorNode(Node):
     """Estimate keypoints of detected objects with an mmpose top-down model (RTMPose, ...)."""
 
+    model_kind = 'pose'     # how tools/download_models.py resolves ``model``
+
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, bbox_thr: float = 0.3,
                  flip_test: bool = False, models_dir: str | None = None) -> None:

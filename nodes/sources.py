@@ -156,11 +156,14 @@ class VideoSource(Node):
         if self.kind == 'camera':
             return (f'no camera found at index {self.target} (cv2.VideoCapture({self.target}) did '
                     'not open); fix: pass --input VIDEO to read a file')
-        return (f'cannot open stream {self.target} (cv2.VideoCapture did not open it within '
+        return (f'cannot open stream {self.target} (cv2.VideoCapture did not open it; timeout '
                 f'{_OPEN_TIMEOUT_MS / 1000:.0f} s); fix: check the URL and that the stream is up')
 
     def setup(self) -> None:
-        self.events.subscribe('quit', lambda _reason: self._stop.set())
+        self._stop.clear()
+        self._reset_state()
+        self.corrupt_frames = 0
+        self.events.subscribe('stop', lambda _reason: self._stop.set())   # any shutdown
         if self._cap is None and self._images is None:
             self.check()   # not checked by the caller (e.g. reused after close)
         if self._cap is not None:
@@ -270,7 +273,7 @@ class VideoSource(Node):
         return True
 
     def _pace(self) -> bool:
-        """Realtime playback: wait until this frame's time on a monotonic clock; False if stopped."""
+        """Realtime playback: wait for this frame's time on a monotonic clock; False if stopped."""
         period = 1.0 / (self._source_fps or 30.0)
         now = time.monotonic()
         if self._t0 is None:

@@ -14,8 +14,10 @@ log = logging.getLogger(__name__)
 class EventBus:
     """Synchronous pub/sub: ``publish`` calls every subscriber of the topic on the caller's thread.
 
-    Topics used by the app: ``'key'`` (payload: the pressed key as a one-character str) and
-    ``'quit'`` (payload: the reason). Subscribers must be quick and thread-safe.
+    Topics used by the app: ``'key'`` (payload: the pressed key as a one-character str),
+    ``'quit'`` (a node asks the app to end; payload: the reason) and ``'stop'`` (the app is
+    shutting down, for any reason; a node waiting on its own should wake). Subscribers must be
+    quick and thread-safe.
     """
 
     def __init__(self) -> None:

@@ -45,7 +45,7 @@ class Runner:
         self._running = 0
         self.workers = [self._make_worker(spec) for spec in graph.nodes.values()]
         self.threads: list[threading.Thread] = []
-        events = next(iter(graph.nodes.values())).node.events
+        self.events = events = next(iter(graph.nodes.values())).node.events
         events.subscribe('quit', lambda reason: self.stop(str(reason or 'quit')))
         events.subscribe('key', self._on_key)
         for spec in graph.nodes.values():
@@ -75,11 +75,14 @@ class Runner:
         with self._state:
             if self.exit_code is None or (self.exit_code == EXIT_OK and exit_code != EXIT_OK):
                 self.exit_code = exit_code
-            if self._stop_at is None:
+            first = self._stop_at is None
+            if first:
                 log.info('stopping: %s', reason)
                 self._stop_at = time.monotonic() + self.drain_timeout
             self.stopping.set()
             self._state.notify_all()
+        if first:   # wakes nodes that wait on their own (a source's pacing or reconnect backoff)
+            self.events.publish('stop', reason)
 
     def fail(self, name: str, exc: BaseException, exit_code: int = EXIT_ERROR) -> None:
         """A node failed: report it with its name and stop the graph."""

@@ -206,3 +206,25 @@ def body_object(meta: dict[str, Any], center: tuple[float, float], height: float
     lo, hi = np.nanmin(kpts, axis=0) - 10, np.nanmax(kpts, axis=0) + 10
     return Object(bbox=(*lo, *hi), label='person', score=0.9, keypoints=kpts,
                   keypoint_scores=np.full(len(kpts), 0.9), **fields)
+
+
+# -- pixel checks ------------------------------------------------------------------------------
+def changed(before: np.ndarray, after: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels that differ in any channel."""
+    return np.any(before != after, axis=2)
+
+
+def near(shape: tuple[int, ...], radius: float, points: Any = (), segments: Any = ()
+         ) -> np.ndarray:
+    """(H, W) bool: pixels within about ``radius`` of any point or segment (NaNs skipped)."""
+    import cv2
+    mask = np.zeros(shape[:2], np.uint8)
+    r = int(np.ceil(radius))
+    for p in points:
+        if np.all(np.isfinite(p)):
+            cv2.circle(mask, tuple(int(round(v)) for v in p), r, 1, -1)
+    for a, b in segments:
+        if np.all(np.isfinite(a)) and np.all(np.isfinite(b)):
+            cv2.line(mask, tuple(int(round(v)) for v in a), tuple(int(round(v)) for v in b), 1,
+                     2 * r + 1)
+    return mask.astype(bool)

@@ -1,0 +1,109 @@
+"""Picture effects driven by keypoint names; the face and hand ones live in their own modules.
+
+Every effect copies the image before drawing, and a disabled effect (YAML ``enable_key``)
+passes frames through unchanged.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import os
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from webcam_app import Frame, Node
+
+from .effects_face import BigEye, Sunglasses
+from .effects_hand import FingertipTrail, PinchDetector
+from .keypoints import color_param
+
+__all__ = ['Background', 'BigEye', 'FingertipTrail', 'PinchDetector', 'Sunglasses',
+           'fast_blur']
+
+log = logging.getLogger(__name__)
+
+BACKGROUND_MODES = ('blur', 'color', 'image')
+
+
+def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
+    """A strong blur of about ``size`` pixels, computed at a quarter of the resolution."""
+    h, w = image.shape[:2]
+    factor = 4 if size >= 8 and min(h, w) >= 16 else 1
+    small = cv2.resize(image, (w // factor, h // factor), interpolation=cv2.INTER_AREA) \
+        if factor > 1 else image
+    k = max(3, (size // factor) | 1)
+    small = cv2.GaussianBlur(small, (k, k), 0)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR) if factor > 1 else small
+
+
+class Background(Node):
+    """Blur the background, or replace it by a color or a picture, outside the objects' boxes.
+
+    What is kept is the union of the boxes (grown by ``padding`` pixels) of the objects whose
+    label is in ``labels`` (all objects when empty). With no such object, all is background.
+    """
+
+    def __init__(self, mode: str = 'blur', padding: int = 16, blur: int = 31,
+                 color: Sequence[int] = (0, 255, 0), image: str = '',
+                 labels: Sequence[str] = ()) -> None:
+        if mode not in BACKGROUND_MODES:
+            raise ValueError(f'mode must be one of {", ".join(BACKGROUND_MODES)}, '
+                             f'but got {mode!r}')
+        if padding < 0 or blur < 1:
+            raise ValueError(f'padding must be >= 0 and blur >= 1, but got padding={padding}, '
+                             f'blur={blur}')
+        if mode == 'image' and not image:
+            raise ValueError("mode 'image' needs image: the path of a picture, but got none")
+        self.mode, self.padding, self.blur = mode, int(padding), int(blur)
+        self.color = color_param(color, 'color')
+        self.image_path, self.labels = str(image), frozenset(labels)
+        self._picture: np.ndarray | None = None
+        self._sized: np.ndarray | None = None
+
+    def _path(self) -> str:
+        return os.path.join(self.context.graph_dir or '.', os.path.expanduser(self.image_path))
+
+    def check(self) -> None:
+        if self.mode == 'image' and not os.path.isfile(self._path()):
+            raise ValueError(f'background image {self._path()!r} does not exist; '
+                             f'fix the path (relative to the graph file) in image:')
+
+    def setup(self) -> None:
+        if self.mode == 'image':
+            self._picture = cv2.imread(self._path(), cv2.IMREAD_COLOR)
+            if self._picture is None:
+                raise ValueError(f'background image {self._path()!r} is not a picture '
+                                 f'OpenCV can read')
+
+    def _background(self, image: np.ndarray) -> np.ndarray:
+        if self.mode == 'blur':
+            return fast_blur(image, self.blur)
+        if self.mode == 'color':
+            out = np.empty_like(image)
+            out[:] = self.color
+            return out
+        h, w = image.shape[:2]
+        if self._picture is None:
+            self.setup()
+        if self._sized is None or self._sized.shape[:2] != (h, w):
+            self._sized = cv2.resize(self._picture, (w, h), interpolation=cv2.INTER_AREA)
+        return self._sized.copy()
+
+    def process(self, frame: Frame) -> Frame:
+        image = frame.image
+        out = self._background(image)
+        h, w = image.shape[:2]
+        pad = self.padding
+        for obj in frame.objects:
+            if self.labels and obj.label not in self.labels:
+                continue
+            x1, y1, x2, y2 = obj.bbox
+            if not all(map(math.isfinite, obj.bbox)):
+                continue
+            x0, y0 = max(0, math.floor(x1 - pad)), max(0, math.floor(y1 - pad))
+            xe, ye = min(w, math.ceil(x2 + pad)), min(h, math.ceil(y2 + pad))
+            if xe > x0 and ye > y0:
+                out[y0:ye, x0:xe] = image[y0:ye, x0:xe]
+        return frame.replace(image=out)

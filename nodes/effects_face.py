@@ -1,0 +1,136 @@
+"""Face effects found through eye keypoints: sunglasses drawn by code, and big magnified eyes."""
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import cv2
+import numpy as np
+
+from webcam_app import Frame, Node
+
+from .keypoints import color_param, eye_points
+
+__all__ = ['BigEye', 'Sunglasses', 'draw_sunglasses', 'magnify']
+
+_SHIFT = 4                 # OpenCV fixed-point bits: sub-pixel ellipses
+_ONE = 1 << _SHIFT
+
+
+def _fixed(point: np.ndarray) -> tuple[int, int]:
+    return int(round(point[0] * _ONE)), int(round(point[1] * _ONE))
+
+
+def draw_sunglasses(image: np.ndarray, left: np.ndarray, right: np.ndarray,
+                    lens_color: tuple[int, int, int] = (25, 25, 25), scale: float = 1.0) -> None:
+    """Draw sunglasses in place on the line from the subject's right eye to its left eye.
+
+    Everything drawn stays within ``1.1 * scale`` eye distances of the point between the eyes.
+    """
+    v = np.asarray(left, np.float64) - np.asarray(right, np.float64)
+    d = float(np.hypot(*v))
+    if d < 2:
+        return
+    u = v / d
+    up = np.array([u[1], -u[0]])          # perpendicular, towards the forehead
+    angle = math.degrees(math.atan2(u[1], u[0]))
+    a, b = 0.40 * d * scale, 0.30 * d * scale
+    axes = (int(round(a * _ONE)), int(round(b * _ONE)))
+    rim = max(1, int(round(d * scale / 16)))
+    dark = tuple(max(0, c - 20) for c in lens_color)
+    shine = tuple(min(255, c + 90) for c in lens_color)
+    for eye in (right, left):
+        centre = _fixed(eye)
+        cv2.ellipse(image, centre, axes, angle, 0, 360, lens_color, -1, cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(image, centre, axes, angle, 0, 360, dark, rim, cv2.LINE_AA, _SHIFT)
+        cv2.ellipse(image, centre, (axes[0] * 3 // 5, axes[1] * 3 // 5), angle, 200, 250,
+                    shine, max(1, rim // 2), cv2.LINE_AA, _SHIFT)
+    lift = up * 0.1 * d * scale
+    bridge = (right + u * a * 0.95 + lift, left - u * a * 0.95 + lift)
+    cv2.line(image, _fixed(bridge[0]), _fixed(bridge[1]), dark, rim, cv2.LINE_AA, _SHIFT)
+    for eye, out in ((right, -u), (left, u)):      # short temple arms
+        start = eye + out * a
+        cv2.line(image, _fixed(start), _fixed(start + out * 0.15 * d * scale + lift), dark, rim,
+                 cv2.LINE_AA, _SHIFT)
+
+
+def magnify(out: np.ndarray, src: np.ndarray, centre: Sequence[float], radius: float,
+            strength: float) -> None:
+    """Bulge ``src`` around ``centre`` into ``out`` (same shape): a radial magnifying warp.
+
+    A pixel at distance r < radius samples the source at r * (1 - strength * (1 - (r/R)^2)^2),
+    so the centre is magnified 1 / (1 - strength) times and the rim (r = R) is unchanged. Only
+    the ROI around the circle is remapped.
+    """
+    h, w = src.shape[:2]
+    cx, cy = float(centre[0]), float(centre[1])
+    if not (0 <= cx < w and 0 <= cy < h) or radius < 2:
+        return
+    x0, y0 = max(0, int(cx - radius)), max(0, int(cy - radius))
+    x1, y1 = min(w, int(cx + radius) + 2), min(h, int(cy + radius) + 2)
+    dx = np.arange(x0, x1, dtype=np.float32) - cx
+    dy = np.arange(y0, y1, dtype=np.float32)[:, None] - cy
+    r2 = (dx * dx + dy * dy) / np.float32(radius * radius)
+    factor = 1 - np.float32(strength) * np.square(np.maximum(0, 1 - r2))
+    map_x = (cx - x0) + dx * factor
+    map_y = (cy - y0) + dy * factor
+    out[y0:y1, x0:x1] = cv2.remap(src[y0:y1, x0:x1], map_x, map_y, cv2.INTER_LINEAR,
+                                  borderMode=cv2.BORDER_REPLICATE)
+
+
+class _EyeEffect(Node):
+    """Shared by the eye effects: find both eyes of every object, draw on a copy."""
+
+    def __init__(self, kpt_thr: float = 0.3) -> None:
+        if not 0 <= kpt_thr <= 1:
+            raise ValueError(f'kpt_thr must be in [0, 1], but got {kpt_thr}')
+        self.kpt_thr = float(kpt_thr)
+
+    def process(self, frame: Frame) -> Frame:
+        eyes = [pair for obj in frame.objects
+                if (pair := eye_points(obj, frame.dataset_meta, self.kpt_thr)) is not None]
+        if not eyes:
+            return frame
+        image = frame.image.copy()
+        for left, right in eyes:
+            self._draw(image, frame.image, left, right)
+        return frame.replace(image=image)
+
+    def _draw(self, image: np.ndarray, src: np.ndarray, left: np.ndarray,
+              right: np.ndarray) -> None:
+        raise NotImplementedError
+
+
+class Sunglasses(_EyeEffect):
+    """Put sunglasses on every face whose two eyes are seen (body, whole-body or face models)."""
+
+    def __init__(self, kpt_thr: float = 0.3, lens_color: Sequence[int] = (25, 25, 25),
+                 scale: float = 1.0) -> None:
+        super().__init__(kpt_thr)
+        if scale <= 0:
+            raise ValueError(f'scale must be > 0, but got {scale}')
+        self.lens_color = color_param(lens_color, 'lens_color')
+        self.scale = float(scale)
+
+    def _draw(self, image: np.ndarray, src: np.ndarray, left: np.ndarray,
+              right: np.ndarray) -> None:
+        draw_sunglasses(image, left, right, self.lens_color, self.scale)
+
+
+class BigEye(_EyeEffect):
+    """Magnify every seen eye with a local radial warp (cv2.remap on a small ROI)."""
+
+    def __init__(self, kpt_thr: float = 0.3, strength: float = 0.5, radius: float = 0.4) -> None:
+        super().__init__(kpt_thr)
+        if not 0 <= strength < 1:
+            raise ValueError(f'strength must be in [0, 1), but got {strength}')
+        if not 0 < radius <= 0.5:
+            raise ValueError(f'radius must be in (0, 0.5] (a fraction of the distance between '
+                             f'the eyes), but got {radius}')
+        self.strength, self.radius = float(strength), float(radius)
+
+    def _draw(self, image: np.ndarray, src: np.ndarray, left: np.ndarray,
+              right: np.ndarray) -> None:
+        radius = self.radius * float(np.hypot(*(left - right)))
+        for eye in (left, right):
+            magnify(image, src, eye, radius, self.strength)

@@ -1,0 +1,160 @@
+"""Hand effects found through fingertip keypoints: a fading fingertip trail, a pinch detector."""
+from __future__ import annotations
+
+import collections
+from typing import Any, Hashable, Sequence
+
+import cv2
+import numpy as np
+
+from webcam_app import Frame, Node, Object
+
+from .keypoints import color_param, confident, hand_size, hands
+from .visualizer import PALETTE
+
+__all__ = ['FingertipTrail', 'PinchDetector', 'draw_trails']
+
+
+def _track_key(obj: Object, order: int) -> Hashable:
+    """Who an object is across frames: its track id, else its place in the frame's list."""
+    return ('track', obj.track_id) if obj.track_id is not None else ('order', order)
+
+
+def draw_trails(image: np.ndarray, trails: Sequence[tuple[Sequence[Any], tuple[int, ...]]],
+                thickness: int) -> None:
+    """Blend fading polylines into ``image`` in place; each trail is (points or None, BGR).
+
+    The newest segment is opaque and ``thickness`` wide; older ones fade and thin out. Only the
+    ROI around the points is blended.
+    """
+    points = [p for trail, _ in trails for p in trail if p is not None]
+    if not points:
+        return
+    h, w = image.shape[:2]
+    pad = thickness + 3
+    lo = np.floor(np.min(points, axis=0)).astype(int) - pad
+    hi = np.ceil(np.max(points, axis=0)).astype(int) + pad
+    x0, y0, x1, y1 = max(0, lo[0]), max(0, lo[1]), min(w, hi[0]), min(h, hi[1])
+    if x1 <= x0 or y1 <= y0:
+        return
+    offset = np.array([x0, y0], np.float64)
+    alpha = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    paint = np.zeros((y1 - y0, x1 - x0, 3), np.uint8)
+    for trail, color in trails:
+        pts = [None if p is None else tuple(np.rint(p - offset).astype(int)) for p in trail]
+        n = len(pts)
+        for i in range(1, n):
+            if pts[i - 1] is None or pts[i] is None:
+                continue
+            frac = (i + 1) / n
+            width = max(1, int(round(thickness * frac)))
+            cv2.line(paint, pts[i - 1], pts[i], color, width + 2, cv2.LINE_8)
+            cv2.line(alpha, pts[i - 1], pts[i], int(255 * frac), width, cv2.LINE_AA)
+        if pts[-1] is not None:
+            cv2.circle(paint, pts[-1], thickness // 2 + 3, color, -1, cv2.LINE_8)
+            cv2.circle(alpha, pts[-1], thickness // 2 + 2, 255, -1, cv2.LINE_AA)
+    roi = image[y0:y1, x0:x1]
+    a = alpha[..., None].astype(np.uint16)
+    roi[:] = ((roi * (255 - a) + paint * a + 127) // 255).astype(np.uint8)
+
+
+class FingertipTrail(Node):
+    """Draw a fading trail behind each hand's index fingertip (per track id, else per order)."""
+
+    def __init__(self, length: int = 20, kpt_thr: float = 0.3, thickness: int = 8,
+                 color: Sequence[int] | None = None) -> None:
+        if length < 2:
+            raise ValueError(f'length must be >= 2 frames, but got {length}')
+        if thickness < 1:
+            raise ValueError(f'thickness must be >= 1, but got {thickness}')
+        self.length, self.kpt_thr, self.thickness = int(length), float(kpt_thr), int(thickness)
+        self.color = None if color is None else color_param(color, 'color')
+        self._trails: dict[Hashable, collections.deque] = {}
+        self._colors: dict[Hashable, tuple[int, ...]] = {}
+
+    def _tips(self, frame: Frame) -> dict[Hashable, np.ndarray | None]:
+        found: dict[Hashable, np.ndarray | None] = {}
+        meta_hands = hands(frame.dataset_meta)
+        for order, obj in enumerate(frame.objects):
+            if obj.keypoints is None:
+                continue
+            ok = confident(obj, self.kpt_thr)
+            for hand in meta_hands:
+                if hand.index_tip < len(ok):
+                    found[(_track_key(obj, order), hand.side)] = \
+                        np.asarray(obj.keypoints[hand.index_tip], np.float64) \
+                        if ok[hand.index_tip] else None
+        return found
+
+    def _update(self, tips: dict[Hashable, np.ndarray | None]) -> None:
+        for key, trail in list(self._trails.items()):
+            trail.append(tips.pop(key, None))        # a hand not seen leaves a gap that fades
+            if all(p is None for p in trail):
+                del self._trails[key], self._colors[key]
+        for key, tip in tips.items():
+            if tip is not None:
+                self._trails[key] = collections.deque([tip], maxlen=self.length)
+                who = int(key[0][1]) + (key[1] == 'right_')
+                self._colors[key] = self.color or PALETTE[who % len(PALETTE)]
+
+    def process(self, frame: Frame) -> Frame:
+        self._update(self._tips(frame))
+        if not self._trails:
+            return frame
+        image = frame.image.copy()
+        draw_trails(image, [(trail, self._colors[key]) for key, trail in self._trails.items()],
+                    self.thickness)
+        return frame.replace(image=image)
+
+
+class PinchDetector(Node):
+    """Mark a pinch (thumb tip near index tip) and set ``extras['pinch']`` on each hand object.
+
+    A hand pinches when its thumb-index distance is below ``ratio`` times the hand's size (its
+    box for a hand model, the extent of its keypoints for a whole-body one). Objects whose tips
+    are seen get ``extras['pinch']`` True or False; others pass unchanged.
+    """
+
+    def __init__(self, ratio: float = 0.2, kpt_thr: float = 0.3,
+                 color: Sequence[int] = (0, 255, 255)) -> None:
+        if not 0 < ratio < 1:
+            raise ValueError(f'ratio must be in (0, 1), but got {ratio}')
+        self.ratio, self.kpt_thr = float(ratio), float(kpt_thr)
+        self.color = color_param(color, 'color')
+
+    def _pinches(self, obj: Object, meta_hands: Sequence[Any]
+                 ) -> tuple[bool | None, list[tuple[np.ndarray, float]]]:
+        ok = confident(obj, self.kpt_thr)
+        seen, marks = False, []
+        for hand in meta_hands:
+            ids = (hand.thumb_tip, hand.index_tip)
+            if ids[0] is None or max(ids) >= len(ok) or not ok[list(ids)].all():
+                continue
+            seen = True
+            thumb, index = np.asarray(obj.keypoints[list(ids)], np.float64)
+            size = hand_size(obj, hand, self.kpt_thr)
+            if size > 0 and np.hypot(*(thumb - index)) < self.ratio * size:
+                marks.append(((thumb + index) / 2, size))
+        return (bool(marks) if seen else None), marks
+
+    def process(self, frame: Frame) -> Frame:
+        meta_hands = hands(frame.dataset_meta)
+        if not meta_hands:
+            return frame
+        objects, marks = [], []
+        for obj in frame.objects:
+            if obj.keypoints is not None:
+                pinch, found = self._pinches(obj, meta_hands)
+                if pinch is not None:
+                    obj = obj.replace(extras={**obj.extras, 'pinch': pinch})
+                    marks += found
+            objects.append(obj)
+        image = frame.image
+        if marks:
+            image = image.copy()
+            for centre, size in marks:
+                x, y = (int(round(v)) for v in centre)
+                r = max(4, int(round(0.12 * size)))
+                cv2.circle(image, (x, y), r, self.color, max(2, r // 4), cv2.LINE_AA)
+                cv2.circle(image, (x, y), max(2, r // 3), self.color, -1, cv2.LINE_AA)
+        return frame.replace(image=image, objects=tuple(objects))

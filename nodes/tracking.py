@@ -1,0 +1,296 @@
+"""Track ids across frames, one-euro smoothing of keypoints, and boxes from keypoints."""
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass
+from typing import Hashable, Sequence
+
+import numpy as np
+
+from webcam_app import Frame, Node, Object
+
+from .keypoints import confident
+
+__all__ = ['OneEuro', 'Smoother', 'Tracker', 'boxes_from_keypoints', 'iou_matrix']
+
+log = logging.getLogger(__name__)
+
+
+def boxes_from_keypoints(objects: Sequence[Object], scale: float = 1.25, kpt_thr: float = 0.3,
+                         image_size: tuple[int, int] | None = None) -> list[Object]:
+    """Each object with its box replaced by the box around its confident keypoints, scaled.
+
+    As MMPose 0.x's PoseTrackerNode did between detections (``det_interval``): the tightest box
+    of the keypoints scoring above ``kpt_thr``, grown ``scale`` times about its centre, clipped to
+    ``image_size`` (width, height) when given. An object with fewer than two such keypoints
+    keeps its box.
+    """
+    out = []
+    for obj in objects:
+        if obj.keypoints is not None:
+            ok = confident(obj, kpt_thr)
+            if obj.keypoint_scores is not None:
+                ok &= np.asarray(obj.keypoint_scores) > kpt_thr
+            if ok.sum() >= 2:
+                pts = np.asarray(obj.keypoints, np.float64)[ok]
+                centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
+                half = (pts.max(axis=0) - pts.min(axis=0)) * scale / 2
+                x1, y1 = centre - half
+                x2, y2 = centre + half
+                if image_size is not None:
+                    w, h = image_size
+                    x1, x2 = float(np.clip(x1, 0, w)), float(np.clip(x2, 0, w))
+                    y1, y2 = float(np.clip(y1, 0, h)), float(np.clip(y2, 0, h))
+                obj = obj.replace(bbox=(x1, y1, x2, y2))
+        out.append(obj)
+    return out
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) IoU of boxes ``a`` (N, 4) and ``b`` (M, 4), x1 y1 x2 y2."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def _greedy(score: np.ndarray, threshold: float, higher_is_better: bool = True
+            ) -> list[tuple[int, int]]:
+    """Pairs (row, col), best score first, each row and column used once, within threshold."""
+    flat = np.argsort(-score if higher_is_better else score, axis=None, kind='stable')
+    rows, cols, pairs = set(), set(), []
+    for r, c in zip(*np.unravel_index(flat, score.shape)):
+        s = score[r, c]
+        if (s < threshold) if higher_is_better else (s > threshold):
+            break
+        if r not in rows and c not in cols:
+            rows.add(r)
+            cols.add(c)
+            pairs.append((int(r), int(c)))
+    return pairs
+
+
+@dataclass
+class _Track:
+    track_id: int
+    box: np.ndarray                       # (4,) last seen box
+    velocity: np.ndarray                  # (4,) per frame
+    kpts: np.ndarray | None = None        # (K, 2) last seen keypoints
+    kpt_ok: np.ndarray | None = None
+    kpt_velocity: np.ndarray | None = None
+    missed: int = 0                       # frames since last seen
+    hits: int = 0                         # frames seen
+
+    def predicted_box(self) -> np.ndarray:
+        return self.box + self.velocity * (self.missed + 1)
+
+    def predicted_kpts(self) -> np.ndarray | None:
+        if self.kpts is None:
+            return None
+        step = 0 if self.kpt_velocity is None else self.kpt_velocity * (self.missed + 1)
+        return self.kpts + step
+
+
+class Tracker(Node):
+    """Give objects stable ``track_id``s by greedy matching on IoU or on keypoint distance.
+
+    Tracks move with a constant-velocity prediction, so fast or crossing objects keep their
+    ids; objects no prediction overlaps are then matched by centre distance (``max_dist`` box
+    sizes). A track unseen for more than ``max_age`` frames is forgotten.
+    """
+
+    def __init__(self, match: str = 'iou', iou_thr: float = 0.3, oks_thr: float = 0.3,
+                 max_age: int = 10, max_dist: float = 1.5, kpt_thr: float = 0.3) -> None:
+        if match not in ('iou', 'keypoints'):
+            raise ValueError(f"match must be 'iou' or 'keypoints', but got {match!r}")
+        for name, value in (('iou_thr', iou_thr), ('oks_thr', oks_thr), ('kpt_thr', kpt_thr)):
+            if not 0 <= value <= 1:
+                raise ValueError(f'{name} must be in [0, 1], but got {value}')
+        if max_age < 0 or max_dist < 0:
+            raise ValueError(f'max_age and max_dist must be >= 0, but got max_age={max_age}, '
+                             f'max_dist={max_dist}')
+        self.match, self.iou_thr, self.oks_thr = match, float(iou_thr), float(oks_thr)
+        self.max_age, self.max_dist, self.kpt_thr = int(max_age), float(max_dist), float(kpt_thr)
+        self._tracks: list[_Track] = []
+        self._next_id = 0
+
+    def _similarity(self, boxes: np.ndarray, objects: Sequence[Object]) -> np.ndarray:
+        predicted = np.array([t.predicted_box() for t in self._tracks]).reshape(-1, 4)
+        if self.match == 'iou':
+            return iou_matrix(predicted, boxes)
+        sim = np.zeros((len(self._tracks), len(objects)))
+        for i, track in enumerate(self._tracks):
+            kpts = track.predicted_kpts()
+            if kpts is None:
+                continue
+            w, h = predicted[i, 2:] - predicted[i, :2]
+            scale2 = max(w * h, 1.0) * 0.1 ** 2 * 2          # OKS with k = 0.1 for every point
+            for j, obj in enumerate(objects):
+                if obj.keypoints is None or len(obj.keypoints) != len(kpts):
+                    continue
+                both = track.kpt_ok & confident(obj, self.kpt_thr)
+                if both.any():
+                    d2 = np.sum((np.asarray(obj.keypoints)[both] - kpts[both]) ** 2, axis=1)
+                    sim[i, j] = float(np.mean(np.exp(-d2 / scale2)))
+        return sim
+
+    def _distance(self, boxes: np.ndarray) -> np.ndarray:
+        """Centre distance from each predicted track box to each box, in track box sizes."""
+        predicted = np.array([t.predicted_box() for t in self._tracks]).reshape(-1, 4)
+        c_t = (predicted[:, :2] + predicted[:, 2:]) / 2
+        c_b = (boxes[:, :2] + boxes[:, 2:]) / 2
+        size = np.maximum((predicted[:, 2:] - predicted[:, :2]).max(axis=1), 1.0)
+        return np.linalg.norm(c_t[:, None] - c_b[None], axis=2) / size[:, None]
+
+    def _assign(self, objects: Sequence[Object], boxes: np.ndarray) -> dict[int, int]:
+        """{object index: track index}."""
+        if not self._tracks or not objects:
+            return {}
+        thr = self.iou_thr if self.match == 'iou' else self.oks_thr
+        pairs = _greedy(self._similarity(boxes, objects), max(thr, 1e-9))
+        assigned = {c: r for r, c in pairs}
+        free_t = [r for r in range(len(self._tracks)) if r not in set(assigned.values())]
+        free_o = [c for c in range(len(objects)) if c not in assigned]
+        if free_t and free_o and self.max_dist > 0:
+            dist = self._distance(boxes)[np.ix_(free_t, free_o)]
+            for r, c in _greedy(dist, self.max_dist, higher_is_better=False):
+                assigned[free_o[c]] = free_t[r]
+        return assigned
+
+    def _update(self, track: _Track, obj: Object, box: np.ndarray) -> None:
+        steps = track.missed + 1
+        step = (box - track.box) / steps
+        track.velocity = step if track.hits == 1 else 0.5 * track.velocity + 0.5 * step
+        if obj.keypoints is not None:
+            kpts = np.asarray(obj.keypoints, np.float64)
+            if track.kpts is not None and track.kpts.shape == kpts.shape:
+                step = np.nan_to_num((kpts - track.kpts) / steps)
+                old = track.kpt_velocity
+                track.kpt_velocity = step if old is None else 0.5 * old + 0.5 * step
+            else:
+                track.kpt_velocity = None
+            track.kpts, track.kpt_ok = kpts, confident(obj, self.kpt_thr)
+        track.box, track.missed, track.hits = box, 0, track.hits + 1
+
+    def process(self, frame: Frame) -> Frame:
+        objects = frame.objects
+        boxes = np.array([o.bbox for o in objects], np.float64).reshape(-1, 4)
+        assigned = self._assign(objects, boxes)
+        updated, out = set(), []
+        for j, obj in enumerate(objects):
+            if j in assigned:
+                track = self._tracks[assigned[j]]
+            else:
+                track = _Track(self._next_id, boxes[j], np.zeros(4))
+                self._next_id += 1
+                self._tracks.append(track)
+            self._update(track, obj, boxes[j])
+            updated.add(track.track_id)
+            out.append(obj.replace(track_id=track.track_id))
+        for track in self._tracks:
+            if track.track_id not in updated:
+                track.missed += 1
+        self._tracks = [t for t in self._tracks if t.missed <= self.max_age]
+        return frame.replace(objects=tuple(out))
+
+
+class OneEuro:
+    """The one-euro filter (Casiez et al., CHI 2012) over an array of values at once.
+
+    Each value gets its own adaptive cutoff: ``min_cutoff + beta * |speed|`` (Hz, speed in units
+    per second), so slow motion is smoothed hard and fast motion follows with little lag.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0) -> None:
+        self.min_cutoff, self.beta, self.d_cutoff = min_cutoff, beta, d_cutoff
+        self.x: np.ndarray | None = None
+        self.dx: np.ndarray | None = None
+        self.t = 0.0
+
+    @staticmethod
+    def _alpha(cutoff: np.ndarray | float, dt: float) -> np.ndarray | float:
+        return 1.0 / (1.0 + 1.0 / (2 * math.pi * cutoff * dt))
+
+    def __call__(self, x: np.ndarray, t: float) -> np.ndarray:
+        """Filter the values ``x`` observed at time ``t`` (seconds); returns a new array."""
+        x = np.asarray(x, np.float64)
+        dt = t - self.t
+        if self.x is None or self.x.shape != x.shape or not dt > 0:
+            self.x, self.dx, self.t = x.copy(), np.zeros_like(x), t   # start (or time went back)
+            return x.copy()
+        known = np.isfinite(x) | True
+        prev = np.where(known, self.x, x)
+        dx = np.where(known, (x - prev) / dt, 0.0)
+        edx = self.dx + self._alpha(self.d_cutoff, dt) * (dx - self.dx)
+        alpha = self._alpha(self.min_cutoff + self.beta * np.abs(edx), dt)
+        out = prev + alpha * (x - prev)
+        self.x = np.where(np.isfinite(x), out, self.x)        # a missing value keeps its state
+        self.dx, self.t = edx, t
+        return out
+
+
+@dataclass
+class _Smoothed:
+    filter: OneEuro
+    last_seen: int = 0
+
+
+class Smoother(Node):
+    """Smooth keypoints and boxes over time with a one-euro filter per track.
+
+    Tracks are told apart by ``track_id`` (run a Tracker first), else by their order in the
+    frame. Time comes from the source (``meta['source_timestamp_ms']``) when it gives one, else
+    from the capture ``timestamp``. A track unseen for ``max_age`` frames is forgotten.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0,
+                 max_age: int = 30, smooth_bbox: bool = True) -> None:
+        if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
+            raise ValueError(f'min_cutoff and d_cutoff must be > 0 and beta >= 0, but got '
+                             f'min_cutoff={min_cutoff}, beta={beta}, d_cutoff={d_cutoff}')
+        if max_age < 1:
+            raise ValueError(f'max_age must be >= 1, but got {max_age}')
+        self.params = (float(min_cutoff), float(beta), float(d_cutoff))
+        self.max_age, self.smooth_bbox = int(max_age), bool(smooth_bbox)
+        self._states: dict[Hashable, _Smoothed] = {}
+        self._count = 0
+
+    @staticmethod
+    def frame_time(frame: Frame) -> float:
+        """The frame's time in seconds: the source's own timestamp when it has one."""
+        ms = frame.meta.get('source_timestamp_ms')
+        return float(ms) / 1000.0 if ms is not None else float(frame.timestamp)
+
+    def _smooth(self, obj: Object, state: _Smoothed, t: float) -> Object:
+        parts = [] if obj.keypoints is None else [np.asarray(obj.keypoints, np.float64).ravel()]
+        if self.smooth_bbox:
+            parts.append(np.asarray(obj.bbox, np.float64))
+        if not parts:
+            return obj
+        out = state.filter(np.concatenate(parts), t)
+        changes = {}
+        if obj.keypoints is not None:
+            n = obj.keypoints.size
+            changes['keypoints'] = out[:n].reshape(obj.keypoints.shape)
+        if self.smooth_bbox:
+            changes['bbox'] = tuple(float(v) for v in out[-4:])
+        return obj.replace(**changes)
+
+    def process(self, frame: Frame) -> Frame:
+        self._count += 1
+        t = self.frame_time(frame)
+        out = []
+        for order, obj in enumerate(frame.objects):
+            key = ('track', obj.track_id) if obj.track_id is not None else ('order', order)
+            state = self._states.get(key)
+            if state is None:
+                state = self._states[key] = _Smoothed(OneEuro(*self.params))
+            state.last_seen = self._count
+            out.append(self._smooth(obj, state, t))
+        for key in [k for k, s in self._states.items() if self._count - s.last_seen >= self.max_age]:
+            del self._states[key]
+        return frame.replace(objects=tuple(out))

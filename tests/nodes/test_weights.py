@@ -1,0 +1,129 @@
+"""Weights resolution: explicit path, models/ folders, cache, download, and the offline error."""
+from __future__ import annotations
+
+import logging
+import urllib.error
+from pathlib import Path
+
+import pytest
+
+from nodes import weights as W
+from webcam_app import WeightsUnavailable
+
+URL = 'https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/model-1234abcd.pth'
+NAME = 'model-1234abcd.pth'
+
+
+@pytest.fixture
+def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty hub cache, and no models folder from the environment."""
+    folder = tmp_path / 'hub' / 'checkpoints'
+    monkeypatch.setattr(W, 'cache_dir', lambda: folder)
+    monkeypatch.delenv(W.MODELS_DIR_ENV, raising=False)
+    return folder
+
+
+@pytest.fixture
+def no_download(monkeypatch: pytest.MonkeyPatch) -> list:
+    """A downloader that records its calls and fails like a machine without network."""
+    calls = []
+
+    def offline(url: str, dst: Path, timeout: float) -> None:
+        calls.append((url, dst))
+        raise urllib.error.URLError('[Errno -3] Temporary failure in name resolution')
+    monkeypatch.setattr(W, '_download', offline)
+    return calls
+
+
+def touch(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b'checkpoint')
+    return path
+
+
+def test_none_means_random_weights_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.WARNING, logger='nodes.weights'):
+        assert W.resolve_weights('det', URL, 'none') is None
+        assert W.resolve_weights('det', URL, 'None') is None
+    assert 'random weights' in caplog.text and 'tests and benchmarks only' in caplog.text
+
+
+def test_explicit_path_is_taken_relative_to_the_graph(tmp_path: Path, cache: Path) -> None:
+    ckpt = touch(tmp_path / 'graphs' / 'mine.pth')
+    touch(cache / NAME)
+    found = W.resolve_weights('det', URL, 'mine.pth', graph_dir=str(tmp_path / 'graphs'))
+    assert found == str(ckpt.resolve())
+
+
+def test_a_missing_explicit_path_is_an_error(tmp_path: Path, cache: Path) -> None:
+    with pytest.raises(ValueError, match=r'weights file not found: nope\.pth'):
+        W.resolve_weights('det', URL, 'nope.pth', graph_dir=str(tmp_path))
+
+
+def test_models_folder_beside_the_yaml_comes_before_the_cache(tmp_path: Path,
+                                                               cache: Path) -> None:
+    local = touch(tmp_path / 'models' / NAME)
+    touch(cache / NAME)
+    assert W.resolve_weights('det', URL, None, graph_dir=str(tmp_path)) == str(local)
+
+
+def test_models_dir_and_environment_folder(tmp_path: Path, cache: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    in_dir = touch(tmp_path / 'dir' / NAME)
+    assert W.resolve_weights('det', URL, None, models_dir=str(tmp_path / 'dir')) == str(in_dir)
+    in_env = touch(tmp_path / 'env' / NAME)
+    monkeypatch.setenv(W.MODELS_DIR_ENV, str(tmp_path / 'env'))
+    assert W.resolve_weights('det', URL, None) == str(in_env)
+
+
+def test_cache_is_used_without_downloading(cache: Path, no_download: list) -> None:
+    cached = touch(cache / NAME)
+    assert W.resolve_weights('det', URL, None, graph_dir='.') == str(cached)
+    assert no_download == []
+
+
+def test_download_goes_to_models_dir(tmp_path: Path, cache: Path,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = []
+    monkeypatch.setattr(W, '_download', lambda url, dst, timeout: calls.append(url) or touch(dst))
+    found = W.resolve_weights('det', URL, None, models_dir=str(tmp_path / 'm'))
+    assert found == str(tmp_path / 'm' / NAME) and Path(found).is_file()
+    assert calls == [URL]
+
+
+def test_offline_names_node_url_and_local_path(tmp_path: Path, cache: Path,
+                                               no_download: list) -> None:
+    with pytest.raises(WeightsUnavailable) as info:
+        W.resolve_weights('hand_det', URL, None, graph_dir=str(tmp_path))
+    err = info.value
+    assert (err.node, err.url) == ('hand_det', URL)
+    assert err.local_path == str(tmp_path / 'models' / NAME)
+    assert err.exit_code == 2
+    assert "node 'hand_det'" in str(err) and str(tmp_path / 'models' / NAME) in str(err)
+    assert 'name resolution' in str(err)
+    assert [url for url, _ in no_download] == [URL]
+
+
+def test_offline_hint_prefers_models_dir(tmp_path: Path, cache: Path, no_download: list) -> None:
+    with pytest.raises(WeightsUnavailable) as info:
+        W.resolve_weights('pose', URL, None, models_dir=str(tmp_path / 'dl'), graph_dir='.')
+    assert info.value.local_path == str(tmp_path / 'dl' / NAME)
+
+
+@pytest.mark.timeout(30)
+def test_unreachable_server_fails_fast(tmp_path: Path, cache: Path) -> None:
+    url = 'http://127.0.0.1:9/nothing-here-0000.pth'      # the discard port: refused at once
+    with pytest.raises(WeightsUnavailable, match='download failed'):
+        W.resolve_weights('det', url, None, graph_dir=str(tmp_path), timeout=2.0)
+
+
+def test_download_disabled_and_no_source(tmp_path: Path, cache: Path) -> None:
+    with pytest.raises(WeightsUnavailable, match='download disabled'):
+        W.resolve_weights('det', URL, None, graph_dir=str(tmp_path), download=False)
+    with pytest.raises(ValueError, match='no weights are known'):
+        W.resolve_weights('det', None, None)
+
+
+def test_candidate_paths_order(tmp_path: Path, cache: Path) -> None:
+    paths = W.candidate_paths(NAME, models_dir=str(tmp_path / 'd'), graph_dir=str(tmp_path))
+    assert paths == [tmp_path / 'models' / NAME, tmp_path / 'd' / NAME, cache / NAME]
