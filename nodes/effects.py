@@ -60,7 +60,7 @@ class Background(Node):
         self.color = color_param(color, 'color')
         self.image_path, self.labels = str(image), frozenset(labels)
         self._picture: np.ndarray | None = None
-        self._sized: np.ndarray | None = None
+        self._sized: np.ndarray | None = None    # the background at the frames' size
 
     def _path(self) -> str:
         return os.path.join(self.context.graph_dir or '.', os.path.expanduser(self.image_path))
@@ -80,11 +80,12 @@ class Background(Node):
     def _background(self, image: np.ndarray) -> np.ndarray:
         if self.mode == 'blur':
             return fast_blur(image, self.blur)
-        if self.mode == 'color':
-            out = np.empty_like(image)
-            out[:] = self.color
-            return out
         h, w = image.shape[:2]
+        if self.mode == 'color':
+            if self._sized is None or self._sized.shape != image.shape:
+                self._sized = np.empty_like(image)
+                self._sized[:] = np.array(self.color, np.uint8)
+            return self._sized.copy()
         if self._picture is None:
             self.setup()
         if self._sized is None or self._sized.shape[:2] != (h, w):

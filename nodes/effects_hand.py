@@ -20,42 +20,48 @@ def _track_key(obj: Object, order: int) -> Hashable:
     return ('track', obj.track_id) if obj.track_id is not None else ('order', order)
 
 
+def _blend_trail(image: np.ndarray, trail: Sequence[Any], color: tuple[int, ...],
+                 thickness: int) -> None:
+    """Blend one fading polyline into ``image`` in place, within the ROI around its points."""
+    xy = np.array([(np.nan, np.nan) if p is None else p for p in trail], np.float64)
+    seen = np.isfinite(xy).all(axis=1)
+    if not seen.any():
+        return
+    h, w = image.shape[:2]
+    pad = thickness + 3
+    lo = np.floor(xy[seen].min(axis=0)).astype(int) - pad
+    hi = np.ceil(xy[seen].max(axis=0)).astype(int) + pad
+    x0, y0, x1, y1 = max(0, lo[0]), max(0, lo[1]), min(w, hi[0]), min(h, hi[1])
+    if x1 <= x0 or y1 <= y0:
+        return
+    pts = np.rint(np.clip(np.where(seen[:, None], xy - (x0, y0), 0), -1e5, 1e5)).astype(int)
+    pts = pts.tolist()
+    seen = seen.tolist()
+    alpha = np.zeros((y1 - y0, x1 - x0), np.uint8)
+    n = len(pts)
+    for i in range(1, n):
+        if seen[i - 1] and seen[i]:
+            frac = (i + 1) / n
+            cv2.line(alpha, pts[i - 1], pts[i], int(255 * frac),
+                     max(1, int(round(thickness * frac))), cv2.LINE_AA)
+    if seen[-1]:
+        cv2.circle(alpha, pts[-1], thickness // 2 + 2, 255, -1, cv2.LINE_AA)
+    roi = image[y0:y1, x0:x1]
+    paint = np.empty_like(roi)
+    paint[:] = np.asarray(color, np.uint8)
+    weight = alpha.astype(np.float32) * np.float32(1 / 255)
+    roi[:] = cv2.blendLinear(paint, roi, weight, 1 - weight)
+
+
 def draw_trails(image: np.ndarray, trails: Sequence[tuple[Sequence[Any], tuple[int, ...]]],
                 thickness: int) -> None:
     """Blend fading polylines into ``image`` in place; each trail is (points or None, BGR).
 
     The newest segment is opaque and ``thickness`` wide; older ones fade and thin out. Only the
-    ROI around the points is blended.
+    ROI around each trail is blended.
     """
-    points = [p for trail, _ in trails for p in trail if p is not None]
-    if not points:
-        return
-    h, w = image.shape[:2]
-    pad = thickness + 3
-    lo = np.floor(np.min(points, axis=0)).astype(int) - pad
-    hi = np.ceil(np.max(points, axis=0)).astype(int) + pad
-    x0, y0, x1, y1 = max(0, lo[0]), max(0, lo[1]), min(w, hi[0]), min(h, hi[1])
-    if x1 <= x0 or y1 <= y0:
-        return
-    offset = np.array([x0, y0], np.float64)
-    alpha = np.zeros((y1 - y0, x1 - x0), np.uint8)
-    paint = np.zeros((y1 - y0, x1 - x0, 3), np.uint8)
     for trail, color in trails:
-        pts = [None if p is None else tuple(np.rint(p - offset).astype(int)) for p in trail]
-        n = len(pts)
-        for i in range(1, n):
-            if pts[i - 1] is None or pts[i] is None:
-                continue
-            frac = (i + 1) / n
-            width = max(1, int(round(thickness * frac)))
-            cv2.line(paint, pts[i - 1], pts[i], color, width + 2, cv2.LINE_8)
-            cv2.line(alpha, pts[i - 1], pts[i], int(255 * frac), width, cv2.LINE_AA)
-        if pts[-1] is not None:
-            cv2.circle(paint, pts[-1], thickness // 2 + 3, color, -1, cv2.LINE_8)
-            cv2.circle(alpha, pts[-1], thickness // 2 + 2, 255, -1, cv2.LINE_AA)
-    roi = image[y0:y1, x0:x1]
-    a = alpha[..., None].astype(np.uint16)
-    roi[:] = ((roi * (255 - a) + paint * a + 127) // 255).astype(np.uint8)
+        _blend_trail(image, trail, color, thickness)
 
 
 class FingertipTrail(Node):
@@ -80,10 +86,10 @@ class FingertipTrail(Node):
                 continue
             ok = confident(obj, self.kpt_thr)
             for hand in meta_hands:
-                if hand.index_tip < len(ok):
-                    found[(_track_key(obj, order), hand.side)] = \
-                        np.asarray(obj.keypoints[hand.index_tip], np.float64) \
-                        if ok[hand.index_tip] else None
+                tip = hand.index_tip
+                if tip < len(ok):
+                    point = np.asarray(obj.keypoints[tip], np.float64) if ok[tip] else None
+                    found[(_track_key(obj, order), hand.side)] = point
         return found
 
     def _update(self, tips: dict[Hashable, np.ndarray | None]) -> None:

@@ -1,6 +1,7 @@
-"""Find keypoints by name across datasets (mmpose, MediaPipe), so effects never hard-code indices."""
+"""Find keypoints by name across datasets (mmpose, MediaPipe): effects never hard-code indices."""
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
@@ -44,6 +45,7 @@ _HAND_PARTS = frozenset(
 _FACE_EYES = {68: (range(42, 48), range(36, 42)), 98: ((97,), (96,))}
 
 _cache: dict[tuple[str, int], tuple[Any, Any]] = {}
+_cache_lock = threading.Lock()      # nodes on several threads share the cache
 _CACHE_SIZE = 64
 
 
@@ -62,9 +64,10 @@ def meta_cached(meta: Mapping[str, Any], key: str, compute: Callable[[Mapping[st
     if hit is not None and hit[0] is anchor:
         return hit[1]
     value = compute(meta)
-    if len(_cache) >= _CACHE_SIZE:
-        _cache.pop(next(iter(_cache)))
-    _cache[slot] = (anchor, value)   # holding the anchor keeps its id from being reused
+    with _cache_lock:
+        if len(_cache) >= _CACHE_SIZE:
+            _cache.pop(next(iter(_cache)))
+        _cache[slot] = (anchor, value)   # holding the anchor keeps its id from being reused
     return value
 
 

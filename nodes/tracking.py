@@ -29,9 +29,9 @@ def boxes_from_keypoints(objects: Sequence[Object], scale: float = 1.25, kpt_thr
     out = []
     for obj in objects:
         if obj.keypoints is not None:
-            ok = confident(obj, kpt_thr)
+            ok = np.isfinite(obj.keypoints).all(axis=1)
             if obj.keypoint_scores is not None:
-                ok &= np.asarray(obj.keypoint_scores) > kpt_thr
+                ok &= np.asarray(obj.keypoint_scores) > kpt_thr     # strictly, as MMPose 0.x
             if ok.sum() >= 2:
                 pts = np.asarray(obj.keypoints, np.float64)[ok]
                 centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
@@ -98,9 +98,11 @@ class _Track:
 class Tracker(Node):
     """Give objects stable ``track_id``s by greedy matching on IoU or on keypoint distance.
 
-    Tracks move with a constant-velocity prediction, so fast or crossing objects keep their
-    ids; objects no prediction overlaps are then matched by centre distance (``max_dist`` box
-    sizes). A track unseen for more than ``max_age`` frames is forgotten.
+    ``match: iou`` pairs boxes whose IoU is at least ``iou_thr``; ``match: keypoints`` pairs
+    objects whose keypoint similarity (OKS-like, 1 when the confident keypoints coincide) is at
+    least ``oks_thr``. Tracks move with a constant-velocity prediction, so fast or crossing
+    objects keep their ids; what is left unpaired is then matched by centre distance (up to
+    ``max_dist`` box sizes). A track unseen for more than ``max_age`` frames is forgotten.
     """
 
     def __init__(self, match: str = 'iou', iou_thr: float = 0.3, oks_thr: float = 0.3,
@@ -222,7 +224,7 @@ class OneEuro:
         if self.x is None or self.x.shape != x.shape or not dt > 0:
             self.x, self.dx, self.t = x.copy(), np.zeros_like(x), t   # start (or time went back)
             return x.copy()
-        known = np.isfinite(x) | True
+        known = np.isfinite(x) & np.isfinite(self.x)
         prev = np.where(known, self.x, x)
         dx = np.where(known, (x - prev) / dt, 0.0)
         edx = self.dx + self._alpha(self.d_cutoff, dt) * (dx - self.dx)
@@ -291,6 +293,7 @@ class Smoother(Node):
                 state = self._states[key] = _Smoothed(OneEuro(*self.params))
             state.last_seen = self._count
             out.append(self._smooth(obj, state, t))
-        for key in [k for k, s in self._states.items() if self._count - s.last_seen >= self.max_age]:
+        stale = [k for k, s in self._states.items() if self._count - s.last_seen >= self.max_age]
+        for key in stale:
             del self._states[key]
         return frame.replace(objects=tuple(out))

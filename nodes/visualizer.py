@@ -12,7 +12,7 @@ from webcam_app import Frame, Node, Object
 
 from .keypoints import confident, meta_cached, rgb_to_bgr
 
-__all__ = ['PoseVisualizer', 'box_color', 'draw_poses']
+__all__ = ['PALETTE', 'PoseVisualizer', 'box_color', 'draw_poses']
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +137,7 @@ def _draw_keypoints(image: np.ndarray, obj: Object, style: _Style, kpt_thr: floa
         style = _Style(len(obj.keypoints), np.zeros((0, 2), np.intp), (),
                        (_KPT_BGR,) * len(obj.keypoints))
     ok = confident(obj, kpt_thr)
-    pts = np.clip(np.nan_to_num(np.asarray(obj.keypoints, np.float64)), -1e5, 1e5)
+    pts = np.clip(np.where(ok[:, None], obj.keypoints, 0.0), -1e5, 1e5)
     if style.neck is not None:
         a, b = style.neck
         pts = np.vstack([pts, (pts[a] + pts[b]) / 2])
@@ -152,9 +152,9 @@ def _draw_keypoints(image: np.ndarray, obj: Object, style: _Style, kpt_thr: floa
                 cv2.polylines(image, pts[style.links[ids]], False, color, link_thickness,
                               cv2.LINE_AA)
     if radius > 0:
-        for i in np.flatnonzero(ok):
-            cv2.circle(image, (int(pts[i, 0]), int(pts[i, 1])), radius, style.kpt_colors[i], -1,
-                       cv2.LINE_AA)
+        for (x, y), show, color in zip(pts.tolist(), ok.tolist(), style.kpt_colors):
+            if show:
+                cv2.circle(image, (x, y), radius, color, -1, cv2.LINE_AA)
 
 
 def draw_poses(image: np.ndarray, objects: Sequence[Object], meta: Mapping[str, Any], *,

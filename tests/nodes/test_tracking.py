@@ -25,7 +25,7 @@ def _clip(meta, paths, *, size=120.0, noise=3.0, seed=0, missing=()):
             objs.append(hand_object(meta, tuple(centre), size, angle=10 * k))
             who.append(k)
         order = rng.permutation(len(objs))
-        frames.append(make_frame(t, objects=[objs[i] for i in order], dataset_meta=meta))
+        frames.append(make_frame(t, 64, 48, objects=[objs[i] for i in order], dataset_meta=meta))
         truth.append([who[i] for i in order])
     return frames, truth
 

@@ -1,0 +1,127 @@
+"""The offline embedded default, end to end: no network, no OpenMMLab weights, real footage.
+
+`graphs/hand.yaml` and `graphs/body.yaml` need RTMDet/RTMPose weights that cannot be downloaded
+here, so the app falls back to the MediaPipe graphs and must still find real hands and people.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests import footage
+
+pytestmark = [pytest.mark.timeout(300), pytest.mark.models]
+
+ROOT = Path(__file__).parents[1]
+FINGERTIPS = ('thumb4', 'forefinger4', 'middle_finger4', 'ring_finger4', 'pinky_finger4')
+
+
+def run_app(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, 'PYTHONPATH': str(ROOT),
+           'TORCH_HOME': str(cwd / 'torch_home'),              # an empty weights cache
+           'WEBCAM_APP_MODELS_DIR': str(cwd / 'no_models')}
+    env.pop('DISPLAY', None)
+    return subprocess.run([sys.executable, str(ROOT / 'run_webcam.py'), *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=280)
+
+
+@pytest.fixture(scope='module')
+def hand_run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp('hand')
+    clip = footage.hand_clip(40)
+    video = footage.write_clip(clip.frames, tmp / 'hand.avi')
+    result = run_app('--config', str(ROOT / 'graphs' / 'hand.yaml'), '--input', str(video),
+                     '--headless', '--pred-out', 'p.json', '--out', 'o.mp4', cwd=tmp)
+    return clip, tmp, result
+
+
+def test_hand_graph_falls_back_with_a_warning_and_exits_0(hand_run):
+    _, tmp, result = hand_run
+    assert result.returncode == 0, result.stderr
+    assert 'WARNING' in result.stderr and 'hand_lite.yaml' in result.stderr
+    assert 'weights are unavailable' in result.stderr
+    assert (tmp / 'o.mp4').stat().st_size > 0
+
+
+def test_fallback_finds_the_hand_in_90_percent_of_frames(hand_run):
+    clip, tmp, _ = hand_run
+    predictions = json.loads((tmp / 'p.json').read_text())
+    assert len(predictions) == len(clip)
+    found = sum(1 for p in predictions if p['instances'])
+    assert found >= 0.9 * len(clip)
+
+
+def test_fingertips_land_on_the_real_hand(hand_run):
+    clip, tmp, _ = hand_run
+    from nodes.mp_meta import HAND_META
+    ids = [HAND_META['keypoint_name2id'][name] for name in FINGERTIPS]
+    region = footage.hand_region()
+    checked = 0
+    for entry in json.loads((tmp / 'p.json').read_text()):
+        if not entry['instances']:
+            continue
+        best = max(entry['instances'], key=lambda i: i['bbox_score'])
+        tips = np.asarray(best['keypoints'])[ids]
+        in_photo = clip.to_source(entry['frame_id'], tips)
+        assert footage.inside(region, in_photo).all(), (entry['frame_id'], in_photo)
+        checked += 1
+    assert checked >= 36
+
+
+def test_no_fallback_exits_2_with_the_weights_message(tmp_path):
+    video = footage.write_clip(footage.hand_clip(3).frames, tmp_path / 'hand.avi')
+    result = run_app('--config', str(ROOT / 'graphs' / 'hand.yaml'), '--input', str(video),
+                     '--headless', '--no-fallback', cwd=tmp_path)
+    assert result.returncode == 2
+    assert 'weights are unavailable' in result.stderr
+    assert 'fix: download that file and put it at' in result.stderr
+    assert 'Traceback' not in result.stderr
+
+
+@pytest.mark.parametrize('photo,people', [('messi5.jpg', [footage.MESSI_PERSON]),
+                                          ('basketball1.png', footage.BASKETBALL_PEOPLE)])
+def test_body_graph_falls_back_and_finds_people(tmp_path, photo, people):
+    result = run_app('--config', str(ROOT / 'graphs' / 'body.yaml'),
+                     '--input', str(footage.photo_path(photo)), '--headless',
+                     '--pred-out', 'p.json', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'body_lite.yaml' in result.stderr
+    [entry] = json.loads((tmp_path / 'p.json').read_text())
+    assert entry['instances'], 'no person found'
+    nose = np.asarray(entry['instances'][0]['keypoints'])[0]      # COCO: nose first
+    heads = [head for _, head in people]
+    assert any(x1 <= nose[0] <= x2 and y1 <= nose[1] <= y2 for x1, y1, x2, y2 in heads)
+
+
+def test_lite_replay_is_deterministic(tmp_path):
+    video = footage.write_clip(footage.hand_clip(15).frames, tmp_path / 'hand.avi')
+    outputs = []
+    for run in range(2):
+        result = run_app('--config', str(ROOT / 'graphs' / 'hand_lite.yaml'), '--input',
+                         str(video), '--headless', '--pred-out', f'p{run}.json', cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        outputs.append((tmp_path / f'p{run}.json').read_text())
+    assert outputs[0] == outputs[1]
+    assert any(e['instances'] for e in json.loads(outputs[0]))
+
+
+def test_example_plugin_runs_end_to_end(tmp_path):
+    video = footage.write_clip(footage.hand_clip(6).frames, tmp_path / 'hand.avi')
+    result = run_app('--config', str(ROOT / 'examples' / 'plugins' / 'spotlight.yaml'),
+                     '--input', str(video), '--headless', '--out', 'o.avi',
+                     '--pred-out', 'p.json', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    import cv2
+    cap = cv2.VideoCapture(str(tmp_path / 'o.avi'))
+    ok, frame = cap.read()
+    assert ok
+    assert json.loads((tmp_path / 'p.json').read_text())[0]['instances']   # a hand was lit
+    corner = frame[:20, :20].mean()                     # far from the hand: dimmed
+    original = footage.hand_clip(6).frames[0][:20, :20].mean()
+    assert corner < 0.5 * original, (corner, original)
