@@ -208,7 +208,7 @@ def _parse_ports(config: GraphConfig, entry: LineDict, spec: NodeSpec, label: st
                                            f'{", ".join(INPUT_KINDS)}, but got {kind!r}'))
         elif (kind == 'trigger') != (cls.inputs[port] == 'trigger'):
             issues.append(config.key_issue(where, port, f'{label}: port {port!r} cannot change '
-                                           f'between trigger and {kind}', 'use latest or sync'))
+                                           f'between trigger and {kind}', 'use latest, sync or previous'))
         spec.inputs[port] = (str(buf), kind)
     for port, target in outputs.items():
         if port not in cls.outputs:
@@ -259,12 +259,13 @@ def _check_wiring(config: GraphConfig, specs: dict[str, NodeSpec],
     cycle = _find_cycle(specs, producers)
     if cycle:
         issues.append(config.issue(lines.get(cycle[0]), 'the graph has a cycle: '
-                                   + ' -> '.join(cycle), 'graphs must be acyclic; remove an edge'))
+                                   + ' -> '.join(cycle), 'remove an edge, or mark the feedback '
+                                   'input as kind: previous'))
 
 
 def _find_cycle(specs: dict[str, NodeSpec], producers: dict) -> list[str]:
-    upstream = {name: {p for buf, _ in s.inputs.values() for p in producers.get(buf, [])}
-                for name, s in specs.items()}
+    upstream = {name: {p for buf, kind in s.inputs.values() if kind != 'previous'
+                       for p in producers.get(buf, [])} for name, s in specs.items()}
     state: dict[str, int] = {}   # 1: on the stack, 2: done
 
     def visit(name: str, path: list[str]) -> list[str]:

@@ -15,7 +15,8 @@ log = logging.getLogger(__name__)
 
 #: trigger: the node runs when a message arrives. latest: the newest message, without waiting.
 #: sync: the message with the trigger's frame id (None when its producer emitted none for it).
-INPUT_KINDS = ('trigger', 'latest', 'sync')
+#: previous: the newest message from an earlier frame: a feedback edge, allowed to close a cycle.
+INPUT_KINDS = ('trigger', 'latest', 'sync', 'previous')
 
 
 @dataclass

@@ -67,6 +67,9 @@ class SideInput:
     * latest, replay mode: the newest message whose frame id is <= the trigger's. It waits until
       the producer has gone past that id, so a replay joins results deterministically.
     * sync: the message with exactly the trigger's frame id, or None when none was made for it.
+    * previous (a feedback edge): like latest, but in replay mode it waits only for the result of
+      the previous trigger frame, which is all a loop can have. The node on the other end of the
+      loop must emit one message per input.
     """
 
     def __init__(self, buffer: Buffer, kind: str, live: bool) -> None:
@@ -75,9 +78,16 @@ class SideInput:
         self.pending: Any = None
         self.ended = False
 
-    def value_for(self, frame_id: int) -> Any:
-        if self.kind == 'latest' and self.live:
+    def value_for(self, frame_id: int, previous_id: int | None) -> Any:
+        """The port's value for the trigger message ``frame_id``; ``previous_id`` is the frame id
+        of the trigger message before it (None for the first)."""
+        if self.live and self.kind in ('latest', 'previous'):
             self._drain_nowait()
+            return self.last
+        if self.kind == 'previous':
+            # A feedback edge: wait for what came back from the previous frame, not this one.
+            if previous_id is not None:
+                self._advance_to(previous_id)
             return self.last
         self._advance_to(frame_id)
         if self.kind == 'sync':

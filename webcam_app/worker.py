@@ -88,6 +88,7 @@ class Worker:
 
     def _loop(self) -> None:
         get, cancelled, stats = self.trigger.get, self.runner.cancelled, self.stats
+        previous_id = None
         while True:
             t_wait = _clock()
             try:
@@ -101,7 +102,9 @@ class Worker:
             if message is EOS:
                 return
             stats.frames_in += 1
-            kwargs = {port: side.value_for(message.frame_id) for port, side in self.sides.items()}
+            kwargs = {port: side.value_for(message.frame_id, previous_id)
+                      for port, side in self.sides.items()}
+            previous_id = message.frame_id
             kwargs[self.trigger_port] = message
             t0 = _clock()
             stats.wait_s += t0 - t_wait

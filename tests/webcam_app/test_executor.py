@@ -146,3 +146,20 @@ def test_setup_failure_stops_before_any_frame():
     finally:
         from webcam_app import registry
         registry._types.pop('FailingSetup', None)
+
+
+def test_feedback_edge_gives_the_previous_frames_result():
+    config = {'name': 'loop', 'mode': 'replay', 'nodes': [
+        {'name': 'source', 'type': 'CountSource', 'n': 12, 'outputs': {'frame': 'frames'}},
+        {'name': 'join', 'type': 'JoinLatest',
+         'inputs': {'frame': 'frames', 'side': {'buffer': 'back', 'kind': 'previous'}},
+         'outputs': {'frame': 'mid'}},
+        {'name': 'add', 'type': 'AddValue', 'inputs': {'frame': 'mid'},
+         'outputs': {'frame': ['back', 'shown']}},
+        {'name': 'sink', 'type': 'Collect', 'key': 'loop', 'inputs': {'frame': 'shown'}}]}
+    for _ in range(2):
+        runner = run_graph(load_graph(config), timeout=10)
+        assert runner.exit_code == 0
+        frames = Collect.seen['loop']
+        assert [f.frame_id for f in frames] == list(range(12))
+        assert [f.meta['side_id'] for f in frames] == [None] + list(range(11))

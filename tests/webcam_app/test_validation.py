@@ -21,7 +21,7 @@ CASES = [
     ('no_producer.yaml', 6, "reads buffer 'framez', which no node writes", 'frames'),
     ('no_consumer.yaml', 3, "writes buffer 'extra', which no node reads", 'remove it'),
     ('two_producers.yaml', 6, "buffer 'frames' is written by both 'a' and 'b'", 'own buffer'),
-    ('cycle.yaml', 6, 'cycle', 'acyclic'),
+    ('cycle.yaml', 6, 'cycle', 'kind: previous'),
     ('duplicate_name.yaml', 6, "duplicate node name 'source'", 'its own name'),
     ('bad_buffer.yaml', 3, "size must be an integer >= 1, but got 0", 'size: 1'),
     ('bad_buffer.yaml', 4, "policy must be one of drop_oldest, block, drop_newest", ''),
