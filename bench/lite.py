@@ -67,10 +67,11 @@ class Timestamps(Node):
         self.tips.append(frame.objects[0].keypoints[4::4] if frame.objects else np.zeros((5, 2)))
 
 
-def fps(times: list[float], warmup: int) -> float:
-    """Frames per second over the frames after the first ``warmup`` (their finish times)."""
+def fps(times: list[float], warmup: int) -> tuple[float, float]:
+    """Frames per second after the first ``warmup`` frames, from their finish times: over the
+    whole run, and from the median frame period (robust to a busy machine's stalls)."""
     times = times[warmup:]
-    return (len(times) - 1) / (times[-1] - times[0])
+    return (len(times) - 1) / (times[-1] - times[0]), 1.0 / float(np.median(np.diff(times)))
 
 
 def run_graph_once(source: dict, images: list[np.ndarray] | None) -> Timestamps:
@@ -121,7 +122,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--frames', type=int, default=200)
     parser.add_argument('--warmup', type=int, default=10)
-    parser.add_argument('--repeats', type=int, default=2,
+    parser.add_argument('--repeats', type=int, default=3,
                         help='alternate bare loop and graph this many times; keep the best of each')
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
@@ -133,24 +134,27 @@ def main() -> None:
                  ('file', {'type': 'VideoSource', 'input': str(video)}, None,
                   lambda: read_video(video))]
         for label, source, in_memory, bare_images in cases:
-            bare_fps, graph_fps, same = 0.0, 0.0, True
+            bare, graph, same = (0.0, 0.0), (0.0, 0.0), True
             for _ in range(args.repeats):
                 bare_times, bare_hands, bare_tips = bare_loop(bare_images())
                 sink = run_graph_once(source, in_memory)
                 same &= (sink.hands == bare_hands and all(
                     np.array_equal(a, b) for a, b in zip(sink.tips, bare_tips)))
-                bare_fps = max(bare_fps, fps(bare_times, args.warmup))
-                graph_fps = max(graph_fps, fps(sink.times, args.warmup))
-            rows.append((label, bare_fps, graph_fps, sum(h > 0 for h in sink.hands),
-                         len(sink.hands), same))
+                bare = tuple(map(max, bare, fps(bare_times, args.warmup)))
+                graph = tuple(map(max, graph, fps(sink.times, args.warmup)))
+            rows.append((label, bare, graph, sum(h > 0 for h in sink.hands), len(sink.hands),
+                         same))
     print(f'MediaPipe Hands on {args.frames} frames of {images[0].shape[1]}x'
           f'{images[0].shape[0]} (first {args.warmup} left out), replay mode, '
           f'best of {args.repeats}')
-    print(f'{"input":8} {"bare loop fps":>14} {"graph fps":>10} {"ratio":>6}  hands  same output')
+    print(f'{"input":8} {"fps from":14} {"bare loop":>9} {"graph":>7} {"ratio":>6}  hands    '
+          'same output')
     for label, bare, graph, found, total, same in rows:
-        print(f'{label:8} {bare:14.1f} {graph:10.1f} {graph / bare:6.3f}  {found}/{total}  {same}')
-    ratio = min(graph / bare for _, bare, graph, *_ in rows)
-    print(f'ratio (graph / bare loop, worst case): {ratio:.3f}  '
+        for i, how in enumerate(('whole run', 'median period')):
+            print(f'{label:8} {how:14} {bare[i]:9.1f} {graph[i]:7.1f} {graph[i] / bare[i]:6.3f}  '
+                  f'{found}/{total}  {same}')
+    ratio = min(graph[0] / bare[0] for _, bare, graph, *_ in rows)
+    print(f'ratio (graph / bare loop, whole run, worst input): {ratio:.3f}  '
           f'({"meets" if ratio >= 0.95 else "misses"} the 0.95 goal)')
 
 

@@ -9,7 +9,7 @@ import numpy as np
 from webcam_app import Frame, Node, Object, WebcamAppError
 
 from .model_zoo import ModelSpec, resolve_model
-from .weights import load_checkpoint, resolve_weights
+from .weights import building, load_checkpoint, resolve_weights
 
 __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'normalize_classes']
 
@@ -155,15 +155,16 @@ class DetectorNode(Node):
         from mmengine.config import Config
         from mmpose.utils import adapt_mmdet_pipeline
         cfg = Config.fromfile(self._spec.config_path)
-        det = init_detector(cfg, None, device=self.device)     # random init, then our loader
-        meta = load_checkpoint(det, self._checkpoint) if self._checkpoint else {}
-        det.cfg = adapt_mmdet_pipeline(det.cfg)     # mmpose's registry scope would break it
+        with building(random_weights=self._checkpoint is None):
+            det = init_detector(cfg, None, device=self.device)     # then our own loader
+            meta = load_checkpoint(det, self._checkpoint) if self._checkpoint else {}
+            det.cfg = adapt_mmdet_pipeline(det.cfg)     # mmpose's registry scope would break it
+            pipeline = get_test_pipeline_cfg(det.cfg.copy())
+            pipeline[0].type = 'mmdet.LoadImageFromNDArray'
+            self._pipeline = Compose(pipeline)
         self.classes = resolve_classes(self.classes_override, meta, det.cfg,
                                        head_num_classes(det), self._checkpoint)
         det.dataset_meta = {**getattr(det, 'dataset_meta', {}), 'classes': self.classes}
-        pipeline = get_test_pipeline_cfg(det.cfg.copy())
-        pipeline[0].type = 'mmdet.LoadImageFromNDArray'
-        self._pipeline = Compose(pipeline)
         self._det = det
         self._keep_ids = self._label_filter()
         log.info('node %s: %s with classes %s on %s', self.name, self._spec.name, self.classes,

@@ -17,41 +17,43 @@ _SHIFT = 4                 # OpenCV fixed-point bits: sub-pixel ellipses
 _ONE = 1 << _SHIFT
 
 
-def _fixed(point: np.ndarray) -> tuple[int, int]:
-    return int(round(point[0] * _ONE)), int(round(point[1] * _ONE))
+def _fixed(x: float, y: float) -> tuple[int, int]:
+    return int(round(x * _ONE)), int(round(y * _ONE))
 
 
-def draw_sunglasses(image: np.ndarray, left: np.ndarray, right: np.ndarray,
+def draw_sunglasses(image: np.ndarray, left: Sequence[float], right: Sequence[float],
                     lens_color: tuple[int, int, int] = (25, 25, 25), scale: float = 1.0) -> None:
     """Draw sunglasses in place on the line from the subject's right eye to its left eye.
 
     Everything drawn stays within ``1.1 * scale`` eye distances of the point between the eyes.
     """
-    v = np.asarray(left, np.float64) - np.asarray(right, np.float64)
-    d = float(np.hypot(*v))
+    (lx, ly), (rx, ry) = (float(v) for v in left), (float(v) for v in right)
+    d = math.hypot(lx - rx, ly - ry)
     if d < 2:
         return
-    u = v / d
-    up = np.array([u[1], -u[0]])          # perpendicular, towards the forehead
-    angle = math.degrees(math.atan2(u[1], u[0]))
+    ux, uy = (lx - rx) / d, (ly - ry) / d          # along the eye line, towards the left eye
+    upx, upy = uy, -ux                             # perpendicular, towards the forehead
+    angle = math.degrees(math.atan2(uy, ux))
     a, b = 0.40 * d * scale, 0.30 * d * scale
     axes = (int(round(a * _ONE)), int(round(b * _ONE)))
     rim = max(1, int(round(d * scale / 16)))
     dark = tuple(max(0, c - 20) for c in lens_color)
     shine = tuple(min(255, c + 90) for c in lens_color)
-    for eye in (right, left):
-        centre = _fixed(eye)
+    for ex, ey in ((rx, ry), (lx, ly)):
+        centre = _fixed(ex, ey)
         cv2.ellipse(image, centre, axes, angle, 0, 360, lens_color, -1, cv2.LINE_AA, _SHIFT)
         cv2.ellipse(image, centre, axes, angle, 0, 360, dark, rim, cv2.LINE_AA, _SHIFT)
         cv2.ellipse(image, centre, (axes[0] * 3 // 5, axes[1] * 3 // 5), angle, 200, 250,
                     shine, max(1, rim // 2), cv2.LINE_AA, _SHIFT)
-    lift = up * 0.1 * d * scale
-    bridge = (right + u * a * 0.95 + lift, left - u * a * 0.95 + lift)
-    cv2.line(image, _fixed(bridge[0]), _fixed(bridge[1]), dark, rim, cv2.LINE_AA, _SHIFT)
-    for eye, out in ((right, -u), (left, u)):      # short temple arms
-        start = eye + out * a
-        cv2.line(image, _fixed(start), _fixed(start + out * 0.15 * d * scale + lift), dark, rim,
-                 cv2.LINE_AA, _SHIFT)
+    lift = 0.1 * d * scale
+    inner, arm = 0.95 * a, 0.15 * d * scale
+    bridge = (_fixed(rx + ux * inner + upx * lift, ry + uy * inner + upy * lift),
+              _fixed(lx - ux * inner + upx * lift, ly - uy * inner + upy * lift))
+    cv2.line(image, *bridge, dark, rim, cv2.LINE_AA, _SHIFT)
+    for (ex, ey), out in (((rx, ry), -1.0), ((lx, ly), 1.0)):   # short temple arms
+        sx, sy = ex + out * ux * a, ey + out * uy * a
+        end = _fixed(sx + out * ux * arm + upx * lift, sy + out * uy * arm + upy * lift)
+        cv2.line(image, _fixed(sx, sy), end, dark, rim, cv2.LINE_AA, _SHIFT)
 
 
 def magnify(out: np.ndarray, src: np.ndarray, centre: Sequence[float], radius: float,

@@ -163,7 +163,8 @@ def eye_points(obj: Object, meta: Mapping[str, Any], kpt_thr: float = 0.3
         side = [i for i in side if i < len(ok) and ok[i]]
         if not side:
             return None
-        centres.append(np.asarray(obj.keypoints[side], np.float64).mean(axis=0))
+        points = np.asarray(obj.keypoints[side], np.float64)
+        centres.append(points[0] if len(points) == 1 else points.mean(axis=0))
     return centres[0], centres[1]
 
 

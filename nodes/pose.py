@@ -10,7 +10,7 @@ from webcam_app import Frame, Node, Object
 
 from .detector import normalize_classes
 from .model_zoo import ModelSpec, resolve_model
-from .weights import load_checkpoint, resolve_weights
+from .weights import building, load_checkpoint, resolve_weights
 
 __all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
 
@@ -69,11 +69,11 @@ class TopdownPoseEstimatorNode(Node):
                              'pose estimator (TopdownPoseEstimator)')
         if 'test_cfg' in cfg.model:
             cfg.model.test_cfg.flip_test = self.flip_test
-        model = init_model(cfg, None, device=self.device)     # random init, then our loader
-        if self._checkpoint:
-            meta = load_checkpoint(model, self._checkpoint)
-            if meta.get('dataset_meta'):
-                model.dataset_meta = meta['dataset_meta']
+        with building(random_weights=self._checkpoint is None):
+            model = init_model(cfg, None, device=self.device)     # then our own loader
+            meta = load_checkpoint(model, self._checkpoint) if self._checkpoint else {}
+        if meta.get('dataset_meta'):
+            model.dataset_meta = meta['dataset_meta']
         self.dataset_meta = frozen_meta(model.dataset_meta)
         self._model = model
         log.info('node %s: %s (%s, %d keypoints) on %s', self.name, self._spec.name,

@@ -10,7 +10,7 @@ import numpy as np
 
 from webcam_app import Frame, Node, Object
 
-from .keypoints import confident, meta_cached, rgb_to_bgr
+from .keypoints import meta_cached, rgb_to_bgr
 
 __all__ = ['PALETTE', 'PoseVisualizer', 'box_color', 'draw_poses']
 
@@ -129,45 +129,57 @@ def _draw_box(image: np.ndarray, obj: Object, thickness: int, show_labels: bool)
         _draw_label(image, ' '.join(parts), x1, y1, color)
 
 
-def _draw_keypoints(image: np.ndarray, obj: Object, style: _Style, kpt_thr: float,
-                    radius: int, thickness: int) -> None:
-    if obj.keypoints is None:
-        return
-    if len(obj.keypoints) != style.num_keypoints:   # no meta, or not this object's: points only
-        style = _Style(len(obj.keypoints), np.zeros((0, 2), np.intp), (),
-                       (_KPT_BGR,) * len(obj.keypoints))
-    ok = confident(obj, kpt_thr)
-    pts = np.clip(np.where(ok[:, None], obj.keypoints, 0.0), -1e5, 1e5)
+def _points_only(k: int) -> _Style:
+    return _Style(k, np.zeros((0, 2), np.intp), (), (_KPT_BGR,) * k)
+
+
+def _draw_keypoints(image: np.ndarray, kpts: np.ndarray, scores: np.ndarray, style: _Style,
+                    kpt_thr: float, radius: int, thickness: int) -> None:
+    """Draw the (N, K, 2) keypoints of N objects with one polylines call per link color."""
+    ok = np.isfinite(kpts).all(axis=2) & (scores >= kpt_thr)
+    pts = np.clip(np.where(ok[..., None], kpts, 0.0), -1e5, 1e5)
     if style.neck is not None:
         a, b = style.neck
-        pts = np.vstack([pts, (pts[a] + pts[b]) / 2])
-        ok = np.append(ok, ok[a] and ok[b])
+        pts = np.concatenate([pts, (pts[:, a:a + 1] + pts[:, b:b + 1]) / 2], axis=1)
+        ok = np.concatenate([ok, ok[:, a:a + 1] & ok[:, b:b + 1]], axis=1)
     pts = np.rint(pts).astype(np.int32)
     if len(style.links):
-        shown = ok[style.links].all(axis=1)
-        link_thickness = thickness * style.link_scale
+        shown = ok[:, style.links].all(axis=2)                   # (N, L)
         for color, ids in style.link_groups:
-            ids = ids[shown[ids]]
-            if len(ids):
-                cv2.polylines(image, pts[style.links[ids]], False, color, link_thickness,
+            segments = pts[:, style.links[ids]][shown[:, ids]]  # (M, 2, 2)
+            if len(segments):
+                cv2.polylines(image, segments, False, color, thickness * style.link_scale,
                               cv2.LINE_AA)
     if radius > 0:
-        for (x, y), show, color in zip(pts.tolist(), ok.tolist(), style.kpt_colors):
-            if show:
-                cv2.circle(image, (x, y), radius, color, -1, cv2.LINE_AA)
+        colors = style.kpt_colors
+        for (x, y), i in zip(pts[ok].tolist(), np.nonzero(ok)[1].tolist()):
+            cv2.circle(image, (x, y), radius, colors[i], -1, cv2.LINE_AA)
 
 
 def draw_poses(image: np.ndarray, objects: Sequence[Object], meta: Mapping[str, Any], *,
                kpt_thr: float = 0.3, radius: int = 3, thickness: int = 2,
                draw_bbox: bool = True, skeleton_style: str = 'mmpose',
                show_labels: bool = True) -> np.ndarray:
-    """Draw ``objects`` onto ``image`` in place (a writable BGR array) and return it."""
-    style = _style(meta, skeleton_style) if any(o.keypoints is not None for o in objects) else None
-    for obj in objects:
-        if draw_bbox:
+    """Draw ``objects`` onto ``image`` in place (a writable BGR array) and return it.
+
+    Boxes and labels go first, then the skeletons of all objects over them.
+    """
+    if draw_bbox:
+        for obj in objects:
             _draw_box(image, obj, thickness, show_labels)
-        if style is not None:
-            _draw_keypoints(image, obj, style, kpt_thr, radius, thickness)
+    posed = [o for o in objects if o.keypoints is not None]
+    if not posed:
+        return image
+    style = _style(meta, skeleton_style)
+    by_size: dict[int, list[Object]] = {}
+    for obj in posed:
+        by_size.setdefault(len(obj.keypoints), []).append(obj)
+    for k, group in by_size.items():       # one group, unless objects disagree with the meta
+        kpts = np.stack([np.asarray(o.keypoints, np.float64) for o in group])
+        scores = np.stack([np.ones(k) if o.keypoint_scores is None else
+                           np.asarray(o.keypoint_scores, np.float64) for o in group])
+        _draw_keypoints(image, kpts, scores, style if k == style.num_keypoints else
+                        _points_only(k), kpt_thr, radius, thickness)
     return image
 
 

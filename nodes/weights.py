@@ -10,15 +10,18 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 from webcam_app import WeightsUnavailable
 
-__all__ = ['DISABLED', 'MODELS_DIR_ENV', 'cache_dir', 'candidate_paths', 'load_checkpoint',
-           'resolve_weights', 'weights_disabled']
+__all__ = ['DISABLED', 'MODELS_DIR_ENV', 'RANDOM_SEED', 'building', 'cache_dir',
+           'candidate_paths', 'load_checkpoint', 'resolve_weights', 'weights_disabled']
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +30,9 @@ DISABLED = 'none'
 MODELS_DIR_ENV = 'WEBCAM_APP_MODELS_DIR'
 #: seconds to wait for the server before calling the network unreachable
 NETWORK_TIMEOUT = 10.0
+#: the seed of random-weight builds, so ``weights: none`` gives the same model every run
+RANDOM_SEED = 0
+_BUILD_LOCK = threading.Lock()     # registry scope and seeding are process-global: see building()
 
 
 def weights_disabled(weights: str | None) -> bool:
@@ -167,3 +173,24 @@ def load_checkpoint(model: object, path: str) -> dict:
     load_state_dict(model, state, strict=False, logger='current')
     meta = checkpoint.get('meta')
     return dict(meta) if isinstance(meta, dict) else {}
+
+
+
+@contextmanager
+def building(random_weights: bool) -> Iterator[None]:
+    """Hold while building an OpenMMLab model; for random weights, under a fixed seed.
+
+    mmengine's default registry scope is process-global, and ``init_detector`` / ``init_model``
+    set it, so two model nodes setting up at once would look up each other's registries
+    (``RTMDetSepBNHead is not in the mmpose::model registry``): builds take turns here.
+    ``weights: none`` models are seeded, so they are the same every run, and torch's RNG is
+    left as it was.
+    """
+    with _BUILD_LOCK:
+        if not random_weights:
+            yield
+            return
+        import torch
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(RANDOM_SEED)
+            yield

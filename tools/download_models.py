@@ -26,6 +26,8 @@ log = logging.getLogger('download_models')
 def model_nodes(config: object) -> list[tuple[str, dict, str | None]]:
     """(node name, parameters, 'det' | 'pose' | None) for every node with a ``model`` parameter."""
     import nodes  # noqa: F401  (registers the built-in node types)
+    import nodes.detector  # noqa: F401
+    import nodes.pose  # noqa: F401
     found = []
     for entry in config.data.get('nodes') or []:
         if isinstance(entry, dict) and 'model' in entry:

@@ -127,3 +127,39 @@ def test_download_disabled_and_no_source(tmp_path: Path, cache: Path) -> None:
 def test_candidate_paths_order(tmp_path: Path, cache: Path) -> None:
     paths = W.candidate_paths(NAME, models_dir=str(tmp_path / 'd'), graph_dir=str(tmp_path))
     assert paths == [tmp_path / 'models' / NAME, tmp_path / 'd' / NAME, cache / NAME]
+
+
+def _tool():
+    import importlib.util
+    path = Path(__file__).resolve().parents[2] / 'tools' / 'download_models.py'
+    spec = importlib.util.spec_from_file_location('download_models', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+HAND_GRAPH = """
+name: hand
+nodes:
+  - {name: source, type: VideoSource, input: clip.mp4, outputs: {frame: frames}}
+  - {name: detector, type: DetectorNode, model: hand, classes: [hand],
+     inputs: {frame: frames}, outputs: {frame: dets}}
+  - {name: pose, type: TopdownPoseEstimatorNode, model: hand, weights: none,
+     inputs: {frame: dets}, outputs: {frame: poses}}
+"""
+
+
+@pytest.mark.skipif(__import__('importlib').util.find_spec('mmpose') is None,
+                    reason='needs mmpose installed (its metafiles)')
+def test_download_models_tool(tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch,
+                              no_download: list) -> None:
+    graph = tmp_path / 'hand.yaml'
+    graph.write_text(HAND_GRAPH)
+    tool = _tool()
+    assert tool.main([str(graph), '--models-dir', str(tmp_path / 'm')]) == 2    # offline
+    assert len(no_download) == 1 and no_download[0][0].endswith('_hand-267f9c8f.pth')
+    monkeypatch.setattr(W, '_download', lambda url, dst, timeout: touch(dst))
+    done = tool.download_graph(str(graph), str(tmp_path / 'm'))
+    assert done == [('detector', str(tmp_path / 'm' / 'rtmdet_nano_8xb32-300e_hand-267f9c8f.pth')),
+                    ('pose', None)]
+    assert tool.main([str(graph), '--models-dir', str(tmp_path / 'm')]) == 0
