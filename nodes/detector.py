@@ -60,11 +60,12 @@ def _config_classes(cfg: Any) -> tuple[Any, str]:
 def _dataset_classes(cfg: Any) -> tuple[Any, str]:
     """The default class names of the config's dataset type (e.g. CocoDataset's 80)."""
     try:
-        from mmdet.registry import DATASETS
         dataset_type = cfg.test_dataloader.dataset.type
-        cls = dataset_type if isinstance(dataset_type, type) else DATASETS.get(dataset_type)
-        return _classes_in(cls.METAINFO), f'the default classes of {cls.__name__}'
-    except (AttributeError, KeyError, TypeError):
+        if not isinstance(dataset_type, type):
+            from mmdet.registry import DATASETS
+            dataset_type = DATASETS.get(dataset_type)
+        return _classes_in(dataset_type.METAINFO), f'the default classes of {dataset_type.__name__}'
+    except (AttributeError, ImportError, KeyError, TypeError):
         return None, ''
 
 

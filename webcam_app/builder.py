@@ -47,8 +47,13 @@ def load_graph(source: str | Path | dict, overrides: list[str] = (), mode: str |
 
 
 def build_graph(config: GraphConfig, mode: str | None = None,
-                set_all: dict[str, Any] | None = None, events: EventBus | None = None) -> Graph:
-    """Validate a parsed config and build its nodes; report every problem at once."""
+                set_all: dict[str, Any] | None = None, events: EventBus | None = None,
+                check: bool = True) -> Graph:
+    """Validate a parsed config and build its nodes; report every problem at once.
+
+    ``check=False`` skips the nodes' checks of the outside world (camera, files, weights), for
+    printing a graph without touching devices.
+    """
     issues: list[ConfigIssue] = list(config.issues)
     data = config.data
     for key in data:
@@ -76,7 +81,8 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                           hotkeys=graph.hotkeys())
     for spec in specs.values():
         spec.node.context = context
-    _check_nodes(config, specs, issues)
+    if check:
+        _check_nodes(config, specs, issues)
     if issues:
         raise ConfigError(issues)
     return graph

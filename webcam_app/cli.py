@@ -88,7 +88,8 @@ def prepare_graph(config_path: str | Path, args: argparse.Namespace) -> Graph:
     if args.pred_out:
         attach_sink(config, 'PredictionWriter', _cli_path(args.pred_out))
     apply_overrides(config, args.overrides)
-    return build_graph(config, mode=args.mode, set_all=_set_all(args))
+    return build_graph(config, mode=args.mode, set_all=_set_all(args),
+                       check=not args.print_graph)
 
 
 def _load_with_fallback(args: argparse.Namespace) -> Graph:
@@ -155,6 +156,8 @@ def _progress(runner: Runner) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.log_level != 'DEBUG':   # OpenCV's own camera-probing chatter is not for users
+        os.environ.setdefault('OPENCV_LOG_LEVEL', 'OFF')
     logging.basicConfig(level=args.log_level, format='%(levelname)s %(name)s: %(message)s')
     if args.list_nodes:
         print(list_nodes())
