@@ -1,4 +1,4 @@
-"""DetectorNode: find objects with an mmdet detector, with class names normalized at the boundary."""
+"""DetectorNode: find objects with an mmdet detector; class names are normalized at the boundary."""
 from __future__ import annotations
 
 import logging
@@ -9,6 +9,7 @@ import numpy as np
 from webcam_app import Frame, Node, Object, WebcamAppError
 
 from .model_zoo import ModelSpec, resolve_model
+from .tracking import boxes_from_keypoints
 from .weights import building, load_checkpoint, resolve_weights
 
 __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'normalize_classes']
@@ -111,7 +112,7 @@ def resolve_classes(override: Any, checkpoint_meta: Mapping[str, Any], cfg: Any,
 class DetectorNode(Node):
     """Detect objects with an mmdet model (RTMDet, YOLOX, ...); boxes, labels and scores."""
 
-    inputs = {'frame': 'trigger', 'poses': 'latest'}
+    inputs = {'frame': 'trigger', 'poses': 'previous'}   # feedback: the last frame's poses
     model_kind = 'det'      # how tools/download_models.py resolves ``model``
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
@@ -123,7 +124,8 @@ class DetectorNode(Node):
         if not 0.0 <= float(score_thr) <= 1.0:
             raise ValueError(f'score_thr must be in [0, 1], but got {score_thr!r}')
         if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
-            raise ValueError(f'max_objects must be an integer >= 1 or null, but got {max_objects!r}')
+            raise ValueError('max_objects must be an integer >= 1 or null, but got '
+                             f'{max_objects!r}')
         if not isinstance(det_interval, int) or isinstance(det_interval, bool) or det_interval < 1:
             raise ValueError(f'det_interval must be an integer >= 1, but got {det_interval!r}')
         self.model, self.weights, self.device = model, weights, str(device)
@@ -200,20 +202,21 @@ class DetectorNode(Node):
                 break
         return tuple(objects)
 
-    def _tracked(self, poses: Frame | None) -> tuple[Object, ...] | None:
+    def _tracked(self, frame: Frame, poses: Frame | None) -> tuple[Object, ...] | None:
         """Boxes from the previous poses' keypoints, between detector runs."""
         if self.det_interval <= 1 or self._since_detection >= self.det_interval:
             return None
         if poses is None or not poses.objects:
             return None
-        from nodes.tracking import boxes_from_keypoints
-        objects = boxes_from_keypoints(poses.objects, scale=1.25, kpt_thr=0.3)
+        height, width = frame.image.shape[:2]
+        objects = boxes_from_keypoints(poses.objects, scale=1.25, kpt_thr=0.3,
+                                       image_size=(width, height))
         if not objects:
             return None
         return tuple(o.replace(keypoints=None, keypoint_scores=None) for o in objects)
 
     def process(self, frame: Frame, poses: Frame | None = None) -> Frame:
-        objects = self._tracked(poses)
+        objects = self._tracked(frame, poses)
         if objects is None:
             objects = self.detect(frame.image)
             self._since_detection = 0

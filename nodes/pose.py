@@ -1,4 +1,4 @@
-"""TopdownPoseEstimatorNode: keypoints for every detected object, one batched mmpose call a frame."""
+"""TopdownPoseEstimatorNode: keypoints of every detected object, one batched mmpose call a frame."""
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,4 @@
-"""Find a model's checkpoint on disk, in the cache, or by downloading it; say where to put it if not.
+"""Find a checkpoint on disk, in the cache or by downloading it; offline, say where to put it.
 
 The order is: the explicit ``weights:`` path, a file of the same name in a ``models/`` folder beside
 the graph's YAML or in the models folder (``--models-dir`` / ``WEBCAM_APP_MODELS_DIR``), the

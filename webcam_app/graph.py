@@ -20,7 +20,7 @@ class BufferSpec:
 
 def default_buffer(name: str, mode: str) -> BufferSpec:
     """Live: keep only the freshest frame. Replay: lossless back-pressure."""
-    return BufferSpec(name, 1, 'drop_oldest') if mode == 'live' else BufferSpec(name, 4, 'block')
+    return BufferSpec(name, 1, 'drop_oldest') if mode == 'live' else BufferSpec(name, 8, 'block')
 
 
 @dataclass

@@ -1,14 +1,13 @@
 """DetectorNode: class names normalized at the boundary (never 'h'), checkpoints, det_interval."""
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
+from nodes import detector as detector_module
 from nodes.detector import (ClassNamesMismatch, DetectorNode, head_num_classes,
                             normalize_classes, resolve_classes)
 from webcam_app import Frame, NodeHarness, Object, WebcamAppError, make_frame
@@ -74,11 +73,10 @@ def test_bad_parameters(params: dict, message: str) -> None:
 def test_det_interval_tracks_boxes_from_the_latest_poses(monkeypatch: pytest.MonkeyPatch) -> None:
     tracked_calls = []
 
-    def boxes_from_keypoints(objects, scale=1.25, kpt_thr=0.3):
-        tracked_calls.append((len(objects), scale, kpt_thr))
+    def boxes_from_keypoints(objects, scale=1.25, kpt_thr=0.3, image_size=None):
+        tracked_calls.append((len(objects), scale, kpt_thr, image_size))
         return tuple(o.replace(bbox=(1, 2, 3, 4)) for o in objects)
-    monkeypatch.setitem(sys.modules, 'nodes.tracking',
-                        types.SimpleNamespace(boxes_from_keypoints=boxes_from_keypoints))
+    monkeypatch.setattr(detector_module, 'boxes_from_keypoints', boxes_from_keypoints)
     node = DetectorNode('hand', det_interval=3)
     node.classes = ('hand',)
     detected = []
@@ -91,7 +89,7 @@ def test_det_interval_tracks_boxes_from_the_latest_poses(monkeypatch: pytest.Mon
     assert len(detected) == 3                    # frames 0, 3 and 6
     assert [o.objects[0].bbox for o in outs[:4]] == [(0, 0, 10, 10), (1, 2, 3, 4),
                                                      (1, 2, 3, 4), (0, 0, 10, 10)]
-    assert tracked_calls[0] == (1, 1.25, 0.3)
+    assert tracked_calls[0] == (1, 1.25, 0.3, (32, 24))
     assert outs[1].objects[0].keypoints is None       # boxes only; the pose node re-estimates
     assert all(o.dataset_meta['classes'] == ('hand',) for o in outs)
     empty = node.process(make_frame(7, 32, 24), poses=make_frame(6, 32, 24))

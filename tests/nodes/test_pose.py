@@ -112,3 +112,30 @@ def test_hand_detector_then_pose_on_a_generated_frame() -> None:
     for obj in out.objects:
         assert obj.label == 'hand'
         assert_pose(obj, out.dataset_meta)
+
+
+@pytest.mark.models
+@pytest.mark.timeout(300)
+def test_hand_graph_with_det_interval_runs_in_replay(make_video) -> None:
+    """Source, detector (boxes from the previous poses every other frame), pose, on threads."""
+    pytest.importorskip('mmdet')
+    import nodes  # noqa: F401  (registers VideoSource)
+    from tests.webcam_app.toy_nodes import Collect
+    from webcam_app import load_graph, run_graph
+    config = {'name': 'hand_interval', 'mode': 'replay', 'nodes': [
+        {'name': 'source', 'type': 'VideoSource', 'input': str(make_video(6)),
+         'outputs': {'frame': 'frames'}},
+        {'name': 'detector', 'type': 'DetectorNode', 'model': 'hand', 'weights': 'none',
+         'classes': ['hand'], 'score_thr': 0.0, 'max_objects': 1, 'det_interval': 2,
+         'inputs': {'frame': 'frames', 'poses': 'feedback'}, 'outputs': {'frame': 'dets'}},
+        {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': 'hand', 'weights': 'none',
+         'inputs': {'frame': 'dets'}, 'outputs': {'frame': ['poses', 'feedback']}},
+        {'name': 'sink', 'type': 'Collect', 'key': 'hand_interval', 'inputs': {'frame': 'poses'}}]}
+    runner = run_graph(load_graph(config), timeout=240)
+    assert runner.exit_code == 0, runner.errors
+    frames = Collect.seen['hand_interval']
+    assert [f.frame_id for f in frames] == list(range(6))
+    for frame in frames:
+        assert len(frame.objects) == 1 and frame.objects[0].label == 'hand'
+        assert_pose(frame.objects[0], frame.dataset_meta)
+        assert frame.dataset_meta['classes'] == ('hand',)
