@@ -32,13 +32,15 @@ class NodeHarness:
             out = h.feed(frame=make_frame())     # {'frame': Frame}
     """
 
-    def __init__(self, node: Node | type[Node], *, name: str = 'node', mode: str = 'replay',
+    def __init__(self, node: Node | type[Node], *, name: str = 'node', run_mode: str = 'replay',
                  enable_key: str | None = None, **params: Any) -> None:
+        """``node``: a node class (built with ``params``) or instance; ``run_mode``: the graph
+        mode the node sees in ``self.context.mode`` ('live' or 'replay')."""
         self.node = node(**params) if isinstance(node, type) else node
         self.events = EventBus()
         self.node.name, self.node.events = name, self.events
         hotkeys = {enable_key: name} if enable_key else {}
-        self.node.context = NodeContext(mode=mode, graph_name='harness', hotkeys=hotkeys)
+        self.node.context = NodeContext(mode=run_mode, graph_name='harness', hotkeys=hotkeys)
         if enable_key:
             def toggle(key: Any) -> None:
                 if key == enable_key:

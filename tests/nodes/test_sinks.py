@@ -28,7 +28,7 @@ def frames_of(n: int, **meta):
                                         ('replay', 'out.mkv')])
 def test_recorder_writes_every_frame(tmp_path, mode, name):
     path = tmp_path / name
-    with NodeHarness(Recorder, mode=mode, path=str(path)) as h:
+    with NodeHarness(Recorder, run_mode=mode, path=str(path)) as h:
         h.run(frames_of(20, fps=12.5))
         assert f'recorder:{path}' in [t.name for t in threading.enumerate()]
     assert h.node.written == 20 and h.node.dropped == 0
@@ -83,7 +83,7 @@ class SlowWriter:
 def test_recorder_drops_in_live_mode_and_counts(tmp_path, monkeypatch):
     SlowWriter.entered, SlowWriter.go, SlowWriter.written = threading.Event(), threading.Event(), []
     monkeypatch.setattr(recorder.cv2, 'VideoWriter', SlowWriter)
-    with NodeHarness(Recorder, mode='live', path=str(tmp_path / 'x.mp4'), queue_size=2) as h:
+    with NodeHarness(Recorder, run_mode='live', path=str(tmp_path / 'x.mp4'), queue_size=2) as h:
         frames = frames_of(10)
         h.feed(frame=frames[0])
         assert SlowWriter.entered.wait(10)       # the writer holds frame 0
