@@ -152,14 +152,12 @@ class DetectorNode(Node):
     def setup(self) -> None:
         if not self._located:
             self.check()
-        from mmdet.apis import init_detector
-        from mmdet.utils import get_test_pipeline_cfg
-        from mmcv.transforms import Compose
-        from mmengine.config import Config
-        from mmpose.utils import adapt_mmdet_pipeline
-        cfg = Config.fromfile(self._spec.config_path)
-        with building(random_weights=self._checkpoint is None):
-            det = init_detector(cfg, None, device=self.device)     # then our own loader
+        with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
+            from mmcv.transforms import Compose
+            from mmdet.apis import init_detector
+            from mmdet.utils import get_test_pipeline_cfg
+            from mmpose.utils import adapt_mmdet_pipeline
+            det = init_detector(self._spec.config_path, None, device=self.device)
             meta = load_checkpoint(det, self._checkpoint) if self._checkpoint else {}
             det.cfg = adapt_mmdet_pipeline(det.cfg)     # mmpose's registry scope would break it
             pipeline = get_test_pipeline_cfg(det.cfg.copy())

@@ -61,15 +61,15 @@ class TopdownPoseEstimatorNode(Node):
     def setup(self) -> None:
         if not self._located:
             self.check()
-        from mmengine.config import Config
-        from mmpose.apis import init_model
-        cfg = Config.fromfile(self._spec.config_path)
-        if cfg.model.get('type') != 'TopdownPoseEstimator':
-            raise ValueError(f'{self._spec.name} is a {cfg.model.get("type")}, not a top-down '
-                             'pose estimator (TopdownPoseEstimator)')
-        if 'test_cfg' in cfg.model:
-            cfg.model.test_cfg.flip_test = self.flip_test
-        with building(random_weights=self._checkpoint is None):
+        with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
+            from mmengine.config import Config
+            from mmpose.apis import init_model
+            cfg = Config.fromfile(self._spec.config_path)
+            if cfg.model.get('type') != 'TopdownPoseEstimator':
+                raise ValueError(f'{self._spec.name} is a {cfg.model.get("type")}, not a top-down '
+                                 'pose estimator (TopdownPoseEstimator)')
+            if 'test_cfg' in cfg.model:
+                cfg.model.test_cfg.flip_test = self.flip_test
             model = init_model(cfg, None, device=self.device)     # then our own loader
             meta = load_checkpoint(model, self._checkpoint) if self._checkpoint else {}
         if meta.get('dataset_meta'):

@@ -159,6 +159,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.log_level != 'DEBUG':   # OpenCV's own camera-probing chatter is not for users
         os.environ.setdefault('OPENCV_LOG_LEVEL', 'OFF')
     logging.basicConfig(level=args.log_level, format='%(levelname)s %(name)s: %(message)s')
+    logging.captureWarnings(True)   # libraries' warnings become log records, shown at DEBUG
+    if args.log_level != 'DEBUG':
+        logging.getLogger('py.warnings').setLevel(logging.ERROR)
     if args.list_nodes:
         print(list_nodes())
         return 0

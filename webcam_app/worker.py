@@ -67,6 +67,7 @@ class Worker:
             return
         try:
             if self.runner.wait_for_setup():
+                self.stats.started = time.monotonic()   # rates count from the first frame on
                 self._loop_source() if self.trigger is None else self._loop()
         except BaseException as exc:
             self.runner.fail(self.name, exc)
