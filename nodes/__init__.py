@@ -1,5 +1,6 @@
-from . import display, overlays, predictions, recorder, sources  # noqa: F401
-from . import mediapipe_nodes  # noqa: F401
-from . import effects, tracking, visualizer  # noqa: F401
-from . import banner  # noqa: F401
-from . import detector, pose  # noqa: F401
+"""Built-in nodes. Registered through the `webcam_app.nodes` entry point, like any plugin.
+
+Model libraries (mmdet, mmpose, mediapipe) are imported inside the nodes' setup, not here.
+"""
+from . import (banner, detector, display, effects, mediapipe_nodes, overlays, pose,  # noqa: F401
+               predictions, recorder, sources, tracking, visualizer)

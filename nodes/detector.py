@@ -186,16 +186,20 @@ class DetectorNode(Node):
         from mmdet.apis import inference_detector
         result = inference_detector(self._det, image, test_pipeline=self._pipeline)
         pred = result.pred_instances
-        bboxes = pred.bboxes.cpu().numpy()
+        height, width = image.shape[:2]
+        bboxes = pred.bboxes.cpu().numpy()[:, :4]
         scores, ids = pred.scores.cpu().numpy(), pred.labels.cpu().numpy()
+        valid = np.isfinite(bboxes).all(axis=1) & np.isfinite(scores)
+        bboxes = np.clip(np.nan_to_num(bboxes), 0, [width, height, width, height])
         objects = []
         for i in np.argsort(-scores, kind='stable'):
             label_id, score = int(ids[i]), float(scores[i])
-            if score < self.score_thr or (self._keep_ids is not None
+            if not valid[i] or score < self.score_thr or (self._keep_ids is not None
                                           and label_id not in self._keep_ids):
                 continue
-            objects.append(Object(bbox=tuple(bboxes[i][:4]), label=self.classes[label_id],
-                                  score=score, label_id=label_id))
+            label = self.classes[label_id] if label_id < len(self.classes) else str(label_id)
+            objects.append(Object(bbox=tuple(bboxes[i]), label=label, score=score,
+                                  label_id=label_id))
             if self.max_objects is not None and len(objects) >= self.max_objects:
                 break
         return tuple(objects)

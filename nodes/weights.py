@@ -137,7 +137,7 @@ def resolve_weights(node_name: str, url_or_path: str | None, explicit: str | Non
             return str(path)
     target_dir = (_models_dirs(models_dir, None) or [cache_dir()])[0]
     hint = (Path(models_dir).expanduser() / filename if models_dir
-            else candidates[0] if graph_dir else candidates[-1])
+            else candidates[0] if graph_dir else candidates[-1]).absolute()
     if not download:
         raise WeightsUnavailable(node_name, source, str(hint), 'not on disk, download disabled')
     log.warning('node %s: downloading %s to %s', node_name, source, target_dir)

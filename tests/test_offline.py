@@ -112,16 +112,27 @@ def test_lite_replay_is_deterministic(tmp_path):
 
 
 def test_example_plugin_runs_end_to_end(tmp_path):
-    video = footage.write_clip(footage.hand_clip(6).frames, tmp_path / 'hand.avi')
+    clip = footage.hand_clip(6)
+    video = footage.write_clip(clip.frames, tmp_path / 'hand.avi')
     result = run_app('--config', str(ROOT / 'examples' / 'plugins' / 'spotlight.yaml'),
                      '--input', str(video), '--headless', '--out', 'o.avi',
                      '--pred-out', 'p.json', cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     import cv2
     cap = cv2.VideoCapture(str(tmp_path / 'o.avi'))
-    ok, frame = cap.read()
-    assert ok
-    assert json.loads((tmp_path / 'p.json').read_text())[0]['instances']   # a hand was lit
-    corner = frame[:20, :20].mean()                     # far from the hand: dimmed
-    original = footage.hand_clip(6).frames[0][:20, :20].mean()
-    assert corner < 0.5 * original, (corner, original)
+    predictions = json.loads((tmp_path / 'p.json').read_text())
+    checked = 0
+    for entry, source in zip(predictions, clip.frames):
+        ok, shown = cap.read()
+        assert ok
+        if not entry['instances']:
+            continue
+        dark = np.ones(source.shape[:2], bool)          # outside every box and its padding
+        for instance in entry['instances']:
+            x1, y1, x2, y2 = (int(v) for v in instance['bbox'][0])
+            dark[max(0, y1 - 25):y2 + 25, max(0, x1 - 25):x2 + 25] = False
+        if dark.sum() < 500:
+            continue
+        assert shown[dark].mean() < 0.5 * source[dark].mean()     # dimmed (dim: 0.25)
+        checked += 1
+    assert checked >= 3

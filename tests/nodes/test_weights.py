@@ -110,6 +110,14 @@ def test_offline_hint_prefers_models_dir(tmp_path: Path, cache: Path, no_downloa
     assert info.value.local_path == str(tmp_path / 'dl' / NAME)
 
 
+def test_offline_hint_is_absolute(tmp_path: Path, cache: Path, no_download: list,
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WeightsUnavailable) as info:
+        W.resolve_weights('pose', URL, None, graph_dir='graphs')
+    assert info.value.local_path == str(tmp_path / 'graphs' / 'models' / NAME)
+
+
 @pytest.mark.timeout(30)
 def test_unreachable_server_fails_fast(tmp_path: Path, cache: Path) -> None:
     url = 'http://127.0.0.1:9/nothing-here-0000.pth'      # the discard port: refused at once
