@@ -63,3 +63,12 @@ def test_readme_plugin_walkthrough_runs_as_written(tmp_path):
                     cwd=tmp_path, extra_path=str(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert '1 passed' in result.stdout
+
+
+def test_list_nodes_shows_a_graphs_plugin_nodes_beside_built_ins():
+    listed = python('run_webcam.py', '--list-nodes', '--config',
+                    str(ROOT / 'examples' / 'plugins' / 'spotlight.yaml'))
+    assert listed.returncode == 0, listed.stderr
+    assert 'Spotlight (' in listed.stdout and 'Darken the picture except around' in listed.stdout
+    assert 'parameters: dim=0.3, padding=20' in listed.stdout
+    assert '\nMediaPipeHands (' in listed.stdout

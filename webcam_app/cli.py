@@ -15,6 +15,7 @@ from .errors import ConfigError, WebcamAppError, WeightsUnavailable
 from .executor import EXIT_CONFIG, Runner
 from .graph import Graph
 from .node import registry
+from .plugins import load_plugin
 from .wiring import attach_sink
 
 __all__ = ['main', 'prepare_graph']
@@ -59,7 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--metrics-out', metavar='PATH', help='write run metrics as JSON at exit')
     p.add_argument('--print-graph', nargs='?', const='text', choices=('text', 'dot'),
                    help='print the wired graph (text or Graphviz dot) and exit')
-    p.add_argument('--list-nodes', action='store_true', help='list every node type and exit')
+    p.add_argument('--list-nodes', action='store_true',
+                   help="list every node type and exit (with --config: and that graph's plugins)")
     p.add_argument('--log-level', default='INFO',
                    choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'), help='default: INFO')
     return p
@@ -156,13 +158,23 @@ def _progress(runner: Runner) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.log_level != 'DEBUG':   # OpenCV's own camera-probing chatter is not for users
-        os.environ.setdefault('OPENCV_LOG_LEVEL', 'OFF')
+    if args.log_level != 'DEBUG':   # native libraries' own chatter (OpenCV, TFLite) is not for users
+        for name, value in (('OPENCV_LOG_LEVEL', 'OFF'), ('GLOG_minloglevel', '2'),
+                            ('TF_CPP_MIN_LOG_LEVEL', '2')):
+            os.environ.setdefault(name, value)
     logging.basicConfig(level=args.log_level, format='%(levelname)s %(name)s: %(message)s')
     logging.captureWarnings(True)   # libraries' warnings become log records, shown at DEBUG
     if args.log_level != 'DEBUG':
         logging.getLogger('py.warnings').setLevel(logging.ERROR)
     if args.list_nodes:
+        if args.config:   # include the plugins that graph names
+            try:
+                config = load_config(args.config)
+                for entry in config.data.get('plugins') or []:
+                    load_plugin(str(entry), config.base_dir)
+            except (ConfigError, OSError, ImportError) as exc:
+                sys.stderr.write(f'error: {exc}\n')
+                return EXIT_CONFIG
         print(list_nodes())
         return 0
     if not args.config:
