@@ -31,6 +31,8 @@ import nodes  # noqa: E402,F401  (registers VideoSource and MediaPipeHands)
 from tests.footage import hand_clip, write_clip  # noqa: E402
 from webcam_app import EOS, Frame, Node, load_graph, run_graph  # noqa: E402
 
+from video import read_frames  # noqa: E402  (bench/video.py)
+
 log = logging.getLogger(__name__)
 
 
@@ -106,18 +108,6 @@ def bare_loop(images: Any) -> tuple[list[float], list[int], list[np.ndarray]]:
     return times, hands, tips
 
 
-def read_video(path: Path) -> Any:
-    cap = cv2.VideoCapture(str(path))
-    try:
-        while True:
-            ok, image = cap.read()
-            if not ok:
-                return
-            yield image
-    finally:
-        cap.release()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--frames', type=int, default=200)
@@ -132,7 +122,7 @@ def main() -> None:
         video = write_clip(images, Path(tmp) / 'clip.avi', fps=30)
         cases = [('memory', {'type': 'MemoryFrames'}, images, lambda: images),
                  ('file', {'type': 'VideoSource', 'input': str(video)}, None,
-                  lambda: read_video(video))]
+                  lambda: read_frames(video))]
         for label, source, in_memory, bare_images in cases:
             bare, graph, same = (0.0, 0.0), (0.0, 0.0), True
             for _ in range(args.repeats):

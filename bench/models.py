@@ -34,6 +34,8 @@ from nodes.pose import TopdownPoseEstimatorNode  # noqa: E402
 from nodes.weights import building  # noqa: E402
 from webcam_app import Frame, Node, NodeHarness, load_graph, run_graph  # noqa: E402
 
+from video import read_frames  # noqa: E402  (bench/video.py)
+
 log = logging.getLogger('bench.models')
 
 
@@ -85,29 +87,21 @@ def make_models(folder: Path, boxes: int) -> dict[str, str]:
     return paths
 
 
+THREADS: int | None = None   # --threads: torch threads of every model, node threads included
+
+
 def det_params(m: dict[str, str], device: str) -> dict[str, Any]:
-    return dict(model=m['det_cfg'], weights=m['det_ckpt'], device=device, score_thr=0.0)
+    return dict(model=m['det_cfg'], weights=m['det_ckpt'], device=device, score_thr=0.0,
+                threads=THREADS)
 
 
 def pose_params(m: dict[str, str], device: str, flip_test: bool = False) -> dict[str, Any]:
     return dict(model=m['pose_cfg'], weights=m['pose_ckpt'], device=device, bbox_thr=0.0,
-                flip_test=flip_test)
+                flip_test=flip_test, threads=THREADS)
 
 
 def steady_fps(times: list[float]) -> float:
     return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else float('nan')
-
-
-def read_frames(video: Path):
-    cap = cv2.VideoCapture(str(video))
-    try:
-        while True:
-            ok, image = cap.read()
-            if not ok:
-                return
-            yield image
-    finally:
-        cap.release()
 
 
 def bench_graph(video: Path, m: dict[str, str], device: str, flip_test: bool = False,
@@ -196,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
     import torch
     if args.threads:
+        global THREADS
+        THREADS = args.threads
         torch.set_num_threads(args.threads)
     runs = {'webcam_app graph': ('graph', bench_graph, {}),
             'serial loop (same nodes)': ('serial', bench_serial, {}),

@@ -1,6 +1,6 @@
 """Runtime benchmarks: buffer-hop latency, no-op chain throughput, pipelining, live overload.
 
-Run: python bench/runtime.py [--overload-seconds 120]. Prints a table; figures go in bench/README.md.
+Run: python bench/runtime.py [--overload-seconds 120]; the figures go in bench/README.md.
 """
 from __future__ import annotations
 

@@ -6,11 +6,11 @@ from typing import Any, Iterable, Mapping
 
 import numpy as np
 
-from webcam_app import Frame, Node, Object, WebcamAppError
+from webcam_app import Frame, Object, WebcamAppError
 
-from .model_zoo import ModelSpec, resolve_model
+from .model_node import _ModelNode, check_threads
 from .tracking import boxes_from_keypoints
-from .weights import building, load_checkpoint, resolve_weights
+from .weights import building, load_checkpoint
 
 __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'normalize_classes']
 
@@ -109,7 +109,7 @@ def resolve_classes(override: Any, checkpoint_meta: Mapping[str, Any], cfg: Any,
     return classes
 
 
-class DetectorNode(Node):
+class DetectorNode(_ModelNode):
     """Detect objects with an mmdet model (RTMDet, YOLOX, ...); boxes, labels and scores."""
 
     inputs = {'frame': 'trigger', 'poses': 'previous'}   # feedback: the last frame's poses
@@ -118,7 +118,9 @@ class DetectorNode(Node):
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, score_thr: float = 0.5,
                  max_objects: int | None = None, classes: list[str] | str | None = None,
-                 det_interval: int = 1, models_dir: str | None = None) -> None:
+                 det_interval: int = 1, models_dir: str | None = None,
+                 threads: int | None = None) -> None:
+        self.threads = check_threads(threads)
         if not isinstance(model, str) or not model:
             raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
         if not 0.0 <= float(score_thr) <= 1.0:
@@ -134,24 +136,13 @@ class DetectorNode(Node):
         self.score_thr, self.max_objects = float(score_thr), max_objects
         self.det_interval, self.models_dir = det_interval, models_dir
         self.classes: tuple[str, ...] = ()
-        self._spec: ModelSpec | None = None
-        self._checkpoint: str | None = None
-        self._located = False
         self._det: Any = None
         self._pipeline: Any = None
         self._keep_ids: frozenset[int] | None = None
         self._since_detection = 0
 
-    def check(self) -> None:
-        """Resolve the config and the weights (downloading them) before any thread starts."""
-        self._spec = resolve_model(self.model, 'det', base_dir=self.context.graph_dir)
-        self._checkpoint = resolve_weights(self.name, self._spec.weights_url, self.weights,
-                                           self.models_dir, self.context.graph_dir)
-        self._located = True
-
     def setup(self) -> None:
-        if not self._located:
-            self.check()
+        self.locate()
         with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
             from mmcv.transforms import Compose
             from mmdet.apis import init_detector
@@ -195,7 +186,7 @@ class DetectorNode(Node):
         for i in np.argsort(-scores, kind='stable'):
             label_id, score = int(ids[i]), float(scores[i])
             if not valid[i] or score < self.score_thr or (self._keep_ids is not None
-                                          and label_id not in self._keep_ids):
+                                                          and label_id not in self._keep_ids):
                 continue
             label = self.classes[label_id] if label_id < len(self.classes) else str(label_id)
             objects.append(Object(bbox=tuple(bboxes[i]), label=label, score=score,

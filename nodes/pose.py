@@ -6,11 +6,11 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from webcam_app import Frame, Node, Object
+from webcam_app import Frame, Object
 
 from .detector import normalize_classes
-from .model_zoo import ModelSpec, resolve_model
-from .weights import building, load_checkpoint, resolve_weights
+from .model_node import _ModelNode, check_threads
+from .weights import building, load_checkpoint
 
 __all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
 
@@ -28,14 +28,16 @@ def frozen_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-class TopdownPoseEstimatorNode(Node):
+class TopdownPoseEstimatorNode(_ModelNode):
     """Estimate keypoints of detected objects with an mmpose top-down model (RTMPose, ...)."""
 
     model_kind = 'pose'     # how tools/download_models.py resolves ``model``
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, bbox_thr: float = 0.3,
-                 flip_test: bool = False, models_dir: str | None = None) -> None:
+                 flip_test: bool = False, models_dir: str | None = None,
+                 threads: int | None = None) -> None:
+        self.threads = check_threads(threads)
         if not isinstance(model, str) or not model:
             raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
         if not 0.0 <= float(bbox_thr) <= 1.0:
@@ -46,21 +48,10 @@ class TopdownPoseEstimatorNode(Node):
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test, self.models_dir = float(bbox_thr), flip_test, models_dir
         self.dataset_meta: dict[str, Any] = {}
-        self._spec: ModelSpec | None = None
-        self._checkpoint: str | None = None
-        self._located = False
         self._model: Any = None
 
-    def check(self) -> None:
-        """Resolve the config and the weights (downloading them) before any thread starts."""
-        self._spec = resolve_model(self.model, 'pose', base_dir=self.context.graph_dir)
-        self._checkpoint = resolve_weights(self.name, self._spec.weights_url, self.weights,
-                                           self.models_dir, self.context.graph_dir)
-        self._located = True
-
     def setup(self) -> None:
-        if not self._located:
-            self.check()
+        self.locate()
         with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
             from mmengine.config import Config
             from mmpose.apis import init_model

@@ -175,7 +175,6 @@ def load_checkpoint(model: object, path: str) -> dict:
     return dict(meta) if isinstance(meta, dict) else {}
 
 
-
 @contextmanager
 def building(random_weights: bool) -> Iterator[None]:
     """Hold while building an OpenMMLab model; for random weights, under a fixed seed.

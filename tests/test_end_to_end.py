@@ -128,7 +128,8 @@ def test_node_error_mid_run_exits_1_and_the_recording_is_playable(tmp_path):
         '        if frame.frame_id == 20:\n'
         '            raise ValueError("bad frame")\n'
         '        return frame\n')
-    graph = PREVIEW.read_text().replace('name: preview', f'name: faulty\nplugins: [{tmp_path}/faulty.py]')
+    graph = PREVIEW.read_text().replace('name: preview',
+                                        f'name: faulty\nplugins: [{tmp_path}/faulty.py]')
     graph = graph.replace('type: Monitor', 'type: Faulty').replace('    enable_key: m\n', '')
     (tmp_path / 'faulty.yaml').write_text(graph)
     code, _, err = run_app('--config', str(tmp_path / 'faulty.yaml'), '--input', str(video),

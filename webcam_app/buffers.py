@@ -25,7 +25,7 @@ class Buffer:
     """A bounded FIFO between one producer node and its consumers.
 
     Overflow policies:
-        ``drop_oldest``: a put into a full buffer drops the oldest item (live video: keep the freshest).
+        ``drop_oldest``: a put into a full buffer drops the oldest item (live: keep the freshest).
         ``block``: a put waits for room (lossless replay, back-pressure).
         ``drop_newest``: a put into a full buffer drops the item being put.
 
@@ -103,7 +103,7 @@ class Buffer:
             return self._take()
 
     def get_nowait(self) -> Any:
-        """Take the oldest item if there is one, else None. Raises BufferClosed once closed and empty."""
+        """The oldest item if there is one, else None; BufferClosed once closed and empty."""
         with self._lock:
             if self._items:
                 return self._take()

@@ -197,7 +197,8 @@ def _parse_ports(config: GraphConfig, entry: LineDict, spec: NodeSpec, label: st
     for key, value in (('inputs', inputs), ('outputs', outputs)):
         if not isinstance(value, dict):
             issues.append(config.key_issue(entry, key, f'{label}: {key} must map ports to '
-                                           f'buffers, but got {value!r}', f'{key}: {{frame: frames}}'))
+                                           f'buffers, but got {value!r}',
+                                           f'{key}: {{frame: frames}}'))
             return
     for port, target in inputs.items():
         where = inputs if isinstance(inputs, LineDict) else entry
@@ -214,7 +215,8 @@ def _parse_ports(config: GraphConfig, entry: LineDict, spec: NodeSpec, label: st
                                            f'{", ".join(INPUT_KINDS)}, but got {kind!r}'))
         elif (kind == 'trigger') != (cls.inputs[port] == 'trigger'):
             issues.append(config.key_issue(where, port, f'{label}: port {port!r} cannot change '
-                                           f'between trigger and {kind}', 'use latest, sync or previous'))
+                                           f'between trigger and {kind}',
+                                           'use latest, sync or previous'))
         spec.inputs[port] = (str(buf), kind)
     for port, target in outputs.items():
         if port not in cls.outputs:
@@ -302,7 +304,8 @@ def _resolve_mode(config: GraphConfig, specs: dict[str, NodeSpec], mode: str | N
         return 'live' if 'live' in hints or not hints else 'replay'
     if mode not in MODES:
         issues.append(config.key_issue(config.data, 'mode', f'mode must be live or replay, but got '
-                                       f'{mode!r}', did_you_mean(mode, MODES) or 'use live or replay'))
+                                       f'{mode!r}',
+                                       did_you_mean(mode, MODES) or 'use live or replay'))
         return 'live'
     return mode
 
@@ -323,7 +326,8 @@ def _buffer_specs(config: GraphConfig, specs: dict[str, NodeSpec], mode: str,
         policy = options.get('policy', result[name].policy)
         if not isinstance(size, int) or isinstance(size, bool) or size < 1:
             issues.append(config.key_issue(declared, name, f'buffer {name!r}: size must be an '
-                                           f'integer >= 1, but got {size!r}', 'for example: size: 1'))
+                                           f'integer >= 1, but got {size!r}',
+                                           'for example: size: 1'))
         elif policy not in POLICIES:
             issues.append(config.key_issue(declared, name, f'buffer {name!r}: policy must be one '
                                            f'of {", ".join(POLICIES)}, but got {policy!r}',

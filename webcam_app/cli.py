@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from .builder import build_graph, node_parameters
-from .config import GraphConfig, apply_overrides, load_config
+from .config import apply_overrides, load_config
 from .errors import ConfigError, WebcamAppError, WeightsUnavailable
 from .executor import EXIT_CONFIG, Runner
 from .graph import Graph
@@ -158,7 +158,8 @@ def _progress(runner: Runner) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    if args.log_level != 'DEBUG':   # native libraries' own chatter (OpenCV, TFLite) is not for users
+    # native libraries' own chatter (OpenCV, TFLite) is not for users
+    if args.log_level != 'DEBUG':
         for name, value in (('OPENCV_LOG_LEVEL', 'OFF'), ('GLOG_minloglevel', '2'),
                             ('TF_CPP_MIN_LOG_LEVEL', '2')):
             os.environ.setdefault(name, value)

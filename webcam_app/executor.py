@@ -30,7 +30,8 @@ class Runner:
 
     def __init__(self, graph: Graph, drain_timeout: float = 1.0,
                  metrics_interval: float = 5.0) -> None:
-        self.graph, self.drain_timeout, self.metrics_interval = graph, drain_timeout, metrics_interval
+        self.graph, self.drain_timeout = graph, drain_timeout
+        self.metrics_interval = metrics_interval
         self.live = graph.mode == 'live'
         self.buffers = {name: Buffer(name, spec.size, spec.policy, on_drop=release)
                         for name, spec in graph.buffers.items()}
@@ -170,7 +171,7 @@ class Runner:
 
     def write_metrics(self, path: str | Path) -> None:
         snap = self.metrics.snapshot()
-        snap['graph'], snap['mode'], snap['exit_code'] = self.graph.name, self.graph.mode, self.exit_code
+        snap.update(graph=self.graph.name, mode=self.graph.mode, exit_code=self.exit_code)
         Path(path).write_text(json.dumps(snap, indent=2))
 
 

@@ -51,7 +51,8 @@ class Node:
     #: 'live' or 'replay' when this node (a source) knows which suits its input, else None.
     mode_hint: ClassVar[str | None] = None
 
-    # Set by the runtime before check(); plain class defaults so subclasses need no super().__init__.
+    # Set by the runtime before check(); plain class defaults so subclasses
+    # need no super().__init__.
     name: str = ''
     events: EventBus = EventBus()
     context: NodeContext = NodeContext()
@@ -74,7 +75,7 @@ class Node:
         return not cls.inputs
 
     def check(self) -> None:
-        """Check the outside world (files, camera) cheaply; raise ValueError with a clear message."""
+        """Check the outside world (files, camera) cheaply; raise ValueError if it is wrong."""
 
     def setup(self) -> None:
         """Load what the node needs (models, devices). Runs on the node's thread."""
@@ -106,7 +107,7 @@ class _Registry:
     def add(self, cls: type[Node]) -> None:
         old = self._types.get(cls.__name__)
         if old is not None and (old.__module__, old.__qualname__) != (cls.__module__,
-                                                                        cls.__qualname__):
+                                                                      cls.__qualname__):
             raise TypeError(f'node type {cls.__name__!r} from {cls.__module__} is already '
                             f'registered by {old.__module__}; rename one of the classes')
         self._types[cls.__name__] = cls

@@ -28,7 +28,8 @@ def normalize_outputs(node: Any, result: Any) -> dict[str, Any]:
     if isinstance(result, dict):
         unknown = set(result) - set(node.outputs)
         if unknown:
-            raise ValueError(f'{type(node).__name__} returned unknown output ports {sorted(unknown)};'
+            raise ValueError(f'{type(node).__name__} returned unknown output ports '
+                             f'{sorted(unknown)};'
                              f' its outputs are {list(node.outputs)}')
         return {port: msg for port, msg in result.items() if msg is not None}
     return {port: result for port in node.outputs}
@@ -43,7 +44,8 @@ class Worker:
         self.runner, self.spec, self.node, self.name = runner, spec, spec.node, spec.name
         self.outputs, self.limiters, self.stats = outputs, limiters, stats
         self.trigger_port, self.trigger = next(
-            ((port, buf) for port, (buf, kind) in inputs.items() if kind == 'trigger'), (None, None))
+            ((port, buf) for port, (buf, kind) in inputs.items() if kind == 'trigger'),
+            (None, None))
         self.sides = {port: SideInput(buf, kind, runner.live)
                       for port, (buf, kind) in inputs.items() if kind != 'trigger'}
         self.input_buffers = [buf for buf, _ in inputs.values()]
@@ -78,7 +80,7 @@ class Worker:
                 log.exception('node %r failed to close', self.name)
 
     def _loop_source(self) -> None:
-        node, stats, stopping = self.node, self.stats, self.runner.stopping
+        node, stopping = self.node, self.runner.stopping
         while not stopping.is_set():
             t0 = _clock()
             message = node.process()

@@ -61,7 +61,7 @@ def test_a_missing_explicit_path_is_an_error(tmp_path: Path, cache: Path) -> Non
 
 
 def test_models_folder_beside_the_yaml_comes_before_the_cache(tmp_path: Path,
-                                                               cache: Path) -> None:
+                                                              cache: Path) -> None:
     local = touch(tmp_path / 'models' / NAME)
     touch(cache / NAME)
     assert W.resolve_weights('det', URL, None, graph_dir=str(tmp_path)) == str(local)

@@ -1,0 +1,52 @@
+"""What the OpenMMLab model nodes share: finding config and checkpoint before threads start."""
+from __future__ import annotations
+
+from typing import ClassVar
+
+from webcam_app import Node
+
+from .model_zoo import ModelSpec, resolve_model
+from .weights import resolve_weights
+
+__all__ = ['_ModelNode', 'check_threads']
+
+
+class _ModelNode(Node):
+    """Base of DetectorNode and TopdownPoseEstimatorNode (not a node type itself).
+
+    Subclasses set ``model_kind`` and the attributes ``model``, ``weights`` and
+    ``models_dir`` from their parameters.
+    """
+
+    model_kind: ClassVar[str]   # 'det' or 'pose'; tools/download_models.py reads it too
+    model: str
+    weights: str | None
+    models_dir: str | None
+    threads: int | None = None      # torch threads for this node; None: torch decides
+    _spec: ModelSpec | None = None
+    _checkpoint: str | None = None     # None: random weights (weights: none)
+    _located = False
+
+    def check(self) -> None:
+        """Resolve the config and the weights (downloading them) before any thread starts."""
+        self._spec = resolve_model(self.model, self.model_kind, base_dir=self.context.graph_dir)
+        self._checkpoint = resolve_weights(self.name, self._spec.weights_url, self.weights,
+                                           self.models_dir, self.context.graph_dir)
+        self._located = True
+
+    def locate(self) -> ModelSpec:
+        """The model's spec, resolving it first when check() did not run (e.g. reuse)."""
+        if not self._located:
+            self.check()
+        if self.threads is not None:   # torch's intra-op threads, for this node's thread
+            import torch
+            torch.set_num_threads(self.threads)
+        return self._spec
+
+
+def check_threads(threads: int | None) -> int | None:
+    """Validate a model node's ``threads`` parameter."""
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                or threads < 1):
+        raise ValueError(f'threads must be an integer >= 1 or null, but got {threads!r}')
+    return threads
