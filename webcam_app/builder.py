@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import inspect
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +12,7 @@ from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
 from .node import INPUT_KINDS, Node, NodeContext, registry
 from .plugins import load_plugin
+from .topology import check_wiring
 
 __all__ = ['build_graph', 'load_graph', 'node_parameters']
 
@@ -64,7 +64,7 @@ def build_graph(config: GraphConfig, mode: str | None = None,
     _load_plugins(config, issues)
     events = events or EventBus()
     specs = _build_nodes(config, issues, events, set_all or {})
-    _check_wiring(config, specs, issues)
+    check_wiring(config, specs, issues)
     mode = _resolve_mode(config, specs, mode, issues)
     buffers = _buffer_specs(config, specs, mode, issues)
     max_in_flight = data.get('max_in_flight', 1)
@@ -230,70 +230,6 @@ def _parse_ports(config: GraphConfig, entry: LineDict, spec: NodeSpec, label: st
         if kind == 'trigger' and port not in spec.inputs:
             issues.append(config.issue(entry.line, f'{label}: trigger input {port!r} is not '
                                        'connected', f'add: inputs: {{{port}: BUFFER}}'))
-
-
-def _check_wiring(config: GraphConfig, specs: dict[str, NodeSpec],
-                  issues: list[ConfigIssue]) -> None:
-    producers, consumers = defaultdict(list), defaultdict(list)
-    for spec in specs.values():
-        for bufs in spec.outputs.values():
-            for buf in bufs:
-                producers[buf].append(spec.name)
-        for buf, _ in spec.inputs.values():
-            consumers[buf].append(spec.name)
-    lines = {e.get('name'): e.line for e in config.data.get('nodes') or []
-             if isinstance(e, LineDict)}
-    known = sorted(set(producers) | set(consumers))
-    for buf in known:
-        prod, cons = producers.get(buf, []), consumers.get(buf, [])
-        if not prod:
-            others = ', '.join(b for b in producers if b != buf) or 'none'
-            issues.append(config.issue(lines.get(cons[0]), f'node {cons[0]!r} reads buffer '
-                                       f'{buf!r}, which no node writes',
-                                       f"write it from a node's outputs, or read one of: {others}"))
-        if not cons:
-            issues.append(config.issue(lines.get(prod[0]), f'node {prod[0]!r} writes buffer '
-                                       f'{buf!r}, which no node reads',
-                                       'read it from a node, or remove it from outputs'))
-        if len(prod) > 1:
-            issues.append(config.issue(lines.get(prod[1]), f'buffer {buf!r} is written by both '
-                                       f'{prod[0]!r} and {prod[1]!r}',
-                                       'give each producer its own buffer'))
-        if len(cons) > 1:
-            issues.append(config.issue(lines.get(cons[1]), f'buffer {buf!r} is read by both '
-                                       f'{cons[0]!r} and {cons[1]!r}', 'fan out instead: list '
-                                       f'one buffer per reader, e.g. outputs: {{frame: [{buf}, '
-                                       f'{buf}_2]}}'))
-    cycle = _find_cycle(specs, producers)
-    if cycle:
-        issues.append(config.issue(lines.get(cycle[0]), 'the graph has a cycle: '
-                                   + ' -> '.join(cycle), 'remove an edge, or mark the feedback '
-                                   'input as kind: previous'))
-
-
-def _find_cycle(specs: dict[str, NodeSpec], producers: dict) -> list[str]:
-    upstream = {name: {p for buf, kind in s.inputs.values() if kind != 'previous'
-                       for p in producers.get(buf, [])} for name, s in specs.items()}
-    state: dict[str, int] = {}   # 1: on the stack, 2: done
-
-    def visit(name: str, path: list[str]) -> list[str]:
-        state[name] = 1
-        for up in sorted(upstream.get(name, ())):
-            if state.get(up) == 1:
-                return path[path.index(up):] + [up] if up in path else [up, name, up]
-            if up not in state:
-                found = visit(up, path + [up])
-                if found:
-                    return found
-        state[name] = 2
-        return []
-
-    for name in specs:
-        if name not in state:
-            found = visit(name, [name])
-            if found:
-                return list(reversed(found))
-    return []
 
 
 def _resolve_mode(config: GraphConfig, specs: dict[str, NodeSpec], mode: str | None,
