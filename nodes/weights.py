@@ -20,7 +20,7 @@ from typing import Iterator
 
 from webcam_app import WeightsUnavailable
 
-__all__ = ['DISABLED', 'MODELS_DIR_ENV', 'RANDOM_SEED', 'building', 'cache_dir',
+__all__ = ['DISABLED', 'MODELS_DIR_ENV', 'OFFLINE_ENV', 'RANDOM_SEED', 'building', 'cache_dir',
            'candidate_paths', 'load_checkpoint', 'resolve_weights', 'weights_disabled']
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 #: ``weights: none`` builds the model with random weights: for tests and benchmarks only.
 DISABLED = 'none'
 MODELS_DIR_ENV = 'WEBCAM_APP_MODELS_DIR'
+#: set (to 1) to never download: only files on disk count (the CLI's --offline sets it)
+OFFLINE_ENV = 'WEBCAM_APP_OFFLINE'
 #: seconds to wait for the server before calling the network unreachable
 NETWORK_TIMEOUT = 10.0
 #: the seed of random-weight builds, so ``weights: none`` gives the same model every run
@@ -138,7 +140,7 @@ def resolve_weights(node_name: str, url_or_path: str | None, explicit: str | Non
     target_dir = (_models_dirs(models_dir, None) or [cache_dir()])[0]
     hint = (Path(models_dir).expanduser() / filename if models_dir
             else candidates[0] if graph_dir else candidates[-1]).absolute()
-    if not download:
+    if not download or os.environ.get(OFFLINE_ENV, '') not in ('', '0'):
         raise WeightsUnavailable(node_name, source, str(hint), 'not on disk, download disabled')
     log.warning('node %s: downloading %s to %s', node_name, source, target_dir)
     try:

@@ -25,7 +25,8 @@ FINGERTIPS = ('thumb4', 'forefinger4', 'middle_finger4', 'ring_finger4', 'pinky_
 def run_app(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, 'PYTHONPATH': str(ROOT),
            'TORCH_HOME': str(cwd / 'torch_home'),              # an empty weights cache
-           'WEBCAM_APP_MODELS_DIR': str(cwd / 'no_models')}
+           'WEBCAM_APP_MODELS_DIR': str(cwd / 'no_models'),
+           'WEBCAM_APP_OFFLINE': '1'}        # offline even where the network is up
     env.pop('DISPLAY', None)
     return subprocess.run([sys.executable, str(ROOT / 'run_webcam.py'), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=280)

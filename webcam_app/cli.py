@@ -55,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='NODE.KEY=VAL',
                    help='override a node parameter (repeatable); values are YAML')
+    p.add_argument('--offline', action='store_true',
+                   help='never download weights (sets WEBCAM_APP_OFFLINE=1): use files on disk, '
+                   'else the offline fallback')
     p.add_argument('--no-fallback', action='store_true',
                    help="don't switch to the graph's offline fallback when weights are missing")
     p.add_argument('--metrics-out', metavar='PATH', help='write run metrics as JSON at exit')
@@ -167,6 +170,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.captureWarnings(True)   # libraries' warnings become log records, shown at DEBUG
     if args.log_level != 'DEBUG':
         logging.getLogger('py.warnings').setLevel(logging.ERROR)
+    if args.offline:   # read by nodes that fetch files (model weights)
+        os.environ['WEBCAM_APP_OFFLINE'] = '1'
     if args.list_nodes:
         if args.config:   # include the plugins that graph names
             try:

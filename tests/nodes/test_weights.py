@@ -20,6 +20,7 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     folder = tmp_path / 'hub' / 'checkpoints'
     monkeypatch.setattr(W, 'cache_dir', lambda: folder)
     monkeypatch.delenv(W.MODELS_DIR_ENV, raising=False)
+    monkeypatch.delenv(W.OFFLINE_ENV, raising=False)
     return folder
 
 
@@ -171,3 +172,13 @@ def test_download_models_tool(tmp_path: Path, cache: Path, monkeypatch: pytest.M
     assert done == [('detector', str(tmp_path / 'm' / 'rtmdet_nano_8xb32-300e_hand-267f9c8f.pth')),
                     ('pose', None)]
     assert tool.main([str(graph), '--models-dir', str(tmp_path / 'm')]) == 0
+
+
+def test_offline_switch_never_downloads(tmp_path: Path, cache: Path, no_download: list,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(W.OFFLINE_ENV, '1')
+    with pytest.raises(WeightsUnavailable, match='download disabled'):
+        W.resolve_weights('det', URL, None, graph_dir=str(tmp_path))
+    assert no_download == []
+    touch(cache / NAME)                                   # what is on disk still counts
+    assert W.resolve_weights('det', URL, None) == str(cache / NAME)
