@@ -209,8 +209,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         tick.close()
     if args.metrics_out:
         runner.write_metrics(args.metrics_out)
-    for name, exc in runner.errors:
-        sys.stderr.write(f"error: node '{name}' failed: {type(exc).__name__}: {exc}\n")
+    for error in runner.errors:
+        sys.stderr.write(f'error: {error}\n')
     if runner.stuck_threads:   # a node stuck in native code cannot be joined: don't hang on it
         logging.shutdown()
         os._exit(code)

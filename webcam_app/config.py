@@ -12,9 +12,6 @@ from .errors import ConfigError, ConfigIssue
 
 __all__ = ['GraphConfig', 'LineDict', 'apply_overrides', 'did_you_mean', 'load_config']
 
-TOP_LEVEL_KEYS = ('name', 'description', 'mode', 'max_in_flight', 'fallback', 'plugins',
-                  'buffers', 'nodes')
-
 
 class LineDict(dict):
     """A dict from YAML that remembers the line of itself and of each key (1-based)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
-    'BufferClosed', 'ConfigError', 'ConfigIssue', 'GraphError', 'NodeError',
+    'BufferClosed', 'ConfigError', 'ConfigIssue', 'NodeError',
     'WebcamAppError', 'WeightsUnavailable'
 ]
 
@@ -36,10 +36,6 @@ class ConfigError(WebcamAppError):
     def __init__(self, issues: list[ConfigIssue] | ConfigIssue) -> None:
         self.issues = [issues] if isinstance(issues, ConfigIssue) else list(issues)
         super().__init__('\n'.join(str(i) for i in self.issues))
-
-
-class GraphError(ConfigError):
-    """The wiring of a graph is invalid (dangling buffers, cycles, unknown ports)."""
 
 
 class WeightsUnavailable(WebcamAppError):

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .buffers import Buffer
+from .errors import NodeError
 from .graph import Graph
 from .metrics import Metrics
 from .ports import FlowLimiter, release
@@ -39,7 +40,7 @@ class Runner:
         self.stopping = threading.Event()
         self.cancelled = threading.Event()
         self.exit_code: int | None = None
-        self.errors: list[tuple[str, BaseException]] = []
+        self.errors: list[NodeError] = []   # each names its node; the cause is chained
         self._state = threading.Condition()
         self._stop_at: float | None = None
         self._barrier = threading.Barrier(len(graph.nodes))
@@ -88,7 +89,9 @@ class Runner:
     def fail(self, name: str, exc: BaseException, exit_code: int = EXIT_ERROR) -> None:
         """A node failed: report it with its name and stop the graph."""
         log.error('node %r failed: %s: %s', name, type(exc).__name__, exc, exc_info=exc)
-        self.errors.append((name, exc))
+        error = NodeError(name, f'{type(exc).__name__}: {exc}')
+        error.__cause__ = exc
+        self.errors.append(error)
         self.stop(f'node {name!r} failed', exit_code)
         self._barrier.abort()
 

@@ -51,7 +51,8 @@ def test_node_exception_names_the_node_and_stops_within_2s(caplog):
     runner = Runner(graph).start()
     code = runner.wait(timeout=10)
     assert code == 1
-    assert [name for name, _ in runner.errors] == ['add']
+    assert [e.node for e in runner.errors] == ['add']
+    assert isinstance(runner.errors[0].__cause__, RuntimeError)
     assert "node 'add' failed: RuntimeError: boom at frame 5" in caplog.text
     assert 'Traceback' in caplog.text or caplog.records[0].exc_info
     assert not any(t.is_alive() for t in runner.threads)
@@ -141,7 +142,8 @@ def test_setup_failure_stops_before_any_frame():
             {'name': 'bad', 'type': 'FailingSetup', 'inputs': {'frame': 'f'}}]})
         runner = run_graph(graph, timeout=10)
         assert runner.exit_code == 1
-        assert runner.errors[0][0] == 'bad'
+        assert runner.errors[0].node == 'bad'
+        assert 'OSError: device busy' in str(runner.errors[0])
         assert runner.metrics.nodes['source'].frames_out == 0
     finally:
         from webcam_app import registry
