@@ -8,7 +8,7 @@ import numpy as np
 
 from webcam_app import Frame, Object, WebcamAppError
 
-from .model_node import _ModelNode, check_threads
+from .model_node import _ModelNode
 from .tracking import boxes_from_keypoints
 from .weights import building, load_checkpoint
 
@@ -120,9 +120,7 @@ class DetectorNode(_ModelNode):
                  max_objects: int | None = None, classes: list[str] | str | None = None,
                  det_interval: int = 1, models_dir: str | None = None,
                  threads: int | None = None) -> None:
-        self.threads = check_threads(threads)
-        if not isinstance(model, str) or not model:
-            raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
+        self._set_model(model, weights, device, models_dir, threads)
         if not 0.0 <= float(score_thr) <= 1.0:
             raise ValueError(f'score_thr must be in [0, 1], but got {score_thr!r}')
         if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
@@ -130,11 +128,10 @@ class DetectorNode(_ModelNode):
                              f'{max_objects!r}')
         if not isinstance(det_interval, int) or isinstance(det_interval, bool) or det_interval < 1:
             raise ValueError(f'det_interval must be an integer >= 1, but got {det_interval!r}')
-        self.model, self.weights, self.device = model, weights, str(device)
         self.labels = normalize_classes(labels) or None
         self.classes_override = normalize_classes(classes) or None
         self.score_thr, self.max_objects = float(score_thr), max_objects
-        self.det_interval, self.models_dir = det_interval, models_dir
+        self.det_interval = det_interval
         self.classes: tuple[str, ...] = ()
         self._det: Any = None
         self._pipeline: Any = None

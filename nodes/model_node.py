@@ -27,6 +27,14 @@ class _ModelNode(Node):
     _checkpoint: str | None = None     # None: random weights (weights: none)
     _located = False
 
+    def _set_model(self, model: str, weights: str | None, device: str, models_dir: str | None,
+                   threads: int | None) -> None:
+        """Validate and keep the parameters every model node has."""
+        if not isinstance(model, str) or not model:
+            raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
+        self.model, self.weights, self.device = model, weights, str(device)
+        self.models_dir, self.threads = models_dir, check_threads(threads)
+
     def check(self) -> None:
         """Resolve the config and the weights (downloading them) before any thread starts."""
         self._spec = resolve_model(self.model, self.model_kind, base_dir=self.context.graph_dir)

@@ -9,7 +9,7 @@ import numpy as np
 from webcam_app import Frame, Object
 
 from .detector import normalize_classes
-from .model_node import _ModelNode, check_threads
+from .model_node import _ModelNode
 from .weights import building, load_checkpoint
 
 __all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
@@ -37,16 +37,13 @@ class TopdownPoseEstimatorNode(_ModelNode):
                  labels: list[str] | None = None, bbox_thr: float = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
                  threads: int | None = None) -> None:
-        self.threads = check_threads(threads)
-        if not isinstance(model, str) or not model:
-            raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
+        self._set_model(model, weights, device, models_dir, threads)
         if not 0.0 <= float(bbox_thr) <= 1.0:
             raise ValueError(f'bbox_thr must be in [0, 1], but got {bbox_thr!r}')
         if not isinstance(flip_test, bool):
             raise ValueError(f'flip_test must be true or false, but got {flip_test!r}')
-        self.model, self.weights, self.device = model, weights, str(device)
         self.labels = normalize_classes(labels) or None
-        self.bbox_thr, self.flip_test, self.models_dir = float(bbox_thr), flip_test, models_dir
+        self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
         self.dataset_meta: dict[str, Any] = {}
         self._model: Any = None
 
