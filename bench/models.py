@@ -28,10 +28,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nodes.detector import DetectorNode  # noqa: E402
-from nodes.model_zoo import resolve_model  # noqa: E402
-from nodes.pose import TopdownPoseEstimatorNode  # noqa: E402
-from nodes.weights import building  # noqa: E402
+from nodes.models.openmmlab.detector import DetectorNode  # noqa: E402
+from nodes.models.openmmlab.model_zoo import resolve_model  # noqa: E402
+from nodes.models.openmmlab.pose import TopdownPoseEstimatorNode  # noqa: E402
+from nodes.models.openmmlab.weights import building  # noqa: E402
 from webcam_app import Frame, Node, NodeHarness, load_graph, run_graph  # noqa: E402
 
 from video import read_frames  # noqa: E402  (bench/video.py)

@@ -18,10 +18,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from nodes.effects import (Background, BigEye, FingertipTrail, PinchDetector,  # noqa: E402
+from nodes.draw.effects import (Background, BigEye, FingertipTrail, PinchDetector,  # noqa: E402
                            Sunglasses)
-from nodes.tracking import Smoother, Tracker  # noqa: E402
-from nodes.visualizer import PoseVisualizer  # noqa: E402
+from nodes.tracking.tracker import Smoother, Tracker  # noqa: E402
+from nodes.draw.visualizer import PoseVisualizer  # noqa: E402
 from tests.nodes.metas import (blazepose33_meta, body_object, coco17_meta,  # noqa: E402
                                hand_object, onehand10k_meta)
 from webcam_app import Frame, NodeHarness  # noqa: E402

@@ -1,6 +1,12 @@
 """Built-in nodes. Registered through the `webcam_app.nodes` entry point, like any plugin.
 
+The tree shows where a node belongs:
+
+- ``io/``: sources and sinks (camera and video input, display, recorder, predictions);
+- ``models/``: one folder per backend (``openmmlab/``, ``mediapipe/``);
+- ``draw/``: the pose visualizer, effects and overlays;
+- ``tracking/``: identities and smoothing across frames.
+
 Model libraries (mmdet, mmpose, mediapipe) are imported inside the nodes' setup, not here.
 """
-from . import (banner, detector, display, effects, mediapipe_nodes, overlays, pose,  # noqa: F401
-               predictions, recorder, sources, tracking, visualizer)
+from . import draw, io, models, tracking  # noqa: F401

@@ -60,7 +60,7 @@ def test_fallback_finds_the_hand_in_90_percent_of_frames(hand_run):
 
 def test_fingertips_land_on_the_real_hand(hand_run):
     clip, tmp, _ = hand_run
-    from nodes.mp_meta import HAND_META
+    from nodes.models.mediapipe.meta import HAND_META
     ids = [HAND_META['keypoint_name2id'][name] for name in FINGERTIPS]
     region = footage.hand_region()
     checked = 0

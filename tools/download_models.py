@@ -16,8 +16,8 @@ from typing import Sequence
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from nodes.model_zoo import resolve_model  # noqa: E402
-from nodes.weights import resolve_weights, weights_disabled  # noqa: E402
+from nodes.models.openmmlab.model_zoo import resolve_model  # noqa: E402
+from nodes.models.openmmlab.weights import resolve_weights, weights_disabled  # noqa: E402
 from webcam_app import WebcamAppError, load_config, registry  # noqa: E402
 
 log = logging.getLogger('download_models')
@@ -26,8 +26,8 @@ log = logging.getLogger('download_models')
 def model_nodes(config: object) -> list[tuple[str, dict, str | None]]:
     """(node name, parameters, 'det' | 'pose' | None) for every node with a ``model`` parameter."""
     import nodes  # noqa: F401  (registers the built-in node types)
-    import nodes.detector  # noqa: F401
-    import nodes.pose  # noqa: F401
+    import nodes.models.openmmlab.detector  # noqa: F401
+    import nodes.models.openmmlab.pose  # noqa: F401
     found = []
     for entry in config.data.get('nodes') or []:
         if isinstance(entry, dict) and 'model' in entry:

@@ -12,7 +12,7 @@ from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
 from .node import INPUT_KINDS, Node, NodeContext, registry
 from .plugins import load_plugin
-from .topology import check_wiring
+from .wiring_checks import check_wiring
 
 __all__ = ['build_graph', 'load_graph', 'node_parameters']
 

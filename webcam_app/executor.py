@@ -12,7 +12,7 @@ from .buffers import Buffer
 from .errors import NodeError
 from .graph import Graph
 from .metrics import Metrics
-from .ports import FlowLimiter, release
+from .flow import FlowLimiter, release
 from .worker import Worker
 
 __all__ = ['EXIT_ERROR', 'EXIT_OK', 'Runner', 'run_graph']

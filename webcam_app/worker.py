@@ -10,7 +10,7 @@ from .errors import BufferClosed, WebcamAppError
 from .graph import NodeSpec
 from .messages import EOS, Frame
 from .metrics import NodeStats
-from .ports import FlowLimiter, SideInput, release
+from .flow import FlowLimiter, SideInput, release
 
 if TYPE_CHECKING:
     from .executor import Runner

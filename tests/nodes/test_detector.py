@@ -7,8 +7,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from nodes import detector as detector_module
-from nodes.detector import (ClassNamesMismatch, DetectorNode, head_num_classes,
+from nodes.models.openmmlab import detector as detector_module
+from nodes.models.openmmlab.detector import (ClassNamesMismatch, DetectorNode, head_num_classes,
                             normalize_classes, resolve_classes)
 from webcam_app import Frame, NodeHarness, Object, WebcamAppError, make_frame
 
@@ -111,8 +111,8 @@ def hand_detector():
     from mmdet.apis import init_detector
     from mmpose.utils import adapt_mmdet_pipeline
 
-    from nodes.model_zoo import resolve_model
-    from nodes.weights import building
+    from nodes.models.openmmlab.model_zoo import resolve_model
+    from nodes.models.openmmlab.weights import building
     with building(random_weights=True):     # seeded: this model finds boxes on noise
         model = init_detector(resolve_model('hand', 'det').config_path, None, device='cpu')
     model.cfg = adapt_mmdet_pipeline(model.cfg)

@@ -4,7 +4,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.effects import Background, BigEye, FingertipTrail, PinchDetector, Sunglasses
+from nodes.draw.effects import Background, BigEye, FingertipTrail, PinchDetector, Sunglasses
 from nodes.keypoints import eye_points, hands, keypoint
 from tests.nodes.metas import (EYE_METAS, HAND_METAS, body_object, changed, hand_object, near,
                                onehand10k_meta)

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nodes.mediapipe_nodes import MediaPipeHands, MediaPipePose
-from nodes.mp_meta import BLAZEPOSE_META, COCO_META, HAND_META
+from nodes.models.mediapipe.solutions import MediaPipeHands, MediaPipePose
+from nodes.models.mediapipe.meta import BLAZEPOSE_META, COCO_META, HAND_META
 from tests.footage import (BASKETBALL_PEOPLE, MESSI_PERSON, affine_clip, hand_clip,
                            hand_region, inside, photo)
 from webcam_app import Frame, NodeHarness, WeightsUnavailable

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from nodes.model_zoo import ModelSpec, metafile_models, resolve_model
+from nodes.models.openmmlab.model_zoo import ModelSpec, metafile_models, resolve_model
 
 pytestmark = pytest.mark.skipif(
     importlib.util.find_spec('mmpose') is None or importlib.util.find_spec('mmdet') is None,

@@ -6,7 +6,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from nodes.overlays import HelpBoard, Monitor, TextPanel
+from nodes.draw.overlays import HelpBoard, Monitor, TextPanel
 from webcam_app import NodeHarness, make_frame
 
 

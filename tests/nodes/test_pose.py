@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nodes.detector import DetectorNode
-from nodes.pose import TopdownPoseEstimatorNode
+from nodes.models.openmmlab.detector import DetectorNode
+from nodes.models.openmmlab.pose import TopdownPoseEstimatorNode
 from webcam_app import Frame, NodeHarness, Object
 
 META_KEYS = ('dataset_name', 'num_keypoints', 'keypoint_id2name', 'keypoint_name2id',

@@ -9,10 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes import display, recorder
-from nodes.display import Display, gui_available
-from nodes.predictions import PredictionWriter
-from nodes.recorder import Recorder
+from nodes.io import display, recorder
+from nodes.io.display import Display, gui_available
+from nodes.io.predictions import PredictionWriter
+from nodes.io.recorder import Recorder
 from webcam_app import NodeHarness, Object, load_graph, make_frame, run_graph
 
 from .conftest import frame_image, index_of, read_all
@@ -203,7 +203,7 @@ def test_display_without_display_is_a_quiet_sink(monkeypatch, caplog):
     monkeypatch.delenv('DISPLAY', raising=False)
     monkeypatch.setattr(display.cv2, 'imshow', lambda *a: pytest.fail('imshow was called'))
     monkeypatch.setattr(display.cv2, 'namedWindow', lambda *a: pytest.fail('window opened'))
-    caplog.set_level(logging.INFO, logger='nodes.display')
+    caplog.set_level(logging.INFO, logger='nodes.io.display')
     with NodeHarness(Display) as h:
         assert h.run(frames_of(3)) == []
     assert h.node.gui is False

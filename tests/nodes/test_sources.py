@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes import sources
-from nodes.sources import VideoSource, natural_key, parse_input
+from nodes.io import sources
+from nodes.io.sources import VideoSource, natural_key, parse_input
 from webcam_app import EOS, NodeHarness
 
 from .conftest import frame_image, index_of
@@ -218,7 +218,7 @@ def fake_camera(monkeypatch):
 
 def test_camera_reconnects_with_backoff_then_ends(fake_camera, caplog):
     fake_camera.plan = [3, 0, 2]   # 3 frames, a reopen that gives none, one that gives 2
-    caplog.set_level(logging.WARNING, logger='nodes.sources')
+    caplog.set_level(logging.WARNING, logger='nodes.io.sources')
     with NodeHarness(VideoSource, input=0, reconnect_attempts=2, reconnect_backoff=0.0) as h:
         assert h.node.mode_hint == 'live'
         frames = drain(h)

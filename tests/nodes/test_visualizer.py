@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nodes.visualizer import PoseVisualizer, box_color
+from nodes.draw.visualizer import PoseVisualizer, box_color
 from tests.nodes.metas import (EYE_METAS, HAND_METAS, body_object, changed, coco17_meta,
                                hand_object, near, onehand10k_meta)
 from webcam_app import NodeHarness, make_frame

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nodes import weights as W
+from nodes.models.openmmlab import weights as W
 from webcam_app import WeightsUnavailable
 
 URL = 'https://download.openmmlab.com/mmpose/v1/projects/rtmposev1/model-1234abcd.pth'
@@ -43,7 +43,7 @@ def touch(path: Path) -> Path:
 
 
 def test_none_means_random_weights_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger='nodes.weights'):
+    with caplog.at_level(logging.WARNING, logger='nodes.models.openmmlab.weights'):
         assert W.resolve_weights('det', URL, 'none') is None
         assert W.resolve_weights('det', URL, 'None') is None
     assert 'random weights' in caplog.text and 'tests and benchmarks only' in caplog.text

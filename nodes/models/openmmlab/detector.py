@@ -9,7 +9,7 @@ import numpy as np
 from webcam_app import Frame, Object, WebcamAppError
 
 from .model_node import _ModelNode
-from .tracking import boxes_from_keypoints
+from ...tracking.tracker import boxes_from_keypoints
 from .weights import building, load_checkpoint
 
 __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'normalize_classes']

@@ -17,7 +17,7 @@ from webcam_app import Frame, Node
 
 from .effects_face import BigEye, Sunglasses
 from .effects_hand import FingertipTrail, PinchDetector
-from .keypoints import color_param
+from ..keypoints import color_param
 
 __all__ = ['Background', 'BigEye', 'FingertipTrail', 'PinchDetector', 'Sunglasses',
            'fast_blur']

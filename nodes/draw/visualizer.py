@@ -10,7 +10,7 @@ import numpy as np
 
 from webcam_app import Frame, Node, Object
 
-from .keypoints import meta_cached, rgb_to_bgr
+from ..keypoints import meta_cached, rgb_to_bgr
 
 __all__ = ['PALETTE', 'PoseVisualizer', 'box_color', 'draw_poses']
 

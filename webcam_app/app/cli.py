@@ -9,14 +9,14 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from .builder import build_graph, node_parameters
-from .config import apply_overrides, load_config
-from .errors import ConfigError, WebcamAppError, WeightsUnavailable
-from .executor import EXIT_CONFIG, Runner
-from .graph import Graph
-from .node import registry
-from .plugins import load_plugin
-from .wiring import attach_sink
+from ..builder import build_graph, node_parameters
+from ..config import apply_overrides, load_config
+from ..errors import ConfigError, WebcamAppError, WeightsUnavailable
+from ..executor import EXIT_CONFIG, Runner
+from ..graph import Graph
+from ..node import registry
+from ..plugins import load_plugin
+from .sinks import attach_sink
 
 __all__ = ['main', 'prepare_graph']
 

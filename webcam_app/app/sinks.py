@@ -1,8 +1,8 @@
 """Graph edits the command line makes: attach a recorder or prediction writer to the shown video."""
 from __future__ import annotations
 
-from .config import GraphConfig, LineDict
-from .errors import ConfigError, ConfigIssue
+from ..config import GraphConfig, LineDict
+from ..errors import ConfigError, ConfigIssue
 
 __all__ = ['attach_sink']
 

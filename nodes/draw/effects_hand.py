@@ -9,7 +9,7 @@ import numpy as np
 
 from webcam_app import Frame, Node, Object
 
-from .keypoints import color_param, confident, hand_size, hands
+from ..keypoints import color_param, confident, hand_size, hands
 from .visualizer import PALETTE
 
 __all__ = ['FingertipTrail', 'PinchDetector', 'draw_trails']

@@ -9,7 +9,7 @@ import numpy as np
 
 from webcam_app import Frame, Node
 
-from .keypoints import color_param, eye_points
+from ..keypoints import color_param, eye_points
 
 __all__ = ['BigEye', 'Sunglasses', 'draw_sunglasses', 'magnify']
 

@@ -2,7 +2,7 @@
 
 ``mediapipe==0.10.21`` ships pretrained palm-detection, hand-landmark, pose-detection and
 pose-landmark models and runs them through its legacy ``mp.solutions`` API, with no download.
-These nodes wrap that API and emit objects in mmpose's layouts (see :mod:`nodes.mp_meta`).
+These nodes wrap that API and emit objects in mmpose's layouts (see :mod:`nodes.models.mediapipe.meta`).
 mediapipe is imported in ``setup()`` only, so graphs that do not use it never load it.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from webcam_app import Frame, Node, Object, WeightsUnavailable
 
-from .mp_meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META, HAND_META
+from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META, HAND_META
 
 __all__ = ['MediaPipeHands', 'MediaPipePose', 'mediapipe_dir']
 

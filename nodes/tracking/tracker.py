@@ -10,7 +10,7 @@ import numpy as np
 
 from webcam_app import Frame, Node, Object
 
-from .keypoints import confident
+from ..keypoints import confident
 
 __all__ = ['OneEuro', 'Smoother', 'Tracker', 'boxes_from_keypoints', 'iou_matrix']
 

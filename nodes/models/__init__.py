@@ -1,0 +1,2 @@
+"""Model nodes, one folder per backend."""
+from . import mediapipe, openmmlab  # noqa: F401

@@ -1,0 +1,2 @@
+"""Identities and smoothing across frames."""
+from . import tracker  # noqa: F401
