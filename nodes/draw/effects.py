@@ -25,6 +25,8 @@ __all__ = ['Background', 'BigEye', 'FingertipTrail', 'PinchDetector', 'Sunglasse
 log = logging.getLogger(__name__)
 
 BACKGROUND_MODES = ('blur', 'color', 'image')
+BACKGROUND_KEEPS = ('mask', 'boxes')
+MASK_KEY = 'person_mask'        # what a person-mask node (e.g. PersonMask) puts in frame.meta
 
 
 def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
@@ -39,18 +41,25 @@ def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
 
 
 class Background(Node):
-    """Blur the background, or replace it by a color or a picture, outside the objects' boxes.
+    """Blur the background, or replace it by a color or a picture: all but the people.
 
-    What is kept is the union of the boxes (grown by ``padding`` pixels) of the objects whose
-    label is in ``labels`` (all objects when empty). With no such object, all is background.
+    ``keep='mask'`` keeps the pixels of the frame's person mask (``frame.meta['person_mask']``,
+    (H, W) floats in [0, 1], which a ``PersonMask`` node earlier in the graph adds), blended by
+    the mask's value, so only the people stay sharp. ``keep='boxes'`` keeps the union of the
+    boxes (grown by ``padding`` pixels) of the objects whose label is in ``labels`` (all
+    objects when empty); with no such object, all is background.
     """
 
-    def __init__(self, mode: str = 'blur', padding: int = 16, blur: int = 31,
-                 color: Sequence[int] = (0, 255, 0), image: str = '',
+    def __init__(self, mode: str = 'blur', keep: str = 'mask', padding: int = 16,
+                 blur: int = 31, color: Sequence[int] = (0, 255, 0), image: str = '',
                  labels: Sequence[str] = ()) -> None:
         if mode not in BACKGROUND_MODES:
             raise ValueError(f'mode must be one of {", ".join(BACKGROUND_MODES)}, '
                              f'but got {mode!r}')
+        if keep not in BACKGROUND_KEEPS:
+            raise ValueError(f'keep must be one of {", ".join(BACKGROUND_KEEPS)}, '
+                             f'but got {keep!r}')
+        self.keep = keep
         if padding < 0 or blur < 1:
             raise ValueError(f'padding must be >= 0 and blur >= 1, but got padding={padding}, '
                              f'blur={blur}')
@@ -95,6 +104,8 @@ class Background(Node):
     def process(self, frame: Frame) -> Frame:
         image = frame.image
         out = self._background(image)
+        if self.keep == 'mask':
+            return frame.replace(image=self._blend(frame, image, out))
         h, w = image.shape[:2]
         pad = self.padding
         for obj in frame.objects:
@@ -108,3 +119,16 @@ class Background(Node):
             if xe > x0 and ye > y0:
                 out[y0:ye, x0:xe] = image[y0:ye, x0:xe]
         return frame.replace(image=out)
+
+    def _blend(self, frame: Frame, image: np.ndarray, background: np.ndarray) -> np.ndarray:
+        """``image`` where the person mask is 1, ``background`` where it is 0, mixed between."""
+        mask = frame.meta.get(MASK_KEY)
+        if mask is None:
+            raise ValueError(f"{self.name or 'Background'}: keep: mask needs frame.meta"
+                             f"['{MASK_KEY}']; fix: put a PersonMask node before it, or set "
+                             f"keep: boxes")
+        if mask.shape != image.shape[:2]:
+            mask = cv2.resize(mask, (image.shape[1], image.shape[0]),
+                              interpolation=cv2.INTER_LINEAR)
+        weight = np.ascontiguousarray(mask, np.float32)
+        return cv2.blendLinear(image, background, weight, 1.0 - weight)

@@ -1,4 +1,4 @@
-"""BlazePose's anchors, regions and decoding (numpy only; the models are tested in test_multipose)."""
+"""BlazePose's anchors, regions and decoding, in numpy (test_multipose runs the models)."""
 from __future__ import annotations
 
 import math

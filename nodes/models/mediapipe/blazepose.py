@@ -87,7 +87,8 @@ def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np
     Non-maximum suppression is MediaPipe's weighted kind: each kept detection is the
     score-weighted mean of the detections it suppresses.
     """
-    scores = 1.0 / (1.0 + np.exp(-np.clip(raw_scores.reshape(-1), -100.0, 100.0)))
+    raw_scores = np.clip(raw_scores.reshape(-1).astype(np.float64), -100.0, 100.0)
+    scores = 1.0 / (1.0 + np.exp(-raw_scores))
     keep = np.nonzero(scores >= score_thr)[0]
     if not len(keep):
         return []
@@ -152,5 +153,5 @@ def landmarks_to_image(raw: np.ndarray, roi: Roi) -> tuple[np.ndarray, np.ndarra
     """All 39 landmarks (x, y) in image pixels, and their visibility in [0, 1]."""
     values = raw.reshape(-1, 5)
     points = _affine(roi.to_image(), values[:, :2].astype(np.float64))
-    visibility = 1.0 / (1.0 + np.exp(-values[:, 3]))
+    visibility = 1.0 / (1.0 + np.exp(-np.clip(values[:, 3].astype(np.float64), -80, 80)))
     return points.astype(np.float32), visibility.astype(np.float32)

@@ -1,0 +1,188 @@
+"""Every person's body keypoints, top-down from the BlazePose models bundled in the mediapipe wheel.
+
+MediaPipe's legacy Pose solution follows one person. This node runs the same two ``.tflite``
+models itself, through LiteRT (``ai-edge-litert``): the pose detector finds people, then the
+landmark model runs once per person on that person's rotated region (see :mod:`.blazepose`).
+
+BlazePose's detector favours the most prominent person: beside a striking one, another person
+may score near zero. So the search goes in rounds: the people found are blanked out of a copy
+of the frame and the detector looks again, until a round finds no one new (or ``max_people``
+are found). Landmarks always come from the untouched frame. Each frame is handled on its own,
+so the output does not depend on the frames before it.
+"""
+from __future__ import annotations
+
+import importlib.util
+import logging
+import numpy as np
+
+from webcam_app import Frame, Node, Object, WeightsUnavailable
+
+from . import blazepose as bp
+from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META
+from .solutions import _INSTALL_HINT, _MODEL_URL, _check_unit, _landmark_box, _to_rgb, \
+    mediapipe_dir
+
+__all__ = ['MediaPipeMultiPose']
+
+log = logging.getLogger(__name__)
+
+_LITERT_HINT = "pip install 'ai-edge-litert==2.3.0' (or: pip install -e '.[lite]')"
+_DETECTOR = 'modules/pose_detection/pose_detection.tflite'
+_LANDMARKS = 'modules/pose_landmark/pose_landmark_full.tflite'
+_SAME_PERSON_IOU = 0.6     # two skeletons whose boxes overlap this much are one person
+_BLANK_MARGIN = 0.15       # a found person is blanked out with this much of its box around it
+
+
+def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
+    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
+    return w * h / union if union > 0 else 0.0
+
+
+def _inside(box: tuple[float, ...], point: np.ndarray) -> bool:
+    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
+
+
+def _blank(image: np.ndarray, box: tuple[float, ...]) -> None:
+    """Paint ``box``, grown by ``_BLANK_MARGIN``, black in place."""
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * _BLANK_MARGIN, (y2 - y1) * _BLANK_MARGIN
+    image[max(0, int(y1 - dy)):max(0, int(y2 + dy) + 1),
+          max(0, int(x1 - dx)):max(0, int(x2 + dx) + 1)] = 0
+
+
+class _Model:
+    """One LiteRT interpreter, with its outputs looked up by their shapes."""
+
+    def __init__(self, path: str, threads: int) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+        self.interpreter = Interpreter(model_path=path, num_threads=threads)
+        self.interpreter.allocate_tensors()
+        self.input = self.interpreter.get_input_details()[0]['index']
+        self.outputs = {tuple(d['shape'][1:]): d['index']
+                        for d in self.interpreter.get_output_details()}
+
+    def __call__(self, tensor: np.ndarray) -> dict[tuple[int, ...], np.ndarray]:
+        self.interpreter.set_tensor(self.input, tensor)
+        self.interpreter.invoke()
+        return {shape: self.interpreter.get_tensor(i) for shape, i in self.outputs.items()}
+
+
+class MediaPipeMultiPose(Node):
+    """Several people's 33 BlazePose landmarks (or their COCO-17 view), one object per person.
+
+    ``min_detection_confidence`` is the detector's threshold, ``min_presence_confidence`` the
+    landmark model's "a person is in this region" threshold. Keypoint scores are the landmarks'
+    visibility; the object's score is the landmark model's presence score.
+    """
+
+    def __init__(self, max_people: int = 5, min_detection_confidence: float = 0.5,
+                 min_presence_confidence: float = 0.5, keypoints: str = 'blazepose',
+                 visibility_threshold: float = 0.5, threads: int = 2) -> None:
+        for name, value in (('max_people', max_people), ('threads', threads)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be an integer >= 1, but got {value!r}')
+        if keypoints not in ('blazepose', 'coco'):
+            raise ValueError(f"keypoints must be 'blazepose' or 'coco', but got {keypoints!r}")
+        self.max_people, self.threads, self.keypoints = max_people, threads, keypoints
+        self.min_detection_confidence = _check_unit('min_detection_confidence',
+                                                    min_detection_confidence)
+        self.min_presence_confidence = _check_unit('min_presence_confidence',
+                                                   min_presence_confidence)
+        self.visibility_threshold = _check_unit('visibility_threshold', visibility_threshold)
+        self.meta = BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META
+        self._index = None if keypoints == 'blazepose' else np.array(COCO_FROM_BLAZEPOSE)
+        self._detector: _Model | None = None
+        self._landmarks: _Model | None = None
+        self._anchors = bp.ssd_anchors()
+
+    def check(self) -> None:
+        root = mediapipe_dir()
+        if root is None:
+            raise ValueError(f'{type(self).__name__} needs the models of mediapipe, which is not '
+                             f'installed; fix: {_INSTALL_HINT}')
+        if importlib.util.find_spec('ai_edge_litert') is None:
+            raise ValueError(f'{type(self).__name__} runs the models with LiteRT, which is not '
+                             f'installed; fix: {_LITERT_HINT}')
+        for rel in (_DETECTOR, _LANDMARKS):
+            if not (root / rel).is_file():
+                raise WeightsUnavailable(self.name or type(self).__name__,
+                                         _MODEL_URL + rel.rsplit('/', 1)[1], str(root / rel),
+                                         f'not bundled with this mediapipe; {_INSTALL_HINT}')
+
+    def setup(self) -> None:
+        self.check()
+        root = mediapipe_dir()
+        self._detector = _Model(str(root / _DETECTOR), self.threads)
+        self._landmarks = _Model(str(root / _LANDMARKS), self.threads)
+
+    def close(self) -> None:
+        self._detector = self._landmarks = None
+
+    def detect(self, image_rgb: np.ndarray) -> list[bp.Detection]:
+        """The people the pose detector finds in an RGB image, best first."""
+        tensor, to_image = bp.detector_input(image_rgb)
+        out = self._detector(tensor)
+        anchors = len(self._anchors)
+        return bp.decode_detections(out[(anchors, 12)], out[(anchors, 1)], self._anchors,
+                                    to_image, self.min_detection_confidence, self.max_people)
+
+    def landmarks(self, image_rgb: np.ndarray, roi: bp.Roi
+                  ) -> tuple[float, np.ndarray, np.ndarray]:
+        """(presence score, (33, 2) points in image pixels, (33,) visibility) for one region."""
+        out = self._landmarks(bp.landmark_input(image_rgb, roi))
+        presence = float(out[(1,)].reshape(-1)[0])
+        points, visibility = bp.landmarks_to_image(out[(195,)], roi)
+        return presence, points[:33], visibility[:33]
+
+    def _person(self, points: np.ndarray, scores: np.ndarray, presence: float, width: int,
+                height: int) -> Object:
+        seen = scores >= self.visibility_threshold
+        bbox = _landmark_box(points[seen] if seen.any() else points, width, height)
+        if self._index is not None:
+            points, scores = points[self._index], scores[self._index]
+        return Object(bbox=bbox, label='person', score=presence, label_id=0, keypoints=points,
+                      keypoint_scores=scores)
+
+    def _new_person(self, rgb: np.ndarray, detection: bp.Detection, people: list[Object]
+                    ) -> Object | None:
+        """The person at ``detection``, unless it is no one or one of ``people``."""
+        hips = detection.keypoints[0]
+        if any(_inside(p.bbox, hips) for p in people):
+            return None
+        presence, points, visibility = self.landmarks(rgb, bp.roi_from_detection(detection))
+        if presence < self.min_presence_confidence:
+            return None
+        height, width = rgb.shape[:2]
+        person = self._person(points, visibility, presence, width, height)
+        if any(_box_iou(person.bbox, other.bbox) >= _SAME_PERSON_IOU for other in people):
+            return None
+        return person
+
+    def find_people(self, rgb: np.ndarray) -> list[Object]:
+        """Everyone in an RGB image, in rounds of detection (see the module's docstring)."""
+        people: list[Object] = []
+        search = rgb
+        while len(people) < self.max_people:
+            before = len(people)
+            for detection in self.detect(search):
+                person = self._new_person(rgb, detection, people)
+                if person is not None:
+                    people.append(person)
+                    if len(people) == self.max_people:
+                        break
+            if len(people) == before:
+                break
+            search = rgb.copy()
+            for person in people:
+                _blank(search, person.bbox)
+        return people
+
+    def process(self, frame: Frame) -> Frame:
+        if frame.image is None:
+            return frame.replace(objects=(), dataset_meta=self.meta)
+        people = self.find_people(_to_rgb(frame.image))
+        log.debug('%s: frame %d: %d people', self.name, frame.frame_id, len(people))
+        return frame.replace(objects=tuple(people), dataset_meta=self.meta)

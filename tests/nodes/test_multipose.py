@@ -1,0 +1,103 @@
+"""MediaPipeMultiPose: every person in real photos, each skeleton on its own person."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+
+from nodes.models.mediapipe.meta import BLAZEPOSE_META, COCO_META
+from nodes.models.mediapipe.multipose import MediaPipeMultiPose
+from tests.footage import BASKETBALL_PEOPLE, MESSI_PERSON, photo
+from webcam_app import Frame, NodeHarness
+
+pytest.importorskip('mediapipe', reason="the lite models need: pip install -e '.[lite]'")
+pytest.importorskip('ai_edge_litert', reason="LiteRT runs them: pip install -e '.[lite]'")
+pytestmark = pytest.mark.models
+
+NOSE = BLAZEPOSE_META['keypoint_name2id']['nose']
+TORSO = [BLAZEPOSE_META['keypoint_name2id'][f'{s}_{p}'] for s in ('left', 'right')
+         for p in ('shoulder', 'hip')]
+
+
+def people(image: np.ndarray, **params) -> Frame:
+    with NodeHarness(MediaPipeMultiPose, **params) as h:
+        return h.feed(frame=Frame(frame_id=0, image=image))['frame']
+
+
+def inside(box, points) -> np.ndarray:
+    x1, y1, x2, y2 = box
+    points = np.asarray(points)
+    return (points[:, 0] >= x1) & (points[:, 0] <= x2) & (points[:, 1] >= y1) & (
+        points[:, 1] <= y2)
+
+
+def assert_each_skeleton_on_its_own_person(objects, truth) -> None:
+    """Every true person is matched by exactly one skeleton whose nose is in that person's head
+    and whose shoulders and hips are in that person's body."""
+    matched = []
+    for body, head in truth:
+        mine = [i for i, p in enumerate(objects) if inside(head, p.keypoints[[NOSE]])[0]]
+        assert len(mine) == 1, f'{len(mine)} skeletons have a nose in the head {head}'
+        person = objects[mine[0]]
+        assert inside(body, person.keypoints[TORSO]).all(), f'torso off the person {body}'
+        matched.append(mine[0])
+    assert len(set(matched)) == len(truth)
+
+
+@pytest.mark.parametrize('name', ['basketball1.png', 'basketball2.png'])
+def test_both_players_are_found(name):
+    out = people(photo(name))
+    assert len(out.objects) == 2, f'{len(out.objects)} people found'
+    assert_each_skeleton_on_its_own_person(out.objects, BASKETBALL_PEOPLE)
+    for person in out.objects:
+        assert person.keypoints.shape == (33, 2) and 0.5 <= person.score <= 1
+        assert inside(person.bbox, person.keypoints[person.keypoint_scores >= 0.5]).all()
+
+
+def three_people() -> tuple[np.ndarray, list]:
+    """basketball2.png with Messi (messi5.jpg, cropped, scaled 0.6) pasted between the players,
+    standing on the bottom edge; and where the three are."""
+    scene, messi = photo('basketball2.png').copy(), photo('messi5.jpg')
+    crop = cv2.resize(messi[40:342, 60:470], None, fx=0.6, fy=0.6)
+    h, w = crop.shape[:2]
+    x0, y0 = 300 - w // 2, 480 - h
+    scene[y0:, x0:x0 + w] = crop
+
+    def moved(box):
+        return ((box[0] - 60) * 0.6 + x0, (box[1] - 40) * 0.6 + y0,
+                (box[2] - 60) * 0.6 + x0, (box[3] - 40) * 0.6 + y0)
+    return scene, list(BASKETBALL_PEOPLE) + [tuple(map(moved, MESSI_PERSON))]
+
+
+def test_one_person_in_messi5_and_three_in_a_scene_of_three():
+    out = people(photo('messi5.jpg'))
+    assert len(out.objects) == 1
+    assert_each_skeleton_on_its_own_person(out.objects, [MESSI_PERSON])
+    scene, truth = three_people()
+    out = people(scene)
+    assert len(out.objects) == 3
+    assert_each_skeleton_on_its_own_person(out.objects, truth)
+
+
+def test_max_people_and_the_coco_view():
+    image = photo('basketball2.png')
+    assert len(people(image, max_people=1).objects) == 1
+    blaze, coco = people(image), people(image, keypoints='coco')
+    assert coco.dataset_meta['keypoint_name2id'] == COCO_META['keypoint_name2id']
+    for a, b in zip(blaze.objects, coco.objects):
+        for name, i in COCO_META['keypoint_name2id'].items():
+            j = BLAZEPOSE_META['keypoint_name2id'][name]
+            assert np.array_equal(b.keypoints[i], a.keypoints[j]), name
+
+
+def test_an_empty_scene_has_no_people_and_runs_are_identical():
+    assert people(np.full((240, 320, 3), 90, np.uint8)).objects == ()
+    a, b = people(photo('basketball1.png')), people(photo('basketball1.png'))
+    assert [p.keypoints.tolist() for p in a.objects] == [p.keypoints.tolist() for p in b.objects]
+
+
+def test_parameters_are_checked():
+    with pytest.raises(ValueError, match='max_people must be an integer >= 1'):
+        MediaPipeMultiPose(max_people=0)
+    with pytest.raises(ValueError, match="keypoints must be 'blazepose' or 'coco'"):
+        MediaPipeMultiPose(keypoints='h36m')
