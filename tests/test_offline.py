@@ -129,7 +129,9 @@ def test_wholebody_graph_falls_back_with_133_points_and_the_nose_in_the_face(tmp
     assert len(person['keypoints']) == 133 == len(person['keypoint_scores'])
     boxes = haar.faces(footage.photo('messi5.jpg'), min_size=20)
     assert any(haar.contains(box, person['keypoints'][0]) for box in boxes), 'nose'
-    assert person['keypoints'][18] == [None, None] and person['keypoint_scores'][18] == 0, 'small toe'
+    small_toe = 18
+    assert person['keypoints'][small_toe] == [None, None]
+    assert person['keypoint_scores'][small_toe] == 0
 
 
 def test_lite_replay_is_deterministic(tmp_path):
