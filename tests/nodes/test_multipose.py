@@ -1,13 +1,12 @@
 """MediaPipeMultiPose: every person in real photos, each skeleton on its own person."""
 from __future__ import annotations
 
-import cv2
 import numpy as np
 import pytest
 
 from nodes.models.mediapipe.meta import BLAZEPOSE_META, COCO_META
 from nodes.models.mediapipe.multipose import MediaPipeMultiPose
-from tests.footage import BASKETBALL_PEOPLE, MESSI_PERSON, photo
+from tests.footage import BASKETBALL_PEOPLE, MESSI_PERSON, photo, three_people
 from webcam_app import Frame, NodeHarness
 
 pytest.importorskip('mediapipe', reason="the lite models need: pip install -e '.[lite]'")
@@ -52,21 +51,6 @@ def test_both_players_are_found(name):
     for person in out.objects:
         assert person.keypoints.shape == (33, 2) and 0.5 <= person.score <= 1
         assert inside(person.bbox, person.keypoints[person.keypoint_scores >= 0.5]).all()
-
-
-def three_people() -> tuple[np.ndarray, list]:
-    """basketball2.png with Messi (messi5.jpg, cropped, scaled 0.6) pasted between the players,
-    standing on the bottom edge; and where the three are."""
-    scene, messi = photo('basketball2.png').copy(), photo('messi5.jpg')
-    crop = cv2.resize(messi[40:342, 60:470], None, fx=0.6, fy=0.6)
-    h, w = crop.shape[:2]
-    x0, y0 = 300 - w // 2, 480 - h
-    scene[y0:, x0:x0 + w] = crop
-
-    def moved(box):
-        return ((box[0] - 60) * 0.6 + x0, (box[1] - 40) * 0.6 + y0,
-                (box[2] - 60) * 0.6 + x0, (box[3] - 40) * 0.6 + y0)
-    return scene, list(BASKETBALL_PEOPLE) + [tuple(map(moved, MESSI_PERSON))]
 
 
 def test_one_person_in_messi5_and_three_in_a_scene_of_three():
