@@ -80,7 +80,11 @@ def cases() -> list[tuple[str, str, tuple[str, ...], Callable[[], Node]]]:
         ('(single person)', 'MediaPipePose, video', (one,), MediaPipePose),
         ('(single person)', 'MediaPipePose, static', (one,),
          lambda: MediaPipePose(static_image_mode=True)),
-        ('body_lite', 'MediaPipeMultiPose', (one, two, three), MediaPipeMultiPose),
+        ('body_lite', 'MediaPipeMultiPose, static', (one, two, three),
+         lambda: MediaPipeMultiPose(static_image_mode=True)),
+        ('body_lite', 'MediaPipeMultiPose, video', (one,), MediaPipeMultiPose),
+        ('body_lite', 'MediaPipeMultiPose, video', (two,), MediaPipeMultiPose),
+        ('body_lite', 'MediaPipeMultiPose, video', (three,), MediaPipeMultiPose),
         ('background', 'PersonMask, general', (two,), PersonMask),
         ('background', 'PersonMask, landscape', (two,), lambda: PersonMask(model_selection=1)),
         ('background', 'Background blur, keep: mask', (two,), Background),
@@ -116,15 +120,16 @@ def main() -> None:
         results = timed(make(), frames, args.warmup, args.repeats)
         for name, (median, p90, found) in zip(names, results):
             rows.append((graph, label, name, median, p90, found))
-            if label == 'MediaPipeMultiPose':
-                multi[found] = median
+            if label.startswith('MediaPipeMultiPose'):
+                multi.setdefault(label, {})[found] = median
     print(f'median and p90 of {args.repeats} calls (after {args.warmup}), ms')
     print(f'{"graph":16} {"node":30} {"scene":30} {"median":>7} {"p90":>7} found')
     for graph, label, scene, median, p90, found in rows:
         print(f'{graph:16} {label:30} {scene:30} {median:7.1f} {p90:7.1f} {found}')
-    if 1 in multi and 3 in multi:
-        print(f'MediaPipeMultiPose, cost per extra person (1 -> 3 people): '
-              f'{(multi[3] - multi[1]) / 2:.1f} ms')
+    for label, by_people in multi.items():
+        if 1 in by_people and 3 in by_people:
+            print(f'{label}, cost per extra person (1 -> 3 people): '
+                  f'{(by_people[3] - by_people[1]) / 2:.1f} ms')
     parts(images['3 people 640x480'], args.warmup, args.repeats)
 
 
@@ -132,7 +137,7 @@ def parts(image: np.ndarray, warmup: int, repeats: int) -> None:
     """MediaPipeMultiPose's two steps alone: one detector round, one person's landmarks."""
     from nodes.models.mediapipe.blazepose import roi_from_detection
     from nodes.models.mediapipe.solutions import _to_rgb
-    node = MediaPipeMultiPose()
+    node = MediaPipeMultiPose(static_image_mode=True)
     node.setup()
     rgb = _to_rgb(image)
     roi = roi_from_detection(node.detect(rgb)[0])

@@ -6,7 +6,7 @@ import pytest
 
 from nodes.models.mediapipe.meta import BLAZEPOSE_META, COCO_META
 from nodes.models.mediapipe.multipose import MediaPipeMultiPose
-from tests.footage import BASKETBALL_PEOPLE, MESSI_PERSON, photo, three_people
+from tests.footage import BASKETBALL_PEOPLE, MESSI_PERSON, affine_clip, photo, three_people
 from webcam_app import Frame, NodeHarness
 
 pytest.importorskip('mediapipe', reason="the lite models need: pip install -e '.[lite]'")
@@ -78,6 +78,28 @@ def test_an_empty_scene_has_no_people_and_runs_are_identical():
     assert people(np.full((240, 320, 3), 90, np.uint8)).objects == ()
     a, b = people(photo('basketball1.png')), people(photo('basketball1.png'))
     assert [p.keypoints.tolist() for p in a.objects] == [p.keypoints.tolist() for p in b.objects]
+
+
+def test_both_players_are_followed_through_a_moving_clip():
+    clip = affine_clip(photo('basketball2.png'), n=8, max_shift=(20, 10), scales=(0.9, 1.0),
+                       max_angle=5.0)
+    rounds = {}
+    for static in (False, True):
+        node = MediaPipeMultiPose(static_image_mode=static)
+        rounds[static] = []
+        detect = node.detect
+        node.detect = lambda image, r=rounds[static]: r.append(1) or detect(image)
+        with NodeHarness(node) as h:
+            outs = h.run([Frame(frame_id=i, image=image) for i, image in enumerate(clip.frames)])
+        for i, out in enumerate(outs):
+            assert len(out.objects) == 2, f'frame {i}: {len(out.objects)} people'
+            noses = clip.to_source(i, np.array([p.keypoints[NOSE] for p in out.objects]))
+            for _, head in BASKETBALL_PEOPLE:
+                assert inside(head, noses).sum() == 1, f'frame {i}: noses {noses.round()}'
+    # Searching afresh takes at least two detector rounds a frame (the last finds no one new).
+    # Following the players takes one a frame after the first: it looks only for new people.
+    assert len(rounds[True]) >= 2 * len(clip)
+    assert len(rounds[False]) <= len(clip) + 2, f'{len(rounds[False])} rounds'
 
 
 def test_parameters_are_checked():

@@ -7,8 +7,12 @@ landmark model runs once per person on that person's rotated region (see :mod:`.
 BlazePose's detector favours the most prominent person: beside a striking one, another person
 may score near zero. So the search goes in rounds: the people found are blanked out of a copy
 of the frame and the detector looks again, until a round finds no one new (or ``max_people``
-are found). Landmarks always come from the untouched frame. Each frame is handled on its own,
-so the output does not depend on the frames before it.
+are found). Landmarks always come from the untouched frame.
+
+In video mode (``static_image_mode: false``, the default) a person found in one frame is
+followed into the next as MediaPipe's own Pose does: the landmark model runs on the region its
+auxiliary landmarks predict, and the detector looks only for people not followed (a frame then
+costs one detector round fewer). In static-image mode every frame is searched afresh.
 """
 from __future__ import annotations
 
@@ -80,7 +84,8 @@ class MediaPipeMultiPose(Node):
 
     def __init__(self, max_people: int = 5, min_detection_confidence: float = 0.5,
                  min_presence_confidence: float = 0.5, keypoints: str = 'blazepose',
-                 visibility_threshold: float = 0.5, threads: int = 2) -> None:
+                 visibility_threshold: float = 0.5, threads: int = 2,
+                 static_image_mode: bool = False) -> None:
         for name, value in (('max_people', max_people), ('threads', threads)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f'{name} must be an integer >= 1, but got {value!r}')
@@ -97,6 +102,8 @@ class MediaPipeMultiPose(Node):
         self._detector: _Model | None = None
         self._landmarks: _Model | None = None
         self._anchors = bp.ssd_anchors()
+        self.static_image_mode = bool(static_image_mode)
+        self._followed: list[bp.Roi] = []      # video mode: where the people are expected next
 
     def check(self) -> None:
         root = mediapipe_dir()
@@ -120,6 +127,7 @@ class MediaPipeMultiPose(Node):
 
     def close(self) -> None:
         self._detector = self._landmarks = None
+        self._followed = []
 
     def detect(self, image_rgb: np.ndarray) -> list[bp.Detection]:
         """The people the pose detector finds in an RGB image, best first."""
@@ -130,12 +138,13 @@ class MediaPipeMultiPose(Node):
                                     to_image, self.min_detection_confidence, self.max_people)
 
     def landmarks(self, image_rgb: np.ndarray, roi: bp.Roi
-                  ) -> tuple[float, np.ndarray, np.ndarray]:
-        """(presence score, (33, 2) points in image pixels, (33,) visibility) for one region."""
+                  ) -> tuple[float, np.ndarray, np.ndarray, bp.Roi]:
+        """For one region: the presence score, the (33, 2) landmarks in image pixels, their (33,)
+        visibility, and the region where the person is expected in the next frame."""
         out = self._landmarks(bp.landmark_input(image_rgb, roi))
         presence = float(out[(1,)].reshape(-1)[0])
         points, visibility = bp.landmarks_to_image(out[(195,)], roi)
-        return presence, points[:33], visibility[:33]
+        return presence, points[:33], visibility[:33], bp.roi_from_points(points[33], points[34])
 
     def _person(self, points: np.ndarray, scores: np.ndarray, presence: float, width: int,
                 height: int) -> Object:
@@ -146,38 +155,45 @@ class MediaPipeMultiPose(Node):
         return Object(bbox=bbox, label='person', score=presence, label_id=0, keypoints=points,
                       keypoint_scores=scores)
 
-    def _new_person(self, rgb: np.ndarray, detection: bp.Detection, people: list[Object]
-                    ) -> Object | None:
-        """The person at ``detection``, unless it is no one or one of ``people``."""
-        hips = detection.keypoints[0]
-        if any(_inside(p.bbox, hips) for p in people):
-            return None
-        presence, points, visibility = self.landmarks(rgb, bp.roi_from_detection(detection))
+    def _add_person(self, rgb: np.ndarray, roi: bp.Roi, people: list[Object],
+                    followed: list[bp.Roi]) -> bool:
+        """Add the person in ``roi`` to ``people`` (and where to follow it to ``followed``),
+        unless the region holds no one or one of ``people``. Whether one was added."""
+        presence, points, visibility, next_roi = self.landmarks(rgb, roi)
         if presence < self.min_presence_confidence:
-            return None
+            return False
         height, width = rgb.shape[:2]
         person = self._person(points, visibility, presence, width, height)
         if any(_box_iou(person.bbox, other.bbox) >= _SAME_PERSON_IOU for other in people):
-            return None
-        return person
+            return False
+        people.append(person)
+        followed.append(next_roi)
+        return True
 
     def find_people(self, rgb: np.ndarray) -> list[Object]:
-        """Everyone in an RGB image, in rounds of detection (see the module's docstring)."""
+        """Everyone in an RGB image: the people followed from the previous frame (video mode),
+        then rounds of detection (see the module's docstring)."""
         people: list[Object] = []
-        search = rgb
+        followed: list[bp.Roi] = []
+        for roi in self._followed[:self.max_people]:
+            self._add_person(rgb, roi, people, followed)
         while len(people) < self.max_people:
-            before = len(people)
+            search = rgb
+            if people:
+                search = rgb.copy()
+                for person in people:
+                    _blank(search, person.bbox)
+            added = False
             for detection in self.detect(search):
-                person = self._new_person(rgb, detection, people)
-                if person is not None:
-                    people.append(person)
-                    if len(people) == self.max_people:
-                        break
-            if len(people) == before:
+                if any(_inside(p.bbox, detection.keypoints[0]) for p in people):
+                    continue                     # its hips are on someone already found
+                added |= self._add_person(rgb, bp.roi_from_detection(detection), people,
+                                          followed)
+                if len(people) == self.max_people:
+                    break
+            if not added:
                 break
-            search = rgb.copy()
-            for person in people:
-                _blank(search, person.bbox)
+        self._followed = [] if self.static_image_mode else followed
         return people
 
     def process(self, frame: Frame) -> Frame:
