@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from webcam_app import Frame, Node
+from webcam_app.params import NonNegativeFloat, PositiveFloat, Unit
 
 __all__ = ['HelpBoard', 'Monitor', 'TextPanel']
 
@@ -16,13 +17,6 @@ log = logging.getLogger(__name__)
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _MARGIN = 8
-
-
-def _check_style(font_scale: Any, alpha: Any) -> None:
-    if isinstance(font_scale, bool) or not isinstance(font_scale, (int, float)) or font_scale <= 0:
-        raise ValueError(f'font_scale must be a number > 0, but got {font_scale!r}')
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-        raise ValueError(f'alpha must be a number from 0 to 1, but got {alpha!r}')
 
 
 class TextPanel:
@@ -90,12 +84,9 @@ class _ProcessStats:
 class Monitor(Node):
     """Overlay per-node fps and service time, end-to-end latency, drops, CPU and memory."""
 
-    def __init__(self, font_scale: float = 0.5, alpha: float = 0.6, interval: float = 0.5,
-                 visible: bool = True) -> None:
-        _check_style(font_scale, alpha)
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
-            raise ValueError(f'interval must be a number of seconds >= 0, but got {interval!r}')
-        self.interval = float(interval)
+    def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
+                 interval: NonNegativeFloat = 0.5, visible: bool = True) -> None:
+        self.interval = interval
         self.enabled = bool(visible)   # its enable_key toggles it; bypass passes frames through
         self.panel = TextPanel(font_scale, alpha, 'left')
         self._next_refresh = 0.0
@@ -143,9 +134,8 @@ class HelpBoard(Node):
 
     KEY = 'h'
 
-    def __init__(self, font_scale: float = 0.5, alpha: float = 0.6,
+    def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
                  visible: bool = False) -> None:
-        _check_style(font_scale, alpha)
         self.visible = bool(visible)
         self.panel = TextPanel(font_scale, alpha, 'right')
 

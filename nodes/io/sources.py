@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from webcam_app import EOS, Frame, Node
+from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat
 
 __all__ = ['IMAGE_EXTENSIONS', 'VideoSource', 'natural_key', 'parse_input']
 
@@ -31,9 +32,6 @@ def natural_key(name: str) -> list[Any]:
 
 def parse_input(value: str | int) -> tuple[str, str | int]:
     """Classify an ``input`` value as ('camera', index), ('url', url) or ('path', path)."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f'input must be a camera index, "webcam[:N]", a path or a URL, '
-                         f'but got {value!r}')
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f'input camera index must be >= 0, but got {value}')
@@ -51,33 +49,18 @@ def parse_input(value: str | int) -> tuple[str, str | int]:
     return 'path', text
 
 
-def _positive(name: str, value: Any, kind: type | tuple = int, allow_zero: bool = False) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, kind) or value < 0 or (
-            value == 0 and not allow_zero):
-        rule = '>= 0' if allow_zero else '> 0'
-        raise ValueError(f'{name} must be a number {rule} or null, but got {value!r}')
-
-
 class VideoSource(Node):
     """Frames from a camera, a video file, a stream URL, an image or a folder of images."""
 
     inputs: dict = {}
     outputs = ('frame',)
 
-    def __init__(self, input: str | int = 0, width: int | None = None, height: int | None = None,
-                 fps: float | None = None, loop: bool = False, start: int = 0,
-                 max_frames: int | None = None, realtime: bool = False,
-                 reconnect_attempts: int = 5, reconnect_backoff: float = 0.5) -> None:
+    def __init__(self, input: str | int = 0, width: Positive | None = None,
+                 height: Positive | None = None, fps: PositiveFloat | None = None,
+                 loop: bool = False, start: NonNegative = 0, max_frames: NonNegative | None = None,
+                 realtime: bool = False, reconnect_attempts: NonNegative = 5,
+                 reconnect_backoff: NonNegativeFloat = 0.5) -> None:
         self.kind, self.target = parse_input(input)
-        _positive('width', width)
-        _positive('height', height)
-        _positive('fps', fps, (int, float))
-        _positive('start', start, allow_zero=True)
-        _positive('max_frames', max_frames, allow_zero=True)
-        _positive('reconnect_attempts', reconnect_attempts, allow_zero=True)
-        _positive('reconnect_backoff', reconnect_backoff, (int, float), allow_zero=True)
         self.input, self.width, self.height, self.fps = input, width, height, fps
         self.loop, self.start, self.max_frames = bool(loop), start, max_frames
         self.realtime = bool(realtime)

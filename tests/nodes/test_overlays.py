@@ -113,4 +113,4 @@ def test_text_panel_fits_small_pictures():
                                              ({'interval': -1}, 'interval must be')])
 def test_monitor_bad_params(params, message):
     with pytest.raises(ValueError, match=message):
-        Monitor(**params)
+        NodeHarness(Monitor, **params)   # built as a graph builds it: declared types checked

@@ -5,6 +5,7 @@ import threading
 import time
 
 from webcam_app import EOS, Node, make_frame
+from webcam_app.params import Unit
 
 
 class CountSource(Node):
@@ -72,9 +73,7 @@ class Collect(Node):
 class NeedsThreshold(Node):
     """A node with a required parameter."""
 
-    def __init__(self, threshold: float):
-        if not 0 <= threshold <= 1:
-            raise ValueError(f'threshold must be in [0, 1], but got {threshold!r}')
+    def __init__(self, threshold: Unit):
         self.threshold = threshold
 
     def process(self, frame):

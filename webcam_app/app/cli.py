@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..builder import build_graph, node_parameters
+from ..builder import build_graph
 from ..config import apply_overrides, load_config
 from ..errors import ConfigError, WebcamAppError, WeightsUnavailable
 from ..executor import EXIT_CONFIG, Runner
 from ..graph import Graph
 from ..node import registry
+from ..params import node_params
 from ..plugins import load_plugin
 from .sinks import attach_sink
 
@@ -112,6 +113,8 @@ def _load_with_fallback(args: argparse.Namespace) -> Graph:
 
 
 def list_nodes() -> str:
+    """Every node type: its docstring's first line, ports, and parameters with types and
+    defaults."""
     lines = []
     for name in registry.names():
         cls = registry.get(name)
@@ -119,13 +122,10 @@ def list_nodes() -> str:
         lines.append(f'{name} ({cls.__module__})' + (f': {doc[0]}' if doc else ''))
         ins = ', '.join(f'{p} ({k})' for p, k in cls.inputs.items()) or 'none (source)'
         lines.append(f'    inputs: {ins}; outputs: {", ".join(cls.outputs) or "none (sink)"}')
-        params = node_parameters(cls)
+        params = node_params(cls)
         if params is None:
             lines.append('    parameters: any')
-        elif params:
-            text = ', '.join(p.name if p.default is p.empty else f'{p.name}={p.default!r}'
-                             for p in params.values())
-            lines.append(f'    parameters: {text}')
+        lines += [f'    {param}' for param in (params or {}).values()]
     return '\n'.join(lines)
 
 
