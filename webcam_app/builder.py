@@ -5,8 +5,8 @@ from pathlib import Path
 from typing import Any
 
 from .buffers import POLICIES, Policy
-from .config import GraphConfig, LineDict, apply_overrides, did_you_mean, load_config
-from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
+from .config import GraphConfig, apply_overrides, did_you_mean, load_config
+from .errors import ConfigError, ConfigIssue
 from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
 from .node import NodeContext
@@ -53,10 +53,7 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                                            did_you_mean(key, TOP_LEVEL_KEYS)
                                            or f'allowed keys: {", ".join(TOP_LEVEL_KEYS)}'))
     _load_plugins(config, issues)
-    events = events or EventBus()
     specs = build_nodes(config, issues, set_all or {})
-    for spec in specs.values():
-        spec.node.events = events
     check_wiring(config, specs, issues)
     mode = _resolve_mode(config, specs, mode, issues)
     buffers = _buffer_specs(config, specs, mode, issues)
@@ -70,16 +67,15 @@ def build_graph(config: GraphConfig, mode: str | None = None,
         raise ConfigError(issues)
     graph = Graph(name=str(data.get('name') or (config.path.stem if config.path else 'graph')),
                   mode=mode, nodes=specs, buffers=buffers, max_in_flight=max_in_flight,
-                  path=config.path,
+                  path=config.path, events=events or EventBus(),
                   fallback=config.base_dir / data['fallback'] if data.get('fallback') else None)
-    context = NodeContext(mode=mode, graph_name=graph.name, graph_dir=str(config.base_dir),
-                          hotkeys=graph.hotkeys())
+    hotkeys = graph.hotkeys()
     for spec in specs.values():
-        spec.node.context = context
+        spec.node.context = NodeContext(mode=mode, graph_name=graph.name,
+                                        graph_dir=str(config.base_dir), hotkeys=hotkeys)
+        spec.node.events = graph.events
     if check:
-        _check_nodes(config, specs, issues)
-    if issues:
-        raise ConfigError(issues)
+        graph.check_nodes()
     return graph
 
 
@@ -140,28 +136,3 @@ def _buffer_specs(config: GraphConfig, specs: dict[str, NodeSpec], mode: str,
             continue
         result[name] = BufferSpec(name, size, policy)
     return result
-
-
-def _check_nodes(config: GraphConfig, specs: dict[str, NodeSpec],
-                 issues: list[ConfigIssue]) -> None:
-    """Run every node's cheap pre-flight check (files, cameras, weights) on this thread.
-
-    Missing weights are raised as one WeightsUnavailable (listing all of them in ``missing``) so
-    that a caller can fall back to another graph; every other problem is a config issue.
-    """
-    lines = {e.get('name'): e.line for e in config.data.get('nodes') or []
-             if isinstance(e, LineDict)}
-    missing: list[WeightsUnavailable] = []
-    for spec in specs.values():
-        try:
-            spec.node.check()
-        except WeightsUnavailable as exc:
-            missing.append(exc)
-        except ConfigError as exc:
-            issues.extend(exc.issues)
-        except (ValueError, OSError, WebcamAppError) as exc:
-            issues.append(config.issue(lines.get(spec.name), f'node {spec.name!r} '
-                                       f'({type(spec.node).__name__}): {exc}'))
-    if missing and not issues:
-        missing[0].missing = missing
-        raise missing[0]

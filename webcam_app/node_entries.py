@@ -67,7 +67,7 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
             return None
     node.name = name
     spec = NodeSpec(node, enable_key=entry.get('enable_key'),
-                    on_error=entry.get('on_error', 'stop'))
+                    on_error=entry.get('on_error', 'stop'), where=config.where(entry.line))
     _parse_ports(config, entry, spec, label, issues)
     if spec.on_error not in ('stop', 'skip'):
         issues.append(config.key_issue(entry, 'on_error', f"{label}: on_error must be 'stop' or "

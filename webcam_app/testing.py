@@ -5,7 +5,7 @@ from typing import Any
 
 import numpy as np
 
-from .events import EventBus
+from .events import EventBus, Hotkeys
 from .messages import Frame, Object
 from .node import Node, NodeContext
 from .params import check_params
@@ -43,19 +43,29 @@ class NodeHarness:
         self.node.name, self.node.events = name, self.events
         hotkeys = {enable_key: name} if enable_key else {}
         self.node.context = NodeContext(mode=run_mode, graph_name='harness', hotkeys=hotkeys)
-        if enable_key:
-            def toggle(key: Any) -> None:
-                if key == enable_key:
-                    self.node.enabled = not self.node.enabled
-            self.events.subscribe('key', toggle)
+        self.events.subscribe('key', Hotkeys({enable_key: self.node} if enable_key else {}))
 
     def __enter__(self) -> 'NodeHarness':
+        """The runtime's order: check, then setup (close runs at exit if setup succeeded)."""
+        self.node._begin_run()
         self.node.check()
-        self.node.setup()
+        try:
+            self.node.setup()
+        except BaseException:
+            self.node._end_run()
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.node.close()
+        try:
+            self.node.close()
+        finally:
+            self.node._end_run()
+
+    def stop(self) -> None:
+        """Stop the run as the runtime would: ``self.wait()`` in the node returns False."""
+        self.node._stop_run()
+        self.events.publish('stop', 'harness')
 
     def feed(self, **inputs: Any) -> dict[str, Any]:
         """Call process (or bypass, when disabled) once; returns {output port: message}."""

@@ -58,6 +58,7 @@ class Worker:
             for buffer in self.input_buffers:   # nobody reads them any more: free the producers
                 buffer.close()
             self._emit_eos()
+            self.node._end_run()
             self.runner.worker_done()
 
     def _run(self) -> None:

@@ -79,8 +79,6 @@ class Background(Node):
                 self._sized = np.empty_like(image)
                 self._sized[:] = np.array(self.color, np.uint8)
             return self._sized.copy()
-        if self._picture is None:
-            self.setup()
         if self._sized is None or self._sized.shape[:2] != (h, w):
             self._sized = cv2.resize(self._picture, (w, h), interpolation=cv2.INTER_AREA)
         return self._sized.copy()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import cv2
 import numpy as np
@@ -130,40 +129,28 @@ class Monitor(Node):
 
 
 class HelpBoard(Node):
-    """Overlay the hot keys of the running graph; 'h' shows or hides it."""
-
-    KEY = 'h'
+    """Overlay the hot keys of the running graph; its enable_key (e.g. h) shows or hides it."""
 
     def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
                  visible: bool = False) -> None:
-        self.visible = bool(visible)
+        self.enabled = visible     # its enable_key toggles it; bypass passes frames through
         self.panel = TextPanel(font_scale, alpha, 'right')
 
     def check(self) -> None:
-        owner = self.context.hotkeys.get(self.KEY)
-        if owner is not None and owner != self.name:
-            log.warning("%s: key %r toggles both node %r and the help board; give %r another "
-                        'enable_key', self.name, self.KEY, owner, owner)
+        if not self.enabled and self.name not in self.context.hotkeys.values():
+            log.warning('%s: the help board is hidden and no key shows it; give it an '
+                        'enable_key (e.g. enable_key: h)', self.name)
 
     def setup(self) -> None:
         self.panel.set_lines(self.lines())
-        if self.context.hotkeys.get(self.KEY) == self.name:
-            # Its own enable_key is 'h': the runtime toggles it; show it whenever it is enabled.
-            self.enabled, self.visible = self.visible, True
-        else:
-            self.events.subscribe('key', self._on_key)
-
-    def _on_key(self, key: Any) -> None:
-        if key == self.KEY:
-            self.visible = not self.visible
 
     def lines(self) -> list[str]:
         keys = sorted(self.context.hotkeys.items())
-        lines = ['hot keys'] + [f'{key}: toggle {node}' for key, node in keys if key != self.KEY]
-        return lines + [f'{self.KEY}: help', 'q/ESC: quit']
+        lines = ['hot keys'] + [f'{key}: toggle {node}' for key, node in keys if node != self.name]
+        return lines + [f'{key}: help' for key, node in keys if node == self.name] + ['q/ESC: quit']
 
     def process(self, frame: Frame) -> Frame:
-        if not self.visible or frame.image is None:
+        if frame.image is None:
             return frame
         image = frame.image.copy()
         self.panel.draw(image)

@@ -81,8 +81,6 @@ class PredictionWriter(Node):
         check_output_folder(self._out, 'predictions')
 
     def setup(self) -> None:
-        if self._out is None:
-            self.check()
         fd, self._tmp = tempfile.mkstemp(prefix=f'.{self._out.name}.', suffix='.tmp',
                                          dir=self._out.parent)
         self._file = os.fdopen(fd, 'w', encoding='utf-8')

@@ -70,8 +70,6 @@ class Recorder(Node):
         check_output_folder(self._out, 'recording')
 
     def setup(self) -> None:
-        if self._out is None:
-            self.check()
         # Open a writer once, to fail now (not at the first frame) when codec and file disagree.
         probe = self._open_writer(_DEFAULT_FPS, (64, 48))
         probe.release()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -71,7 +70,6 @@ class VideoSource(Node):
         self._cap: Any = None
         self._images: list[Path] | None = None   # a single image or a folder's images
         self._path: Path | None = None
-        self._stop = threading.Event()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -143,12 +141,8 @@ class VideoSource(Node):
                 f'{_OPEN_TIMEOUT_MS / 1000:.0f} s); fix: check the URL and that the stream is up')
 
     def setup(self) -> None:
-        self._stop.clear()
         self._reset_state()
         self.corrupt_frames = 0
-        self.events.subscribe('stop', lambda _reason: self._stop.set())   # any shutdown
-        if self._cap is None and self._images is None:
-            self.check()   # not checked by the caller (e.g. reused after close)
         if self._cap is not None:
             fps = self._cap.get(cv2.CAP_PROP_FPS)
             self._source_fps = float(fps) if fps and fps > 0 else self.fps
@@ -160,7 +154,6 @@ class VideoSource(Node):
             self._source_fps = self.fps
 
     def close(self) -> None:
-        self._stop.set()
         if self._cap is not None:
             self._cap.release()
             self._cap = None
@@ -209,7 +202,7 @@ class VideoSource(Node):
             return image, source_ms, {'path': str(path)}
 
     def _read_capture(self) -> tuple[np.ndarray, float | None, dict] | None:
-        while not self._stop.is_set():
+        while not self.stopping:
             if self._cap is None:
                 return None
             ok, image = self._cap.read()
@@ -250,7 +243,7 @@ class VideoSource(Node):
         log.warning('%s: no frame from %s; reconnecting in %.1f s (attempt %d of %d)', self.name,
                     self.target, delay, self._failures, self.reconnect_attempts)
         self._cap.release()
-        if self._stop.wait(delay):
+        if not self.wait(delay):
             return False
         self._cap = self._open_capture()
         return True
@@ -265,4 +258,4 @@ class VideoSource(Node):
         if now > due + period:           # fell behind (slow decode): re-anchor, never burst
             self._t0 = now - self._emitted * period
             return True
-        return not (due > now and self._stop.wait(due - now))
+        return due <= now or self.wait(due - now)

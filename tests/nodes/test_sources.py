@@ -237,9 +237,9 @@ def test_stop_interrupts_the_backoff(fake_camera):
     with NodeHarness(VideoSource, input='webcam', reconnect_attempts=3,
                      reconnect_backoff=60.0) as h:
         assert h.feed()['frame'].frame_id == 0
-        timer = threading.Timer(0.05, h.events.publish, ('stop', 'test'))
+        timer = threading.Timer(0.05, h.stop)
         started = time.monotonic()
         timer.start()
-        assert h.feed()['frame'] is EOS    # woken from a 60 s backoff by the runtime's stop event
+        assert h.feed()['frame'] is EOS    # woken from a 60 s backoff: self.wait() saw the stop
         timer.join()
     assert time.monotonic() - started < 10.0

@@ -1,7 +1,6 @@
 """Small nodes for runtime tests: counting sources, pass-throughs, collecting sinks."""
 from __future__ import annotations
 
-import threading
 import time
 
 from webcam_app import EOS, Node, make_frame
@@ -17,13 +16,12 @@ class CountSource(Node):
         self.n, self.fps, self.width, self.height = n, fps, width, height
         self.mode_hint = 'live' if fps else 'replay'
         self.i = 0
-        self._tick = threading.Event()
 
     def process(self):
         if 0 <= self.n <= self.i:
             return EOS
-        if self.fps:
-            self._tick.wait(1 / self.fps)   # pacing, like a camera
+        if self.fps and not self.wait(1 / self.fps):   # pacing, like a camera
+            return EOS
         self.i += 1
         return make_frame(self.i - 1, self.width, self.height, color=(self.i % 256, 0, 0))
 

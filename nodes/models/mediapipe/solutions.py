@@ -77,7 +77,6 @@ class _MediaPipeNode(Node):
                                          'bundles the default models')
 
     def setup(self) -> None:
-        self.check()
         import mediapipe as mp
         self._solution = self._build(mp)
 

@@ -25,7 +25,6 @@ class _ModelNode(Node):
     threads: int | None = None      # torch threads for this node; None: torch decides
     _spec: ModelSpec | None = None
     _checkpoint: str | None = None     # None: random weights (weights: none)
-    _located = False
 
     def _set_model(self, model: str, weights: str | None, device: str, models_dir: str | None,
                    threads: int | None) -> None:
@@ -40,12 +39,9 @@ class _ModelNode(Node):
         self._spec = resolve_model(self.model, self.model_kind, base_dir=self.context.graph_dir)
         self._checkpoint = resolve_weights(self.name, self._spec.weights_url, self.weights,
                                            self.models_dir, self.context.graph_dir)
-        self._located = True
 
     def locate(self) -> ModelSpec:
-        """The model's spec, resolving it first when check() did not run (e.g. reuse)."""
-        if not self._located:
-            self.check()
+        """The model's spec (check() found it), with torch's threads set for this thread."""
         if self.threads is not None:   # torch's intra-op threads, for this node's thread
             import torch
             torch.set_num_threads(self.threads)
