@@ -60,6 +60,7 @@ class Display(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'display'     # --out and --pred-out copy what this node shows
 
     def __init__(self, window: str = 'webcam_app', headless: bool = False,
                  wait_ms: Positive = 1) -> None:

@@ -66,6 +66,7 @@ class PredictionWriter(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'predictions'  # what --pred-out attaches or points at the given file
 
     def __init__(self, path: str, format: Format = 'auto', decimals: NonNegative = 3) -> None:
         if format == 'auto':

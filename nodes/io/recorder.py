@@ -45,6 +45,7 @@ class Recorder(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'video_sink'  # what --out attaches or points at the given file
 
     def __init__(self, path: str, fps: PositiveFloat | None = None, codec: str | None = None,
                  queue_size: Positive = 64) -> None:
