@@ -14,7 +14,7 @@ from .errors import NodeError
 from .events import Hotkeys
 from .graph import Graph
 from .metrics import Metrics
-from .flow import FlowLimiter, release
+from .flow import Envelope, FlowLimiter
 from .worker import Worker
 
 __all__ = ['EXIT_ERROR', 'EXIT_OK', 'Runner', 'run_graph']
@@ -36,7 +36,7 @@ class Runner:
         self.graph, self.drain_timeout = graph, drain_timeout
         self.metrics_interval = metrics_interval
         self.live = graph.mode == 'live'
-        self.buffers = {name: Buffer(name, spec.size, spec.policy, on_drop=release)
+        self.buffers = {name: Buffer(name, spec.size, spec.policy, on_drop=Envelope.release)
                         for name, spec in graph.buffers.items()}
         self.metrics = Metrics(list(graph.nodes), self.buffers)
         self.stopping = threading.Event()
