@@ -103,7 +103,7 @@ def test_both_players_are_followed_through_a_moving_clip():
 
 
 def test_parameters_are_checked():
-    with pytest.raises(ValueError, match='max_people must be an integer >= 1'):
-        MediaPipeMultiPose(max_people=0)
-    with pytest.raises(ValueError, match="keypoints must be 'blazepose' or 'coco'"):
-        MediaPipeMultiPose(keypoints='h36m')
+    with pytest.raises(ValueError, match='max_people must be int >= 1, but got 0'):
+        NodeHarness(MediaPipeMultiPose, max_people=0)
+    with pytest.raises(ValueError, match="keypoints must be .*, but got 'h36m'"):
+        NodeHarness(MediaPipeMultiPose, keypoints='h36m')

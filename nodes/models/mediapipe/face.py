@@ -12,7 +12,9 @@ import numpy as np
 
 from webcam_app import Object
 
-from .solutions import _check_unit, _landmark_box, _MediaPipeNode
+from webcam_app.params import Positive, Unit
+
+from .solutions import _landmark_box, _MediaPipeNode
 from .wholebody_meta import FACE68_FROM_MESH, FACE_META
 
 __all__ = ['MediaPipeFace', 'mesh_points']
@@ -34,19 +36,13 @@ class MediaPipeFace(_MediaPipeNode):
     returns has passed its detector's and its mesh's presence thresholds, and gets score 1.
     """
 
-    def __init__(self, max_num_faces: int = 4, refine_landmarks: bool = False,
-                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
+    def __init__(self, max_num_faces: Positive = 4, refine_landmarks: bool = False,
+                 min_detection_confidence: Unit = 0.5, min_tracking_confidence: Unit = 0.5,
                  static_image_mode: bool = False) -> None:
-        if isinstance(max_num_faces, bool) or not isinstance(max_num_faces, int) \
-                or max_num_faces < 1:
-            raise ValueError(f'max_num_faces must be an integer >= 1, but got {max_num_faces!r}')
-        self.max_num_faces = max_num_faces
-        self.refine_landmarks = bool(refine_landmarks)
-        self.min_detection_confidence = _check_unit('min_detection_confidence',
-                                                    min_detection_confidence)
-        self.min_tracking_confidence = _check_unit('min_tracking_confidence',
-                                                   min_tracking_confidence)
-        self.static_image_mode = bool(static_image_mode)
+        self.max_num_faces, self.refine_landmarks = max_num_faces, refine_landmarks
+        self.min_detection_confidence = min_detection_confidence
+        self.min_tracking_confidence = min_tracking_confidence
+        self.static_image_mode = static_image_mode
         self.meta = FACE_META
         self._solution: Any = None
 

@@ -15,15 +15,16 @@ position NaN: never a made-up place.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from webcam_app import Object
+from webcam_app.params import Unit
 
 from .face import mesh_points
 from .meta import COCO_FROM_BLAZEPOSE
-from .solutions import _check_int, _check_unit, _landmark_box, _MediaPipeNode
+from .solutions import _landmark_box, _MediaPipeNode
 from .wholebody_meta import (FACE68_FROM_MESH, FEET_FROM_BLAZEPOSE, WHOLEBODY_META,
                              WHOLEBODY_PARTS)
 
@@ -75,19 +76,16 @@ class MediaPipeWholeBody(_MediaPipeNode):
 
     _MODELS = {0: 'lite', 1: 'full', 2: 'heavy'}
 
-    def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, static_image_mode: bool = False,
-                 smooth_landmarks: bool = True, refine_face_landmarks: bool = False,
-                 visibility_threshold: float = 0.5) -> None:
-        self.model_complexity = _check_int('model_complexity', model_complexity, (0, 1, 2))
-        self.min_detection_confidence = _check_unit('min_detection_confidence',
-                                                    min_detection_confidence)
-        self.min_tracking_confidence = _check_unit('min_tracking_confidence',
-                                                   min_tracking_confidence)
-        self.visibility_threshold = _check_unit('visibility_threshold', visibility_threshold)
-        self.static_image_mode = bool(static_image_mode)
-        self.smooth_landmarks = bool(smooth_landmarks)
-        self.refine_face_landmarks = bool(refine_face_landmarks)
+    def __init__(self, model_complexity: Literal[0, 1, 2] = 1,
+                 min_detection_confidence: Unit = 0.5, min_tracking_confidence: Unit = 0.5,
+                 static_image_mode: bool = False, smooth_landmarks: bool = True,
+                 refine_face_landmarks: bool = False, visibility_threshold: Unit = 0.5) -> None:
+        self.model_complexity = model_complexity
+        self.min_detection_confidence = min_detection_confidence
+        self.min_tracking_confidence = min_tracking_confidence
+        self.visibility_threshold = visibility_threshold
+        self.static_image_mode, self.smooth_landmarks = static_image_mode, smooth_landmarks
+        self.refine_face_landmarks = refine_face_landmarks
         self.meta = WHOLEBODY_META
         self._solution: Any = None
 

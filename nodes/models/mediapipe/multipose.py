@@ -18,14 +18,15 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from typing import Literal
 import numpy as np
 
 from webcam_app import Frame, Node, Object, WeightsUnavailable
+from webcam_app.params import Positive, Unit
 
 from . import blazepose as bp
 from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META
-from .solutions import _INSTALL_HINT, _MODEL_URL, _check_unit, _landmark_box, _to_rgb, \
-    mediapipe_dir
+from .solutions import _INSTALL_HINT, _MODEL_URL, _landmark_box, _to_rgb, mediapipe_dir
 
 __all__ = ['MediaPipeMultiPose']
 
@@ -82,27 +83,21 @@ class MediaPipeMultiPose(Node):
     visibility; the object's score is the landmark model's presence score.
     """
 
-    def __init__(self, max_people: int = 5, min_detection_confidence: float = 0.5,
-                 min_presence_confidence: float = 0.5, keypoints: str = 'blazepose',
-                 visibility_threshold: float = 0.5, threads: int = 2,
+    def __init__(self, max_people: Positive = 5, min_detection_confidence: Unit = 0.5,
+                 min_presence_confidence: Unit = 0.5,
+                 keypoints: Literal['blazepose', 'coco'] = 'blazepose',
+                 visibility_threshold: Unit = 0.5, threads: Positive = 2,
                  static_image_mode: bool = False) -> None:
-        for name, value in (('max_people', max_people), ('threads', threads)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be an integer >= 1, but got {value!r}')
-        if keypoints not in ('blazepose', 'coco'):
-            raise ValueError(f"keypoints must be 'blazepose' or 'coco', but got {keypoints!r}")
         self.max_people, self.threads, self.keypoints = max_people, threads, keypoints
-        self.min_detection_confidence = _check_unit('min_detection_confidence',
-                                                    min_detection_confidence)
-        self.min_presence_confidence = _check_unit('min_presence_confidence',
-                                                   min_presence_confidence)
-        self.visibility_threshold = _check_unit('visibility_threshold', visibility_threshold)
+        self.min_detection_confidence = min_detection_confidence
+        self.min_presence_confidence = min_presence_confidence
+        self.visibility_threshold = visibility_threshold
         self.meta = BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META
         self._index = None if keypoints == 'blazepose' else np.array(COCO_FROM_BLAZEPOSE)
         self._detector: _Model | None = None
         self._landmarks: _Model | None = None
         self._anchors = bp.ssd_anchors()
-        self.static_image_mode = bool(static_image_mode)
+        self.static_image_mode = static_image_mode
         self._followed: list[bp.Roi] = []      # video mode: where the people are expected next
 
     def check(self) -> None:
@@ -120,7 +115,6 @@ class MediaPipeMultiPose(Node):
                                          f'not bundled with this mediapipe; {_INSTALL_HINT}')
 
     def setup(self) -> None:
-        self.check()
         root = mediapipe_dir()
         self._detector = _Model(str(root / _DETECTOR), self.threads)
         self._landmarks = _Model(str(root / _LANDMARKS), self.threads)

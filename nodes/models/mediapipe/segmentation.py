@@ -5,13 +5,13 @@ person and 0 on the background, at the frame's size. ``Background(keep='mask')``
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
 from webcam_app import Frame
 
-from .solutions import _check_int, _MediaPipeNode, _to_rgb
+from .solutions import _MediaPipeNode, _to_rgb
 
 __all__ = ['MASK_KEY', 'PersonMask']
 
@@ -22,8 +22,8 @@ class PersonMask(_MediaPipeNode):
     """Selfie segmentation: ``model_selection`` 0 is the general model (256x256), 1 the faster
     landscape one (144x256). Objects and their meta pass through unchanged."""
 
-    def __init__(self, model_selection: int = 0) -> None:
-        self.model_selection = _check_int('model_selection', model_selection, (0, 1))
+    def __init__(self, model_selection: Literal[0, 1] = 0) -> None:
+        self.model_selection = model_selection
         self._solution: Any = None
 
     def _model_files(self) -> list[str]:
