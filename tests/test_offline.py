@@ -118,6 +118,26 @@ def test_face_graph_falls_back_and_puts_the_eyes_where_opencv_finds_them(tmp_pat
         assert any(haar.contains(box, eye.mean(axis=0)) for box in eye_boxes)
 
 
+def test_face_effects_put_sunglasses_on_the_eyes_and_blur_the_backdrop(tmp_path):
+    import cv2
+    image = haar.astronaut()
+    cv2.imwrite(str(tmp_path / 'astronaut.png'), image)
+    result = run_app('--config', str(ROOT / 'graphs' / 'face_effects.yaml'), '--input',
+                     'astronaut.png', '--headless', '--out', 'o.avi', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ok, shown = cv2.VideoCapture(str(tmp_path / 'o.avi')).read()
+    assert ok
+    for x1, y1, x2, y2 in haar.eyes(image, haar.faces(image)[0]).astype(int):
+        cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
+        lens = shown[cy - 3:cy + 4, cx - 3:cx + 4].astype(int)
+        assert lens.mean() < 60 < image[y1:y2, x1:x2].mean(), 'a dark lens on each eye'
+    # The shuttle and the flag (top right, behind her) are blurred: far less fine detail.
+    def detail(picture):
+        return cv2.Laplacian(cv2.cvtColor(picture[:150, 380:], cv2.COLOR_BGR2GRAY),
+                             cv2.CV_64F).var()
+    assert detail(shown) < detail(image) / 4
+
+
 def test_wholebody_graph_falls_back_with_133_points_and_the_nose_in_the_face(tmp_path):
     result = run_app('--config', str(ROOT / 'graphs' / 'wholebody.yaml'),
                      '--input', str(footage.photo_path('messi5.jpg')), '--headless',
