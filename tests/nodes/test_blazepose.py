@@ -71,3 +71,14 @@ def test_landmarks_come_back_through_the_region():
     np.testing.assert_allclose(points[0], [300, 200], atol=1e-4)
     np.testing.assert_allclose(points[1], [364, 200], atol=1e-4)    # turned 90 deg: to +x
     assert visibility[0] > 0.99 and visibility[1] < 0.01
+
+
+def test_heatmap_refinement_moves_confident_points_to_their_peak():
+    heatmap = np.full((64, 64, 3), -8.0, np.float32)          # sigmoid ~ 0: nowhere confident
+    heatmap[30, 20, 0] = 8.0                                   # a sharp peak for landmark 0
+    heatmap[10, 10, 1] = -1.0                                  # landmark 1: below 0.5 everywhere
+    points = np.array([[(21 + 0.5) * 4, (31 + 0.5) * 4],     # within the 7x7 kernel of the peak
+                       [10 * 4, 10 * 4], [-5.0, 300.0]])      # the last lies off the heatmap
+    refined = bp.refine_with_heatmap(points, heatmap)
+    np.testing.assert_allclose(refined[0], [20 * 4, 30 * 4], atol=0.1)
+    np.testing.assert_array_equal(refined[1:], points[1:])

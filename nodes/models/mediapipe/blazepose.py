@@ -10,7 +10,8 @@ pose_detection_cpu.pbtxt``, ``pose_landmark/pose_detection_to_roi.pbtxt`` and
 - region of interest: centred on keypoint 0, a square of twice the distance to keypoint 1, grown
   1.25 times, turned so that keypoint 1 lies straight above keypoint 0;
 - landmarks: that region warped to 256x256 RGB in [0, 1]; 39 landmarks of (x, y, z, visibility,
-  presence) in input pixels, the first 33 of them BlazePose's, visibility a logit.
+  presence) in input pixels, the first 33 of them BlazePose's, visibility a logit; each (x, y)
+  refined by the model's 64x64 heatmaps (``RefineLandmarksFromHeatmapCalculator``, kernel 7).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ import numpy as np
 
 __all__ = ['DETECTOR_SIZE', 'LANDMARK_SIZE', 'Detection', 'Roi', 'decode_detections',
            'detector_input', 'landmark_input', 'landmarks_to_image', 'roi_from_detection',
-           'roi_from_points', 'ssd_anchors']
+           'refine_with_heatmap', 'roi_from_points', 'ssd_anchors']
 
 DETECTOR_SIZE = 224
 LANDMARK_SIZE = 256
@@ -30,6 +31,8 @@ _STRIDES = (8, 16, 32, 32, 32)
 _ANCHORS_PER_LAYER = 2           # aspect ratio 1 plus the interpolated scale
 _ROI_SCALE = 1.25
 _NMS_IOU = 0.3
+_HEATMAP_KERNEL = 7
+_HEATMAP_MIN_CONFIDENCE = 0.5
 
 
 def ssd_anchors(size: int = DETECTOR_SIZE, strides: tuple[int, ...] = _STRIDES) -> np.ndarray:
@@ -149,9 +152,36 @@ def landmark_input(image_rgb: np.ndarray, roi: Roi) -> np.ndarray:
     return (crop.astype(np.float32) / 255.0)[None]
 
 
-def landmarks_to_image(raw: np.ndarray, roi: Roi) -> tuple[np.ndarray, np.ndarray]:
-    """All 39 landmarks (x, y) in image pixels, and their visibility in [0, 1]."""
+def refine_with_heatmap(points: np.ndarray, heatmap: np.ndarray) -> np.ndarray:
+    """(N, 2) input-pixel landmarks moved to the confidence-weighted centre of their heatmap
+    (H, W, N logits) near them, where the heatmap is confident, as MediaPipe refines them."""
+    size = LANDMARK_SIZE
+    height, width = heatmap.shape[:2]
+    out = np.array(points, np.float64)
+    half = (_HEATMAP_KERNEL - 1) // 2
+    for i, (x, y) in enumerate(points):
+        col, row = int(x / size * width), int(y / size * height)
+        if not (0 <= col < width and 0 <= row < height):
+            continue
+        rows = slice(max(0, row - half), min(height, row + half + 1))
+        cols = slice(max(0, col - half), min(width, col + half + 1))
+        weights = 1.0 / (1.0 + np.exp(-heatmap[rows, cols, i].astype(np.float64)))
+        total = weights.sum()
+        if weights.max() >= _HEATMAP_MIN_CONFIDENCE and total > 0:
+            grid_r, grid_c = np.mgrid[rows, cols]
+            out[i] = ((grid_c * weights).sum() / total / width * size,
+                      (grid_r * weights).sum() / total / height * size)
+    return out
+
+
+def landmarks_to_image(raw: np.ndarray, roi: Roi, heatmap: np.ndarray | None = None
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """All 39 landmarks (x, y) in image pixels, and their visibility in [0, 1]; refined by the
+    (64, 64, 39) ``heatmap`` when given."""
     values = raw.reshape(-1, 5)
-    points = _affine(roi.to_image(), values[:, :2].astype(np.float64))
+    points = values[:, :2].astype(np.float64)
+    if heatmap is not None:
+        points = refine_with_heatmap(points, heatmap.reshape(heatmap.shape[-3:]))
+    points = _affine(roi.to_image(), points)
     visibility = 1.0 / (1.0 + np.exp(-np.clip(values[:, 3].astype(np.float64), -80, 80)))
     return points.astype(np.float32), visibility.astype(np.float32)

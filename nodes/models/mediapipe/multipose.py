@@ -137,7 +137,7 @@ class MediaPipeMultiPose(Node):
         visibility, and the region where the person is expected in the next frame."""
         out = self._landmarks(bp.landmark_input(image_rgb, roi))
         presence = float(out[(1,)].reshape(-1)[0])
-        points, visibility = bp.landmarks_to_image(out[(195,)], roi)
+        points, visibility = bp.landmarks_to_image(out[(195,)], roi, out[(64, 64, 39)])
         return presence, points[:33], visibility[:33], bp.roi_from_points(points[33], points[34])
 
     def _person(self, points: np.ndarray, scores: np.ndarray, presence: float, width: int,
