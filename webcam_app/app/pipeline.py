@@ -55,6 +55,7 @@ class Pipeline:
         self._parts: dict[int, dict[str, Frame]] = {}
         self._done: dict[int, Result] = {}
         self._latest: Result | None = None
+        self._given: Result | None = None         # what latest() returned last
         self._waiting: Frame | None = None       # the newest submitted frame not yet fed
         self._next_id = 0
         self.dropped = 0                         # submitted frames replaced by a newer one
@@ -131,12 +132,21 @@ class Pipeline:
                     self.dropped += 1
                 self._waiting = (image, meta)
 
-    def latest(self) -> Result | None:
-        """The newest result of a submitted frame (None before the first); never waits."""
+    def latest(self, timeout: float = 0.0) -> Result | None:
+        """The newest result of a submitted frame (None before the first). By default it never
+        waits; with ``timeout`` > 0 it waits up to that long for one newer than it last gave."""
+        deadline = time.monotonic() + timeout
         with self._cond:
-            if self.runner.errors:
-                raise self._failure()
-            return self._latest
+            while True:
+                if self.runner.errors:
+                    raise self._failure()
+                latest = self._latest
+                fresh = latest is not None and latest is not self._given
+                remaining = deadline - time.monotonic()
+                if fresh or remaining <= 0 or self._closed or self.runner.stopping.is_set():
+                    self._given = latest
+                    return latest
+                self._cond.wait(remaining)
 
     def _feed(self, image_meta: tuple) -> int:
         with self._cond:
