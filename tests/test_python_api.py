@@ -34,10 +34,13 @@ def cli_predictions(graph: Path, clip: Path, out: Path, *args: str) -> list[dict
 
 def decoded(clip: Path) -> list[np.ndarray]:
     """The clip's frames as the command line's source decodes them."""
-    cap = cv2.VideoCapture(str(clip))
-    frames = list(iter(lambda: cap.read()[1], None))
-    cap.release()
-    return frames
+    cap, frames = cv2.VideoCapture(str(clip)), []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            cap.release()
+            return frames
+        frames.append(image)
 
 
 def api_predictions(graph: Path, frames: list[np.ndarray], **overrides) -> list[dict]:
