@@ -19,8 +19,11 @@ MASK_KEY = 'person_mask'
 
 
 class PersonMask(_MediaPipeNode):
-    """Selfie segmentation: ``model_selection`` 0 is the general model (256x256), 1 the faster
-    landscape one (144x256). Objects and their meta pass through unchanged."""
+    """Add the frame's person mask (``meta['person_mask']``) from MediaPipe selfie segmentation.
+
+    ``model_selection`` 0 is the general model (256x256), 1 the faster landscape one (144x256).
+    Objects and their meta pass through unchanged.
+    """
 
     def __init__(self, model_selection: Literal[0, 1] = 0) -> None:
         self.model_selection = model_selection
