@@ -80,17 +80,28 @@ def test_an_empty_scene_has_no_people_and_runs_are_identical():
     assert [p.keypoints.tolist() for p in a.objects] == [p.keypoints.tolist() for p in b.objects]
 
 
-def test_both_players_are_followed_through_a_moving_clip():
-    clip = affine_clip(photo('basketball2.png'), n=8, max_shift=(20, 10), scales=(0.9, 1.0),
+@pytest.fixture(scope='module')
+def moving_players():
+    return affine_clip(photo('basketball2.png'), n=8, max_shift=(20, 10), scales=(0.9, 1.0),
                        max_angle=5.0)
+
+
+def run_counting_rounds(clip, **params) -> tuple[list[Frame], int]:
+    """The node's outputs over the clip, and how many detector rounds it ran."""
+    node = MediaPipeMultiPose(**params)
+    rounds = []
+    detect = node.detect
+    node.detect = lambda image: rounds.append(1) or detect(image)
+    with NodeHarness(node) as h:
+        outs = h.run([Frame(frame_id=i, image=image) for i, image in enumerate(clip.frames)])
+    return outs, len(rounds)
+
+
+def test_both_players_are_followed_through_a_moving_clip(moving_players):
+    clip = moving_players
     rounds = {}
     for static in (False, True):
-        node = MediaPipeMultiPose(static_image_mode=static)
-        rounds[static] = []
-        detect = node.detect
-        node.detect = lambda image, r=rounds[static]: r.append(1) or detect(image)
-        with NodeHarness(node) as h:
-            outs = h.run([Frame(frame_id=i, image=image) for i, image in enumerate(clip.frames)])
+        outs, rounds[static] = run_counting_rounds(clip, static_image_mode=static)
         for i, out in enumerate(outs):
             assert len(out.objects) == 2, f'frame {i}: {len(out.objects)} people'
             noses = clip.to_source(i, np.array([p.keypoints[NOSE] for p in out.objects]))
@@ -98,8 +109,15 @@ def test_both_players_are_followed_through_a_moving_clip():
                 assert inside(head, noses).sum() == 1, f'frame {i}: noses {noses.round()}'
     # Searching afresh takes at least two detector rounds a frame (the last finds no one new).
     # Following the players takes one a frame after the first: it looks only for new people.
-    assert len(rounds[True]) >= 2 * len(clip)
-    assert len(rounds[False]) <= len(clip) + 2, f'{len(rounds[False])} rounds'
+    assert rounds[True] >= 2 * len(clip)
+    assert rounds[False] <= len(clip) + 2, f'{rounds[False]} rounds'
+
+
+def test_detect_every_looks_for_newcomers_less_often(moving_players):
+    every, rounds = run_counting_rounds(moving_players, detect_every=4)
+    assert [len(out.objects) for out in every] == [2] * len(moving_players)
+    # Frame 0 searches (2 rounds or more); frame 4 looks for newcomers once; the rest follow.
+    assert 3 <= rounds <= 4, f'{rounds} rounds'
 
 
 def test_parameters_are_checked():

@@ -12,7 +12,9 @@ are found). Landmarks always come from the untouched frame.
 In video mode (``static_image_mode: false``, the default) a person found in one frame is
 followed into the next as MediaPipe's own Pose does: the landmark model runs on the region its
 auxiliary landmarks predict, and the detector looks only for people not followed (a frame then
-costs one detector round fewer). In static-image mode every frame is searched afresh.
+costs one detector round fewer). With ``detect_every: N`` the detector looks for newcomers only
+every N frames while someone is followed (at once when no one is). In static-image mode every
+frame is searched afresh.
 """
 from __future__ import annotations
 
@@ -87,7 +89,7 @@ class MediaPipeMultiPose(Node):
                  min_presence_confidence: Unit = 0.5,
                  keypoints: Literal['blazepose', 'coco'] = 'blazepose',
                  visibility_threshold: Unit = 0.5, threads: Positive = 2,
-                 static_image_mode: bool = False) -> None:
+                 static_image_mode: bool = False, detect_every: Positive = 1) -> None:
         self.max_people, self.threads, self.keypoints = max_people, threads, keypoints
         self.min_detection_confidence = min_detection_confidence
         self.min_presence_confidence = min_presence_confidence
@@ -97,8 +99,9 @@ class MediaPipeMultiPose(Node):
         self._detector: _Model | None = None
         self._landmarks: _Model | None = None
         self._anchors = bp.ssd_anchors()
-        self.static_image_mode = static_image_mode
+        self.static_image_mode, self.detect_every = static_image_mode, detect_every
         self._followed: list[bp.Roi] = []      # video mode: where the people are expected next
+        self._since_detection = 0              # video mode: frames since the last detection
 
     def check(self) -> None:
         root = mediapipe_dir()
@@ -171,6 +174,11 @@ class MediaPipeMultiPose(Node):
         followed: list[bp.Roi] = []
         for roi in self._followed[:self.max_people]:
             self._add_person(rgb, roi, people, followed)
+        self._since_detection += 1
+        if people and self._since_detection < self.detect_every:
+            self._followed = followed
+            return people
+        self._since_detection = 0
         while len(people) < self.max_people:
             search = rgb
             if people:
