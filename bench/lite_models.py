@@ -127,9 +127,9 @@ def main() -> None:
             if label.startswith('MediaPipeMultiPose'):
                 multi.setdefault(label, {})[found] = median
     print(f'median and p90 of {args.repeats} calls (after {args.warmup}), ms')
-    print(f'{"graph":16} {"node":30} {"scene":30} {"median":>7} {"p90":>7} found')
+    print(f'{"graph":16} {"node":34} {"scene":30} {"median":>7} {"p90":>7} found')
     for graph, label, scene, median, p90, found in rows:
-        print(f'{graph:16} {label:30} {scene:30} {median:7.1f} {p90:7.1f} {found}')
+        print(f'{graph:16} {label:34} {scene:30} {median:7.1f} {p90:7.1f} {found}')
     for label, by_people in multi.items():
         if 1 in by_people and 3 in by_people:
             print(f'{label}, cost per extra person (1 -> 3 people): '
