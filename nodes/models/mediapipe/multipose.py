@@ -1,8 +1,10 @@
 """Every person's body keypoints, top-down from the BlazePose models bundled in the mediapipe wheel.
 
-MediaPipe's legacy Pose solution follows one person. This node runs the same two ``.tflite``
-models itself, through LiteRT (``ai-edge-litert``): the pose detector finds people, then the
-landmark model runs once per person on that person's rotated region (see :mod:`.blazepose`).
+MediaPipe's legacy Pose solution follows one person, and MediaPipe Tasks bundles (``.task``)
+built from the wheel's ``.tflite`` files do not load (they lack the metadata Tasks needs). So
+this node runs the same two ``.tflite`` models itself, through LiteRT (``ai-edge-litert``): the
+pose detector finds people, then the landmark model runs once per person on that person's
+rotated region (see :mod:`.blazepose`).
 
 BlazePose's detector favours the most prominent person: beside a striking one, another person
 may score near zero. So the search goes in rounds: the people found are blanked out of a copy
@@ -21,6 +23,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from typing import Literal
+
 import numpy as np
 
 from webcam_app import Frame, Node, Object, WeightsUnavailable
