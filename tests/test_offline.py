@@ -101,6 +101,24 @@ def test_body_graph_falls_back_and_finds_people(tmp_path, photo, people):
         assert sum(x1 <= x <= x2 and y1 <= y <= y2 for x, y in noses) == 1
 
 
+def test_body_fallback_follows_both_players_with_stable_ids(tmp_path):
+    clip = footage.affine_clip(footage.photo('basketball2.png'), n=8, max_shift=(20, 10),
+                               scales=(0.9, 1.0), max_angle=5.0)
+    video = footage.write_clip(clip.frames, tmp_path / 'players')       # lossless PNGs
+    result = run_app('--config', str(ROOT / 'graphs' / 'body.yaml'), '--input', str(video),
+                     '--headless', '--pred-out', 'p.json', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    heads = {}                                    # track id -> the head its nose is in
+    for entry in json.loads((tmp_path / 'p.json').read_text()):
+        assert len(entry['instances']) == 2, f"frame {entry['frame_id']}"
+        for instance in entry['instances']:
+            nose = clip.to_source(entry['frame_id'], np.asarray(instance['keypoints'])[:1])[0]
+            [head] = [i for i, (_, (x1, y1, x2, y2)) in enumerate(footage.BASKETBALL_PEOPLE)
+                      if x1 <= nose[0] <= x2 and y1 <= nose[1] <= y2]
+            assert heads.setdefault(instance['track_id'], head) == head, 'an id changed person'
+    assert sorted(heads.values()) == [0, 1] and len(heads) == 2
+
+
 def test_face_graph_falls_back_and_puts_the_eyes_where_opencv_finds_them(tmp_path):
     import cv2
     image = haar.astronaut()
