@@ -10,7 +10,7 @@ from nodes.models.mediapipe import blazepose as bp
 
 
 def test_anchors_are_the_2254_the_detector_outputs_in_its_order():
-    anchors = bp.ssd_anchors()
+    anchors = bp.anchors()
     assert anchors.shape == (2254, 2)
     # stride 8: a 28x28 grid, 2 anchors per cell, row by row
     np.testing.assert_allclose(anchors[:4], [[0.5 / 28, 0.5 / 28]] * 2 + [[1.5 / 28, 0.5 / 28]] * 2)
@@ -25,7 +25,7 @@ def test_region_from_points_is_upright_when_the_scale_point_is_above():
     assert roi.centre == (100.0, 200.0)
     assert roi.rotation == pytest.approx(0.0)
     assert roi.size == pytest.approx(2 * 80 * 1.25)
-    m = roi.to_image()
+    m = roi.to_image(256)
     # the input's centre is the region's centre, its top edge lies half a side above it
     np.testing.assert_allclose(m @ [128, 128, 1], [100, 200])
     np.testing.assert_allclose(m @ [128, 0, 1], [100, 200 - roi.size / 2])
@@ -35,12 +35,12 @@ def test_region_turns_with_a_lying_person():
     # scale point to the right of the centre: the body lies along +x, the region turns by 90 deg
     roi = bp.roi_from_points(np.array([0.0, 0.0]), np.array([50.0, 0.0]))
     assert abs(roi.rotation) == pytest.approx(math.pi / 2)
-    top = roi.to_image() @ [128, 0, 1]               # the input's "up" is the scale point's way
+    top = roi.to_image(256) @ [128, 0, 1]               # the input's "up" is the scale point's way
     np.testing.assert_allclose(top / np.linalg.norm(top), [1, 0], atol=1e-9)
 
 
 def test_decode_maps_anchor_offsets_through_the_letterbox_and_merges_neighbours():
-    anchors = bp.ssd_anchors()
+    anchors = bp.anchors()
     image = np.zeros((240, 480, 3), np.uint8)        # letterboxed: scale 224/480, 56 px bars
     _, to_image = bp.detector_input(image)
     raw = np.zeros((2254, 12), np.float32)
@@ -50,7 +50,7 @@ def test_decode_maps_anchor_offsets_through_the_letterbox_and_merges_neighbours(
     raw[i, 4:6] = (0.0, 40.0)                        # keypoint 0: 40 px below the anchor
     scores[i] = scores[i + 1] = 3.0
     raw[i + 1] = raw[i]                              # the same person seen by the next anchor
-    [det] = bp.decode_detections(raw, scores, anchors, to_image, 0.5, 5)
+    [det] = bp.detect(raw, scores, anchors, to_image, 0.5, 5)
     centre = anchors[i] * 224 + (2.0, -3.0)
     s = 480 / 224
     np.testing.assert_allclose(det.box, [(centre[0] - 10) * s, (centre[1] - 15 - 56) * s,
@@ -59,7 +59,7 @@ def test_decode_maps_anchor_offsets_through_the_letterbox_and_merges_neighbours(
     np.testing.assert_allclose(det.keypoints[0], [(anchors[i, 0] * 224) * s,
                                                   (anchors[i, 1] * 224 + 40 - 56) * s], rtol=1e-5)
     assert det.score == pytest.approx(1 / (1 + math.exp(-3.0)))
-    assert bp.decode_detections(raw, scores, anchors, to_image, 0.99, 5) == []
+    assert bp.detect(raw, scores, anchors, to_image, 0.99, 5) == []
 
 
 def test_landmarks_come_back_through_the_region():

@@ -101,7 +101,7 @@ class MediaPipeMultiPose(Node):
         self._index = None if keypoints == 'blazepose' else np.array(COCO_FROM_BLAZEPOSE)
         self._detector: _Model | None = None
         self._landmarks: _Model | None = None
-        self._anchors = bp.ssd_anchors()
+        self._anchors = bp.anchors()
         self.static_image_mode, self.detect_every = static_image_mode, detect_every
         self._followed: list[bp.Roi] = []      # video mode: where the people are expected next
         self._since_detection = 0              # video mode: frames since the last detection
@@ -134,8 +134,8 @@ class MediaPipeMultiPose(Node):
         tensor, to_image = bp.detector_input(image_rgb)
         out = self._detector(tensor)
         anchors = len(self._anchors)
-        return bp.decode_detections(out[(anchors, 12)], out[(anchors, 1)], self._anchors,
-                                    to_image, self.min_detection_confidence, self.max_people)
+        return bp.detect(out[(anchors, 12)], out[(anchors, 1)], self._anchors, to_image,
+                         self.min_detection_confidence, self.max_people)
 
     def landmarks(self, image_rgb: np.ndarray, roi: bp.Roi
                   ) -> tuple[float, np.ndarray, np.ndarray, bp.Roi]:
