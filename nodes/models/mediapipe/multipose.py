@@ -20,24 +20,23 @@ frame is searched afresh.
 """
 from __future__ import annotations
 
-import importlib.util
 import logging
 from typing import Literal
 
 import numpy as np
 
-from webcam_app import Frame, Node, Object, WeightsUnavailable
+from webcam_app import Frame, Object
 from webcam_app.params import Positive, Unit
 
 from . import blazepose as bp
 from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META
-from .solutions import _INSTALL_HINT, _MODEL_URL, _landmark_box, _to_rgb, mediapipe_dir
+from .litert import LiteRTModel, check_litert
+from .solutions import _landmark_box, _MediaPipeNode, _to_rgb, mediapipe_dir
 
 __all__ = ['MediaPipeMultiPose']
 
 log = logging.getLogger(__name__)
 
-_LITERT_HINT = "pip install 'ai-edge-litert==2.3.0' (or: pip install -e '.[lite]')"
 _DETECTOR = 'modules/pose_detection/pose_detection.tflite'
 _LANDMARKS = 'modules/pose_landmark/pose_landmark_full.tflite'
 _SAME_PERSON_IOU = 0.6     # two skeletons whose boxes overlap this much are one person
@@ -63,24 +62,7 @@ def _blank(image: np.ndarray, box: tuple[float, ...]) -> None:
           max(0, int(x1 - dx)):max(0, int(x2 + dx) + 1)] = 0
 
 
-class _Model:
-    """One LiteRT interpreter, with its outputs looked up by their shapes."""
-
-    def __init__(self, path: str, threads: int) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-        self.interpreter = Interpreter(model_path=path, num_threads=threads)
-        self.interpreter.allocate_tensors()
-        self.input = self.interpreter.get_input_details()[0]['index']
-        self.outputs = {tuple(d['shape'][1:]): d['index']
-                        for d in self.interpreter.get_output_details()}
-
-    def __call__(self, tensor: np.ndarray) -> dict[tuple[int, ...], np.ndarray]:
-        self.interpreter.set_tensor(self.input, tensor)
-        self.interpreter.invoke()
-        return {shape: self.interpreter.get_tensor(i) for shape, i in self.outputs.items()}
-
-
-class MediaPipeMultiPose(Node):
+class MediaPipeMultiPose(_MediaPipeNode):
     """Several people's 33 BlazePose landmarks (or their COCO-17 view), one object per person.
 
     ``min_detection_confidence`` is the detector's threshold, ``min_presence_confidence`` the
@@ -99,31 +81,24 @@ class MediaPipeMultiPose(Node):
         self.visibility_threshold = visibility_threshold
         self.meta = BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META
         self._index = None if keypoints == 'blazepose' else np.array(COCO_FROM_BLAZEPOSE)
-        self._detector: _Model | None = None
-        self._landmarks: _Model | None = None
+        self._detector: LiteRTModel | None = None
+        self._landmarks: LiteRTModel | None = None
         self._anchors = bp.anchors()
         self.static_image_mode, self.detect_every = static_image_mode, detect_every
         self._followed: list[bp.Roi] = []      # video mode: where the people are expected next
         self._since_detection = 0              # video mode: frames since the last detection
 
+    def _model_files(self) -> list[str]:
+        return [_DETECTOR, _LANDMARKS]
+
     def check(self) -> None:
-        root = mediapipe_dir()
-        if root is None:
-            raise ValueError(f'{type(self).__name__} needs the models of mediapipe, which is not '
-                             f'installed; fix: {_INSTALL_HINT}')
-        if importlib.util.find_spec('ai_edge_litert') is None:
-            raise ValueError(f'{type(self).__name__} runs the models with LiteRT, which is not '
-                             f'installed; fix: {_LITERT_HINT}')
-        for rel in (_DETECTOR, _LANDMARKS):
-            if not (root / rel).is_file():
-                raise WeightsUnavailable(self.name or type(self).__name__,
-                                         _MODEL_URL + rel.rsplit('/', 1)[1], str(root / rel),
-                                         f'not bundled with this mediapipe; {_INSTALL_HINT}')
+        super().check()
+        check_litert(type(self).__name__)
 
     def setup(self) -> None:
         root = mediapipe_dir()
-        self._detector = _Model(str(root / _DETECTOR), self.threads)
-        self._landmarks = _Model(str(root / _LANDMARKS), self.threads)
+        self._detector = LiteRTModel(str(root / _DETECTOR), self.threads)
+        self._landmarks = LiteRTModel(str(root / _LANDMARKS), self.threads)
 
     def close(self) -> None:
         self._detector = self._landmarks = None
