@@ -2,6 +2,7 @@
 cascades (an independent finder of faces and eyes), several faces, and the eye effects on them."""
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
@@ -9,6 +10,7 @@ from nodes.draw.effects import BigEye, Sunglasses
 from nodes.models.mediapipe.face import MediaPipeFace
 from nodes.models.mediapipe.wholebody_meta import FACE68_FROM_MESH, FACE_META
 from tests import haar
+from tests.footage import affine_clip
 from webcam_app import Frame, NodeHarness
 
 pytest.importorskip('mediapipe', reason="the lite models need: pip install -e '.[lite]'")
@@ -118,3 +120,35 @@ def test_big_eye_warps_the_eyes_and_leaves_the_mouth(astronaut, found):
     x, y = face.keypoints[57].round().astype(int)
     np.testing.assert_array_equal(out[y - 3:y + 4, x - 3:x + 4],
                                   astronaut[y - 3:y + 4, x - 3:x + 4])
+
+
+def test_full_range_finds_a_face_too_small_for_the_short_range_detector(astronaut, found):
+    side = 200                                       # her face becomes about 36 px wide
+    scene = np.full((480, 640, 3), 120, np.uint8)
+    scene[480 - side:, :side] = cv2.resize(astronaut, (side, side), interpolation=cv2.INTER_AREA)
+    assert find_faces(scene).objects == (), 'the short-range detector misses so small a face'
+    far = find_faces(scene, detector='full')
+    [face] = far.objects
+    assert 0.5 <= face.score <= 1 and face.extras['mesh'].shape == (468, 3)
+    # Where the full-size photo's face points go when the photo is shrunk into the scene.
+    expected = found.objects[0].keypoints * (side / 512) + (0, 480 - side)
+    miss = np.hypot(*(face.keypoints - expected).T)
+    assert np.median(miss) < 2.0 and miss.max() < 6.0, f'{miss.round(1)}'
+
+
+def test_full_range_follows_two_faces_through_a_clip(astronaut):
+    head = astronaut[:256, 96:352]
+    pair = np.ascontiguousarray(np.concatenate([head, head[:, ::-1]], axis=1))
+    clip = affine_clip(pair, n=6, max_shift=(15, 8), scales=(0.85, 1.0), max_angle=6.0)
+    with NodeHarness(MediaPipeFace, detector='full') as h:
+        outs = h.run([Frame(frame_id=i, image=image) for i, image in enumerate(clip.frames)])
+    for i, out in enumerate(outs):
+        assert len(out.objects) == 2, f'frame {i}'
+        centres = sorted(clip.to_source(i, f.keypoints[RIGHT_EYE + LEFT_EYE].mean(0, keepdims=True))
+                         [0, 0] for f in out.objects)
+        assert centres[0] < 256 < centres[1], f'frame {i}: one face in each half'
+
+
+def test_refined_landmarks_need_the_short_range_solution():
+    with pytest.raises(ValueError, match='refine_landmarks needs detector: short'):
+        MediaPipeFace(refine_landmarks=True, detector='full')
