@@ -1,6 +1,8 @@
 """Graph edits the command line makes: attach a recorder or prediction writer to the shown video."""
 from __future__ import annotations
 
+from typing import Any
+
 from ..config import GraphConfig, LineDict
 from ..errors import ConfigError, ConfigIssue
 
@@ -12,16 +14,18 @@ def _nodes_of_type(config: GraphConfig, type_name: str) -> list[LineDict]:
             if isinstance(n, dict) and n.get('type') == type_name]
 
 
-def attach_sink(config: GraphConfig, type_name: str, path: str) -> None:
-    """Point the graph's ``type_name`` node at ``path``, or add one beside the Display.
+def attach_sink(config: GraphConfig, type_name: str, params: dict[str, Any],
+                add: bool = True) -> bool:
+    """Set ``params`` on the graph's ``type_name`` nodes, or (``add``) add one beside the Display.
 
-    The new node reads what the Display reads, through a buffer of its own.
+    The new node reads what the Display reads, through a buffer of its own. Returns whether
+    the graph had such a node already.
     """
     existing = _nodes_of_type(config, type_name)
-    if existing:
-        for node in existing:
-            node['path'] = path
-        return
+    for node in existing:
+        node.update(params)
+    if existing or not add:
+        return bool(existing)
     displays = _nodes_of_type(config, 'Display')
     if not displays or not isinstance(displays[0].get('inputs'), dict):
         raise ConfigError(ConfigIssue(config.where(), f'cannot add a {type_name}: the graph has '
@@ -36,7 +40,8 @@ def attach_sink(config: GraphConfig, type_name: str, path: str) -> None:
             targets = target if isinstance(target, list) else [target]
             if shown in targets:
                 outputs[port] = targets + [name]
-    entry = LineDict({'name': type_name.lower(), 'type': type_name, 'path': path,
+    entry = LineDict({'name': type_name.lower(), 'type': type_name, **params,
                       'inputs': {'frame': name}})
     entry.line = displays[0].line
     config.data['nodes'].append(entry)
+    return False

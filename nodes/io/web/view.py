@@ -1,0 +1,132 @@
+"""WebView: a sink node that serves the live video, the metrics and the hot keys to a browser."""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import socket
+from typing import Any
+
+from webcam_app import Frame, Node
+
+from ..keys import press_key
+from .hub import FrameHub
+from .report import build_report
+
+__all__ = ['WebView', 'is_loopback', 'open_socket']
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` can be reached from this machine only."""
+    if host == 'localhost':
+        return True
+    try:
+        return ipaddress.ip_address(host.strip('[]')).is_loopback
+    except ValueError:
+        return False
+
+
+def open_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: a free one). Raises ValueError, with a fix."""
+    host = host.strip('[]')
+    try:
+        family = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM)[0][0]
+        return socket.create_server((host, port), family=family, backlog=64)
+    except OSError as exc:
+        raise ValueError(f'cannot serve on {host or "*"}:{port}: {exc.strerror or exc}; fix: '
+                         'choose another port (--serve PORT, or port: in the graph) or host'
+                         ) from exc
+
+
+class WebView(Node):
+    """Serve the video, live metrics and hot-key buttons to a browser (MJPEG, JSON, Prometheus).
+
+    Routes: ``/`` (the page), ``/stream.mjpg``, ``/metrics``, ``/metrics/prometheus`` and
+    ``POST /key``. With a ``token`` every route needs ``?token=...`` or an
+    ``Authorization: Bearer ...`` header. The graph never waits for a viewer: each frame is
+    JPEG-encoded once, on a thread of its own, and viewers get the newest one.
+    """
+
+    inputs = {'frame': 'trigger'}
+    outputs = ()
+
+    def __init__(self, port: int = 8080, host: str = '127.0.0.1', token: str | None = None,
+                 quality: int = 80, max_clients: int = 16, stall_timeout: float = 10.0) -> None:
+        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+            raise ValueError(f'port must be an integer from 0 to 65535 (0: any free port), '
+                             f'but got {port!r}')
+        if not isinstance(host, str):
+            raise ValueError(f'host must be a string such as 127.0.0.1, but got {host!r}')
+        if token is not None and (not isinstance(token, str) or not token):
+            raise ValueError(f'token must be a non-empty string or null, but got {token!r}')
+        if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
+            raise ValueError(f'quality must be an integer from 1 to 100, but got {quality!r}')
+        if isinstance(max_clients, bool) or not isinstance(max_clients, int) or max_clients < 1:
+            raise ValueError(f'max_clients must be an integer >= 1, but got {max_clients!r}')
+        if (isinstance(stall_timeout, bool) or not isinstance(stall_timeout, (int, float))
+                or stall_timeout <= 0):
+            raise ValueError(f'stall_timeout must be a number of seconds > 0, but got '
+                             f'{stall_timeout!r}')
+        self.port, self.host, self.token = port, host, token
+        self.quality, self.max_clients, self.stall_timeout = quality, max_clients, stall_timeout
+        self.url = ''
+        self._sock: socket.socket | None = None
+        self._hub: FrameHub | None = None
+        self._server: Any = None
+
+    def check(self) -> None:
+        try:
+            import aiohttp  # noqa: F401
+        except ImportError as exc:
+            raise ValueError("WebView needs the web extra; fix: pip install -e '.[web]' "
+                             '(tools/install.sh installs it)') from exc
+        if self._sock is None:   # bound here, so a busy port is reported before any thread starts
+            self._sock = open_socket(self.host, self.port)
+
+    def setup(self) -> None:
+        from .server import WebServer   # aiohttp is imported only when a WebView runs
+        if self._sock is None:
+            self.check()
+        host, port = self._sock.getsockname()[:2]
+        shown = f'[{host}]' if ':' in host else host
+        self.url = f'http://{shown}:{port}/'
+        if not is_loopback(self.host) and self.token is None:
+            log.warning('%s: serving on %s without a token: anyone who can reach this machine '
+                        'can watch and press keys; fix: --serve-token TOKEN, or an SSH tunnel '
+                        'to a 127.0.0.1 bind', self.name, self.url)
+        self._hub = FrameHub(self.quality)
+        self._server = WebServer(self._sock, self._hub, self.report, self.press, self.token,
+                                 self.max_clients, self.stall_timeout, self.name)
+        self._hub.start(self.name)
+        try:
+            self._server.start()
+        except BaseException:
+            self._hub.close()
+            raise
+        log.info('%s: watch at %s%s', self.name, self.url,
+                 '?token=...' if self.token else '')
+
+    def process(self, frame: Frame) -> None:
+        if frame.image is not None:
+            self._hub.publish(frame.image)
+
+    def press(self, key: str) -> bool:
+        """A key from the page: exactly what the same key does in the window."""
+        return press_key(self.events, key, via='web')
+
+    def report(self) -> dict[str, Any]:
+        """The ``/metrics`` JSON: the run's metrics, hot keys and the web view's counters."""
+        metrics = self.context.metrics
+        web = {**self._hub.stats(), **self._server.stats()} if self._server else {}
+        return build_report(metrics.snapshot() if metrics is not None else None,
+                            self.context.graph_name, self.context.mode, self.context.hotkeys,
+                            web)
+
+    def close(self) -> None:
+        if self._server is not None:
+            self._server.stop()
+        if self._hub is not None:
+            self._hub.close()
+        if self._sock is not None:
+            self._sock.close()
