@@ -193,7 +193,7 @@ class WebServer:
             self.clients.discard(client)
             self.hub.watch(-1)
             self.served += 1
-            self.client_drops += client.dropped
+            self.client_drops += client.dropped + _behind(client, self.hub.latest()[0])
             log.info('%s: viewer %s left after %d frames', self.name, client.peer, client.sent)
         return response
 
@@ -221,6 +221,11 @@ class WebServer:
     def stats(self) -> dict[str, Any]:
         """Viewer counters (read on the server's thread, or racily but harmlessly elsewhere)."""
         live, newest = list(self.clients), self.hub.latest()[0]
-        behind = sum(c.dropped + max(0, newest - c.seq - 1) for c in live if c.seq)
+        behind = sum(c.dropped + _behind(c, newest) for c in live)
         return {'viewers': len(live), 'viewers_served': self.served + len(live),
                 'viewer_drops': self.client_drops + behind, 'viewers_stalled': self.stalled}
+
+
+def _behind(client: _Client, newest: int) -> int:
+    """Frames newer than what the client was last sent, that it has not been sent yet."""
+    return max(0, newest - client.seq - 1) if client.seq else 0
