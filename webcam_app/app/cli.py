@@ -51,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--serve', metavar='[HOST:]PORT', type=serve_address,
                    help='serve the video, metrics and hot keys to a browser at http://HOST:PORT/ '
                    '(HOST defaults to 127.0.0.1: this machine only)')
-    p.add_argument('--serve-token', metavar='TOKEN', help='require this token on every --serve route (?token=TOKEN); default: '
+    p.add_argument('--serve-token', metavar='TOKEN',
+                   help='require this token on every --serve route (?token=TOKEN); default: '
                    '$WEBCAM_APP_SERVE_TOKEN')
     p.add_argument('--mode', choices=('live', 'replay'),
                    help='live: drop stale frames; replay: every frame, in order '
