@@ -137,5 +137,35 @@ def test_help_reads_well():
     assert proc.returncode == 0
     for flag in ('--config', '--input', '--headless', '--out', '--pred-out', '--mode',
                  '--max-frames', '--device', '--set', '--metrics-out', '--print-graph',
-                 '--list-nodes', '--log-level', 'exit codes'):
+                 '--list-nodes', '--log-level', '--serve', '--serve-token', 'exit codes'):
         assert flag in out
+
+
+def test_serve_adds_a_web_view_beside_the_display(tmp_path):
+    path = tmp_path / 'graph.yaml'
+    path.write_text((ROOT / 'graphs' / 'preview.yaml').read_text())
+    proc = cli('--config', str(path), '--serve', '0.0.0.0:8089', '--print-graph')
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert '  webview: WebView' in out
+    assert '-> frame webview_in [' in out and '<- frame (trigger) webview_in [' in out
+
+
+@pytest.mark.parametrize('args,message', [
+    (('--serve', '80000'), "argument --serve: must be PORT or HOST:PORT"),
+    (('--serve', 'host:'), "argument --serve: must be PORT or HOST:PORT"),
+    (('--serve-token', 'x'), '--serve-token is given, but nothing is served'),
+])
+def test_bad_serve_options_exit_2(tmp_path, args, message):
+    proc = cli('--config', str(ROOT / 'graphs' / 'preview.yaml'), '--print-graph', *args)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert message in err
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('8080', ('127.0.0.1', 8080)), ('0.0.0.0:80', ('0.0.0.0', 80)),
+    ('[::1]:9000', ('::1', 9000)), ('localhost:0', ('localhost', 0))])
+def test_serve_address_defaults_to_loopback(value, expected):
+    from webcam_app.app.cli import serve_address
+    assert serve_address(value) == expected
