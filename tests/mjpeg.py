@@ -101,7 +101,7 @@ class StalledViewer:
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)   # fills up at once
         self.sock.settimeout(10)
         self.sock.connect((host, port))
-        self.sock.sendall(f'GET {path} HTTP/1.1\r\nHost: test\r\n\r\n'.encode())
+        self.sock.sendall(f'GET {path} HTTP/1.1\r\nHost: {host}\r\n\r\n'.encode())
 
     def closed_by_server(self) -> bool:
         """Drain the socket; True once the server has closed it."""

@@ -50,7 +50,8 @@ def chromium() -> webdriver.Chrome:
     options.binary_location = str(CHROMIUM)
     for flag in ('--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
                  '--no-first-run', '--disable-background-networking',
-                 '--disable-component-update', '--disable-sync', '--window-size=1200,900',
+                 '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage',
+                 '--window-size=1200,900',
                  f'--user-data-dir={tempfile.mkdtemp(prefix="chromium-")}'):
         options.add_argument(flag)
     return webdriver.Chrome(service=webdriver.ChromeService(str(CHROMEDRIVER)), options=options)

@@ -223,3 +223,15 @@ def test_a_viewer_that_reads_nothing_for_stall_timeout_is_disconnected():
         web = metrics(h.node.url)['web']
         assert stalled.closed_by_server()
     assert web['viewers_stalled'] == 1 and web['viewers'] == 0
+
+
+def test_without_a_token_only_addresses_are_answered():
+    """A site whose name was made to resolve to 127.0.0.1 (DNS rebinding) gets nothing."""
+    with served() as h:
+        assert get(h.node.url, '/metrics', {'Host': 'evil.example:8080'})[0] == 403
+        assert get(h.node.url, '/metrics', {'Host': 'localhost:8080'})[0] == 200
+        assert get(h.node.url, '/metrics', {'Host': '[::1]:8080'})[0] == 200
+    with served(token='t') as h:
+        assert get(h.node.url, '/metrics?token=t', {'Host': 'robot.lan:8080'})[0] == 200
+    with served(host='0.0.0.0') as h:   # open to the network anyway (and warned about)
+        assert get(h.node.url, '/metrics', {'Host': 'robot.lan:8080'})[0] == 200

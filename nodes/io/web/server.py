@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import ipaddress
 import logging
 import socket
 import threading
@@ -44,13 +45,16 @@ class WebServer:
     ``report()`` returns the metrics dict and ``press(key)`` acts on a key (False: unknown key);
     both are called on the server's thread. Everything the handlers share lives on that
     thread's event loop, so it needs no lock; other threads reach it via ``call_soon_threadsafe``.
+    With ``local_only`` (a loopback bind without token) a request must name the server by
+    address or as localhost, so that no web site can reach it by pointing a name at 127.0.0.1.
     """
 
     def __init__(self, sock: socket.socket, hub: FrameHub, report: Callable[[], dict],
                  press: Callable[[str], bool], token: str | None = None, max_clients: int = 16,
-                 stall_timeout: float = 10.0, name: str = 'web') -> None:
+                 stall_timeout: float = 10.0, name: str = 'web', local_only: bool = False) -> None:
         self.sock, self.hub, self.report, self.press = sock, hub, report, press
         self.token, self.max_clients, self.stall_timeout = token, max_clients, stall_timeout
+        self.local_only = local_only   # answer only Host: localhost or an address
         self.name = name
         self.clients: set[_Client] = set()
         self.served = self.client_drops = self.stalled = 0   # ended clients' totals
@@ -128,6 +132,10 @@ class WebServer:
 
     @web.middleware
     async def _auth(self, request: web.Request, handler: Callable) -> web.StreamResponse:
+        if self.local_only and not _local_name(request.url.host or ''):
+            # a page from another site whose name was made to point here (DNS rebinding)
+            raise web.HTTPForbidden(text='without a token, this server answers only to '
+                                         'addresses such as 127.0.0.1 or localhost\n')
         if self.token is not None:
             given = request.query.get('token', '')
             header = request.headers.get('Authorization', '')
@@ -229,3 +237,14 @@ class WebServer:
 def _behind(client: _Client, newest: int) -> int:
     """Frames newer than what the client was last sent, that it has not been sent yet."""
     return max(0, newest - client.seq - 1) if client.seq else 0
+
+
+def _local_name(host: str) -> bool:
+    """Whether a request's Host names this machine by address, or as localhost."""
+    if host == 'localhost':
+        return True
+    try:
+        ipaddress.ip_address(host.strip('[]'))
+        return True
+    except ValueError:
+        return False

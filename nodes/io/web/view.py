@@ -97,7 +97,8 @@ class WebView(Node):
                         'to a 127.0.0.1 bind', self.name, self.url)
         self._hub = FrameHub(self.quality)
         self._server = WebServer(self._sock, self._hub, self.report, self.press, self.token,
-                                 self.max_clients, self.stall_timeout, self.name)
+                                 self.max_clients, self.stall_timeout, self.name,
+                                 local_only=self.token is None and is_loopback(self.host))
         self._hub.start(self.name)
         try:
             self._server.start()
