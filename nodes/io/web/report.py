@@ -6,15 +6,13 @@ from typing import Any, Iterator, Mapping
 
 __all__ = ['build_report', 'hot_keys', 'prometheus_text']
 
-HELP_KEY, QUIT_KEY = 'h', 'q'
+QUIT_KEY = 'q'
 
 
 def hot_keys(hotkeys: Mapping[str, str]) -> list[dict[str, Any]]:
-    """The buttons of the page: each node's toggle key, then help and quit."""
+    """The buttons of the page: each node's ``enable_key`` (the help board's too), then quit."""
     keys = [{'key': key, 'label': f'toggle {node}', 'node': node}
             for key, node in sorted(hotkeys.items())]
-    if HELP_KEY not in hotkeys:
-        keys.append({'key': HELP_KEY, 'label': 'help', 'node': None})
     return keys + [{'key': QUIT_KEY, 'label': 'quit', 'node': None}]
 
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 import ipaddress
 import logging
 import socket
-from typing import Any
+from typing import Annotated, Any
 
 from webcam_app import Frame, Node
+from webcam_app.params import Positive, PositiveFloat, Range
 
 from ..keys import press_key
 from .hub import FrameHub
@@ -15,6 +16,9 @@ from .report import build_report
 __all__ = ['WebView', 'is_loopback', 'open_socket']
 
 log = logging.getLogger(__name__)
+
+Port = Annotated[int, Range(0, 65535)]      # 0: any free port (the log says which)
+Quality = Annotated[int, Range(1, 100)]     # JPEG quality
 
 
 def is_loopback(host: str) -> bool:
@@ -50,24 +54,13 @@ class WebView(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'web_view'   # what --serve attaches, or moves to its address
 
-    def __init__(self, port: int = 8080, host: str = '127.0.0.1', token: str | None = None,
-                 quality: int = 80, max_clients: int = 16, stall_timeout: float = 10.0) -> None:
-        if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
-            raise ValueError(f'port must be an integer from 0 to 65535 (0: any free port), '
-                             f'but got {port!r}')
-        if not isinstance(host, str):
-            raise ValueError(f'host must be a string such as 127.0.0.1, but got {host!r}')
-        if token is not None and (not isinstance(token, str) or not token):
-            raise ValueError(f'token must be a non-empty string or null, but got {token!r}')
-        if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 100:
-            raise ValueError(f'quality must be an integer from 1 to 100, but got {quality!r}')
-        if isinstance(max_clients, bool) or not isinstance(max_clients, int) or max_clients < 1:
-            raise ValueError(f'max_clients must be an integer >= 1, but got {max_clients!r}')
-        if (isinstance(stall_timeout, bool) or not isinstance(stall_timeout, (int, float))
-                or stall_timeout <= 0):
-            raise ValueError(f'stall_timeout must be a number of seconds > 0, but got '
-                             f'{stall_timeout!r}')
+    def __init__(self, port: Port = 8080, host: str = '127.0.0.1', token: str | None = None,
+                 quality: Quality = 80, max_clients: Positive = 16,
+                 stall_timeout: PositiveFloat = 10.0) -> None:
+        if token == '':
+            raise ValueError("token must be a non-empty string or null, but got ''")
         self.port, self.host, self.token = port, host, token
         self.quality, self.max_clients, self.stall_timeout = quality, max_clients, stall_timeout
         self.url = ''
@@ -86,8 +79,6 @@ class WebView(Node):
 
     def setup(self) -> None:
         from .server import WebServer   # aiohttp is imported only when a WebView runs
-        if self._sock is None:
-            self.check()
         host, port = self._sock.getsockname()[:2]
         shown = f'[{host}]' if ':' in host else host
         self.url = f'http://{shown}:{port}/'
