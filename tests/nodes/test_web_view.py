@@ -59,6 +59,16 @@ def test_a_busy_port_is_reported_by_check_before_any_thread():
             node.check()
 
 
+def test_check_holds_no_port():
+    """A graph that is checked but never run (one that falls back) leaves its port free."""
+    with socket.create_server(('127.0.0.1', 0)) as probe:
+        port = probe.getsockname()[1]
+    WebView(port=port).check()
+    WebView(port=port).check()
+    with served(port=port) as h:
+        assert h.node.url == f'http://127.0.0.1:{port}/'
+
+
 def test_the_stream_shows_the_newest_frame():
     with served() as h:
         h.feed(frame=make_frame(0, 160, 120, color=(0, 0, 200)))

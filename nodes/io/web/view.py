@@ -74,11 +74,13 @@ class WebView(Node):
         except ImportError as exc:
             raise ValueError("WebView needs the web extra; fix: pip install -e '.[web]' "
                              '(tools/install.sh installs it)') from exc
-        if self._sock is None:   # bound here, so a busy port is reported before any thread starts
-            self._sock = open_socket(self.host, self.port)
+        # a busy port is reported before any thread starts; setup binds it again (a graph that
+        # is checked but never run, such as one that falls back, holds no port)
+        open_socket(self.host, self.port).close()
 
     def setup(self) -> None:
         from .server import WebServer   # aiohttp is imported only when a WebView runs
+        self._sock = open_socket(self.host, self.port)
         host, port = self._sock.getsockname()[:2]
         shown = f'[{host}]' if ':' in host else host
         self.url = f'http://{shown}:{port}/'
@@ -94,7 +96,7 @@ class WebView(Node):
         try:
             self._server.start()
         except BaseException:
-            self._hub.close()
+            self.close()
             raise
         log.info('%s: watch at %s%s', self.name, self.url,
                  '?token=...' if self.token else '')
