@@ -74,8 +74,8 @@ def measure(config: dict, viewers: int, seconds: float, warmup: float) -> dict[s
     graph = load_graph(config)
     web = graph.nodes['web'].node
     runner = Runner(graph).start()
-    while not web.url and runner.exit_code is None:
-        time.sleep(0.05)
+    if not runner.wait_ready(60):
+        raise RuntimeError(f'the graph did not start: {runner.errors}')
     clients, threads = start_viewers(web.url, viewers) if viewers else ([], [])
     time.sleep(warmup)
     process, stats = psutil.Process(), runner.metrics.nodes

@@ -76,3 +76,37 @@ class NeedsThreshold(Node):
 
     def process(self, frame):
         return frame
+
+
+class Gate(Node):
+    """Pass frames through, but hold each one until ``Gate.opened`` is set (for live tests)."""
+
+    opened = threading.Event()
+    holding = threading.Event()   # set while a frame waits at the gate
+
+    def process(self, frame):
+        Gate.holding.set()
+        Gate.opened.wait(10)
+        return frame
+
+
+class CountSetups(Node):
+    """Count how often setup runs, as a model node's loading would."""
+
+    setups = 0
+
+    def setup(self):
+        CountSetups.setups += 1
+
+    def process(self, frame):
+        return frame.with_meta(setups=CountSetups.setups)
+
+
+class FailSetup(Node):
+    """A node whose setup fails, like a model that cannot load."""
+
+    def setup(self):
+        raise OSError('cannot load the model')
+
+    def process(self, frame):
+        return frame
