@@ -4,8 +4,10 @@ from __future__ import annotations
 import json
 import logging
 import socket
+import threading
 import time
 
+import cv2
 import numpy as np
 import pytest
 
@@ -241,3 +243,25 @@ def test_without_a_token_only_addresses_are_answered():
         assert get(h.node.url, '/metrics?token=t', {'Host': 'robot.lan:8080'})[0] == 200
     with served(host='0.0.0.0') as h:   # open to the network anyway (and warned about)
         assert get(h.node.url, '/metrics', {'Host': 'robot.lan:8080'})[0] == 200
+
+
+def test_opencv_opens_the_stream():
+    with served() as h:
+        stop = threading.Event()
+
+        def feed() -> None:   # a 30 fps source, until the test is done
+            i = 0
+            while not stop.wait(1 / 30):
+                h.feed(frame=make_frame(i, 320, 240, color=(0, 0, 200)))
+                i += 1
+        feeder = threading.Thread(target=feed)
+        feeder.start()
+        try:
+            capture = cv2.VideoCapture(h.node.url + 'stream.mjpg', cv2.CAP_FFMPEG)
+            images = [capture.read()[1] for _ in range(3)]
+            capture.release()
+        finally:
+            stop.set()
+            feeder.join(5)
+    assert all(image is not None and image.shape == (240, 320, 3) for image in images)
+    assert all(close_to(image, (0, 0, 200)) for image in images)
