@@ -9,6 +9,7 @@ import time
 
 import cv2
 import numpy as np
+import psutil
 import pytest
 
 from nodes.io.web import WebView
@@ -265,3 +266,41 @@ def test_opencv_opens_the_stream():
             feeder.join(5)
     assert all(image is not None and image.shape == (240, 320, 3) for image in images)
     assert all(close_to(image, (0, 0, 200)) for image in images)
+
+
+def test_ten_viewers_one_stalled_take_nothing_from_the_graph_and_memory_stays_flat():
+    """Speed is in bench/web.py; here: every frame goes through, each reader ends on the newest
+    frame, and memory after 300 frames is what it was after 100."""
+    pool = [noise(i).image for i in range(8)]
+    green = (0, 220, 0)
+    rss = psutil.Process().memory_info
+    with served(stall_timeout=600.0) as h:
+        h.feed(frame=noise(0))
+        readers = [MjpegViewer(h.node.url) for _ in range(9)]
+        stalled = StalledViewer(h.node.url)
+        saw_green = [threading.Event() for _ in readers]
+
+        def read(i: int) -> None:   # as fast as it can, until the server closes the stream
+            try:
+                while True:
+                    if close_to(readers[i].read_image(), green):
+                        saw_green[i].set()
+            except (EOFError, OSError):
+                pass
+        threads = [threading.Thread(target=read, args=(i,)) for i in range(len(readers))]
+        for thread in threads:
+            thread.start()
+        for i in range(1, 301):
+            if i == 100:
+                early = rss().rss
+            h.feed(frame=make_frame(i, 320, 240).replace(image=pool[i % len(pool)]))
+        late = rss().rss
+        h.feed(frame=make_frame(301, 320, 240, color=green))
+        everyone_saw_it = all(event.wait(30) for event in saw_green)
+        web = metrics(h.node.url)['web']
+    for thread in threads:
+        thread.join(10)
+    stalled.close()
+    assert web['frames_in'] == 302 and web['viewers'] == 10
+    assert everyone_saw_it
+    assert late - early < 8 * 2 ** 20   # 200 frames queued for the stalled viewer: ~30 MB
