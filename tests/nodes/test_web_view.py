@@ -22,7 +22,8 @@ pytestmark = pytest.mark.timeout(60)
 
 
 def served(**params) -> NodeHarness:
-    return NodeHarness(WebView, name='web', **{'port': 0, **params})
+    """A WebView on a free port that encodes every frame (no max_fps), unless told otherwise."""
+    return NodeHarness(WebView, name='web', **{'port': 0, 'max_fps': None, **params})
 
 
 def color_of(image: np.ndarray) -> tuple[int, ...]:
@@ -99,6 +100,21 @@ def test_each_frame_is_encoded_once_whatever_the_number_of_viewers():
             viewer.close()
     assert web['frames_encoded'] == 6
     assert web['viewers'] == 5 and web['viewer_drops'] == 0
+
+
+def test_max_fps_caps_the_encoding_however_fast_frames_come():
+    with served(max_fps=2.0) as h:
+        h.feed(frame=noise(0))
+        viewer = MjpegViewer(h.node.url)
+        viewer.read_jpeg()
+        start = time.monotonic()
+        for i in range(1, 101):
+            h.feed(frame=noise(i))
+        web = metrics(h.node.url)['web']
+        elapsed = time.monotonic() - start
+        viewer.close()
+    assert web['frames_encoded'] <= 2 + 2.0 * elapsed   # the first, then 2 a second at most
+    assert web['frames_encoded'] + web['frames_skipped'] + 1 >= 101   # the rest are counted
 
 
 def test_a_stalled_viewer_slows_nobody_and_its_drops_are_counted():

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import Any, Callable
 
 import cv2
@@ -20,12 +21,14 @@ class FrameHub:
 
     ``publish`` (the graph's thread) only swaps a reference: a frame not yet encoded when the next
     one arrives is dropped and counted (drop-oldest, one slot). The encoder thread encodes each
-    frame it takes once, and only while a client watches; then it calls every listener (the web
-    server, which wakes its clients). All counters and slots are guarded by ``_lock``.
+    frame it takes once, only while a client watches, and at most ``max_fps`` times a second;
+    then it calls every listener (the web server, which wakes its clients). All counters and slots are guarded by ``_lock``.
     """
 
-    def __init__(self, quality: int = 80) -> None:
+    def __init__(self, quality: int = 80, max_fps: float | None = None) -> None:
         self.quality = quality
+        self._period = 1.0 / max_fps if max_fps else 0.0
+        self._next_at = 0.0        # monotonic time before which nothing more is encoded
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)   # new frame, a client came, or closed
         self._raw: np.ndarray | None = None
@@ -75,14 +78,21 @@ class FrameHub:
             self._thread.join(_JOIN_TIMEOUT_S)
 
     def _take(self) -> np.ndarray | None:
-        """The next frame to encode, or None once closed."""
+        """The next frame to encode (a watcher waits, and ``max_fps`` allows it), or None once
+        closed."""
         with self._changed:
-            self._changed.wait_for(
-                lambda: self._closed or (self._raw is not None and self._watchers > 0))
-            if self._closed:
-                return None
-            image, self._raw = self._raw, None
-            return image
+            while not self._closed:
+                if self._raw is None or self._watchers == 0:
+                    self._changed.wait()
+                    continue
+                remaining = self._next_at - time.monotonic()
+                if remaining > 0:
+                    self._changed.wait(remaining)   # newer frames may replace it meanwhile
+                    continue
+                image, self._raw = self._raw, None
+                self._next_at = time.monotonic() + self._period
+                return image
+            return None
 
     def _encode_loop(self) -> None:
         params = [cv2.IMWRITE_JPEG_QUALITY, self.quality]

@@ -49,7 +49,8 @@ class WebView(Node):
     Routes: ``/`` (the page), ``/stream.mjpg``, ``/metrics``, ``/metrics/prometheus`` and
     ``POST /key``. With a ``token`` every route needs ``?token=...`` or an
     ``Authorization: Bearer ...`` header. The graph never waits for a viewer: each frame is
-    JPEG-encoded once, on a thread of its own, and viewers get the newest one.
+    JPEG-encoded at most once (at most ``max_fps`` a second; null: every frame), on a thread of
+    its own, and viewers get the newest one.
     """
 
     inputs = {'frame': 'trigger'}
@@ -57,12 +58,13 @@ class WebView(Node):
     role = 'web_view'   # what --serve attaches, or moves to its address
 
     def __init__(self, port: Port = 8080, host: str = '127.0.0.1', token: str | None = None,
-                 quality: Quality = 80, max_clients: Positive = 16,
-                 stall_timeout: PositiveFloat = 10.0) -> None:
+                 quality: Quality = 80, max_fps: PositiveFloat | None = 30.0,
+                 max_clients: Positive = 16, stall_timeout: PositiveFloat = 10.0) -> None:
         if token == '':
             raise ValueError("token must be a non-empty string or null, but got ''")
         self.port, self.host, self.token = port, host, token
-        self.quality, self.max_clients, self.stall_timeout = quality, max_clients, stall_timeout
+        self.quality, self.max_fps = quality, max_fps
+        self.max_clients, self.stall_timeout = max_clients, stall_timeout
         self.url = ''
         self._sock: socket.socket | None = None
         self._hub: FrameHub | None = None
@@ -88,7 +90,7 @@ class WebView(Node):
             log.warning('%s: serving on %s without a token: anyone who can reach this machine '
                         'can watch and press keys; fix: --serve-token TOKEN, or an SSH tunnel '
                         'to a 127.0.0.1 bind', self.name, self.url)
-        self._hub = FrameHub(self.quality)
+        self._hub = FrameHub(self.quality, self.max_fps)
         self._server = WebServer(self._sock, self._hub, self.report, self.press, self.token,
                                  self.max_clients, self.stall_timeout, self.name,
                                  local_only=self.token is None and is_loopback(self.host))
