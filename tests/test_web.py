@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -25,23 +26,49 @@ PREVIEW = ROOT / 'graphs' / 'preview.yaml'
 CHROMIUM, CHROMEDRIVER = Path('/usr/bin/chromium'), Path('/usr/bin/chromedriver')
 
 
-def serve(*args: str) -> tuple[subprocess.Popen, str]:
-    """Run the preview graph on real footage, paced and looping, with --serve on a free port;
-    returns the process and the page's address."""
-    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
-    env.pop('DISPLAY', None)
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / 'run_webcam.py'), '--config', str(PREVIEW),
-         '--input', str(photo_path('vtest.avi')), '--mode', 'replay', '--headless',
-         '--set', 'source.realtime=true', '--set', 'source.loop=true',
-         '--serve', '127.0.0.1:0', *args],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in proc.stderr:
-        found = re.search(r'watch at (http://\S+/)', line)
-        if found:
-            return proc, found.group(1)
-    proc.kill()
-    raise AssertionError(f'the app ended without serving: {proc.wait()}')
+class App:
+    """The app in a subprocess; its log is read on a thread, so a full pipe never blocks it."""
+
+    def __init__(self, *args: str) -> None:
+        env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+        env.pop('DISPLAY', None)
+        self.proc = subprocess.Popen(
+            [sys.executable, str(ROOT / 'run_webcam.py'), *args], env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self.url_found = threading.Event()
+        self.url = ''
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line)
+            found = re.search(r'watch at (http://\S+/)', line)
+            if found and not self.url:
+                self.url = found.group(1)
+                self.url_found.set()
+        self.url_found.set()   # ended: whoever waits for the address must not wait forever
+
+    def log(self) -> str:
+        self._reader.join(10)
+        return ''.join(self.lines)
+
+    def end(self) -> None:
+        self.proc.kill()
+        self.proc.wait()
+
+
+def serve(*args: str) -> App:
+    """Run the preview graph on real footage, paced and looping, with --serve on a free port."""
+    app = App('--config', str(PREVIEW), '--input', str(photo_path('vtest.avi')),
+              '--mode', 'replay', '--headless', '--set', 'source.realtime=true',
+              '--set', 'source.loop=true', '--serve', '127.0.0.1:0', *args)
+    app.url_found.wait(60)
+    if not app.url:
+        app.end()
+        raise AssertionError(f'the app did not serve:\n{app.log()}')
+    return app
 
 
 def chromium() -> webdriver.Chrome:
@@ -58,8 +85,8 @@ def chromium() -> webdriver.Chrome:
 
 
 def test_the_page_shows_moving_video_live_metrics_and_working_hot_keys():
-    proc, url = serve()
-    driver = chromium()
+    app = serve()
+    url, driver = app.url, chromium()
     try:
         driver.get(url)
         wait = WebDriverWait(driver, 30)
@@ -83,16 +110,16 @@ def test_the_page_shows_moving_video_live_metrics_and_working_hot_keys():
         assert 'off' in driver.find_element(By.ID, 'node-monitor').text
 
         driver.find_element(By.ID, 'key-q').click()            # quits, as q in the window
-        assert proc.wait(timeout=20) == 0
+        assert app.proc.wait(timeout=20) == 0
     finally:
         driver.quit()
-        proc.kill()
-        proc.wait()
-    assert "stopping: key q (web)" in proc.stderr.read()
+        app.end()
+    assert 'stopping: key q (web)' in app.log()
 
 
 def test_sigint_with_three_viewers_exits_within_2s_and_closes_them():
-    proc, url = serve()
+    app = serve()
+    url = app.url
     try:
         readers = [MjpegViewer(url) for _ in range(2)]
         for reader in readers:
@@ -101,25 +128,23 @@ def test_sigint_with_three_viewers_exits_within_2s_and_closes_them():
         while metrics(url)['web']['viewers'] < 3:
             pass
         sent = time.monotonic()
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        app.proc.send_signal(signal.SIGINT)
+        app.proc.wait(timeout=10)
         elapsed = time.monotonic() - sent
     finally:
-        proc.kill()
-        proc.wait()
-    assert proc.returncode == 130
+        app.end()
+    assert app.proc.returncode == 130
     assert elapsed < 2.0
     assert all(reader.at_end() for reader in readers)
     assert stalled.closed_by_server()
-    assert 'Traceback' not in proc.stderr.read()
+    assert 'Traceback' not in app.log()
 
 
 def test_serve_token_guards_the_page():
-    proc, url = serve('--serve-token', 'let-me-in')
+    app = serve('--serve-token', 'let-me-in')
     try:
-        assert get(url, '/metrics')[0] == 401
-        assert get(url, '/metrics?token=let-me-in')[0] == 200
-        assert metrics(url, token='let-me-in')['graph'] == 'preview'
+        assert get(app.url, '/metrics')[0] == 401
+        assert get(app.url, '/metrics?token=let-me-in')[0] == 200
+        assert metrics(app.url, token='let-me-in')['graph'] == 'preview'
     finally:
-        proc.send_signal(signal.SIGINT)
-        proc.wait(timeout=10)
+        app.end()
