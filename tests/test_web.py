@@ -85,9 +85,10 @@ def chromium() -> webdriver.Chrome:
 
 
 def test_the_page_shows_moving_video_live_metrics_and_working_hot_keys():
-    app = serve()
-    url, driver = app.url, chromium()
+    app, driver = serve(), None
+    url = app.url
     try:
+        driver = chromium()
         driver.get(url)
         wait = WebDriverWait(driver, 30)
         wait.until(lambda d: d.find_elements(By.ID, 'node-monitor'))
@@ -112,7 +113,8 @@ def test_the_page_shows_moving_video_live_metrics_and_working_hot_keys():
         driver.find_element(By.ID, 'key-q').click()            # quits, as q in the window
         assert app.proc.wait(timeout=20) == 0
     finally:
-        driver.quit()
+        if driver is not None:
+            driver.quit()
         app.end()
     assert 'stopping: key q (web)' in app.log()
 
