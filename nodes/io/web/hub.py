@@ -22,7 +22,8 @@ class FrameHub:
     ``publish`` (the graph's thread) only swaps a reference: a frame not yet encoded when the next
     one arrives is dropped and counted (drop-oldest, one slot). The encoder thread encodes each
     frame it takes once, only while a client watches, and at most ``max_fps`` times a second;
-    then it calls every listener (the web server, which wakes its clients). All counters and slots are guarded by ``_lock``.
+    then it calls every listener (the web server, which wakes its clients). All counters and
+    slots are guarded by ``_lock``.
     """
 
     def __init__(self, quality: int = 80, max_fps: float | None = None) -> None:
