@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.footage import photo_path
+
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).parents[2]
@@ -169,3 +171,15 @@ def test_bad_serve_options_exit_2(tmp_path, args, message):
 def test_serve_address_defaults_to_loopback(value, expected):
     from webcam_app.app.cli import serve_address
     assert serve_address(value) == expected
+
+
+def test_a_busy_serve_port_exits_2_before_anything_runs():
+    import socket
+    with socket.create_server(('127.0.0.1', 0)) as busy:
+        port = busy.getsockname()[1]
+        proc = cli('--config', str(ROOT / 'graphs' / 'preview.yaml'), '--headless',
+                   '--input', str(photo_path('vtest.avi')), '--serve', str(port))
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert f"node 'webview' (WebView): cannot serve on 127.0.0.1:{port}:" in err
+    assert 'opened' not in err   # the source never started
