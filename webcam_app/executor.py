@@ -38,7 +38,10 @@ class Runner:
         self.live = graph.mode == 'live'
         self.buffers = {name: Buffer(name, spec.size, spec.policy, on_drop=Envelope.release)
                         for name, spec in graph.buffers.items()}
-        self.metrics = Metrics(list(graph.nodes), self.buffers)
+        self.metrics = Metrics(
+            list(graph.nodes), self.buffers,
+            reads={s.name: [buf for buf, _ in s.inputs.values()] for s in graph.nodes.values()},
+            switches={s.name: s.node for s in graph.nodes.values()})
         self.stopping = threading.Event()
         self.cancelled = threading.Event()
         self.exit_code: int | None = None
