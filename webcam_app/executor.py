@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 from pathlib import Path
@@ -27,7 +28,11 @@ class Runner:
 
     Shutdown, whatever its cause: sources stop, the graph drains for ``drain_timeout`` seconds,
     then every buffer is closed, which wakes every waiting thread, and all threads are joined.
+    ``hurry()`` (a second Ctrl-C) skips the drain: nodes close at once, and sinks finalize their
+    files with what they have, within ``finalize_timeout`` seconds.
     """
+
+    finalize_timeout = 0.75
 
     def __init__(self, graph: Graph, drain_timeout: float = 1.0,
                  metrics_interval: float = 5.0) -> None:
@@ -39,10 +44,12 @@ class Runner:
         self.metrics = Metrics(list(graph.nodes), self.buffers)
         self.stopping = threading.Event()
         self.cancelled = threading.Event()
+        self.hurried = threading.Event()
         self.exit_code: int | None = None
         self.errors: list[NodeError] = []   # each names its node; the cause is chained
         self._state = threading.Condition()
         self._stop_at: float | None = None
+        self._join_by: float | None = None    # when _cancel gives up on the threads
         self._barrier = threading.Barrier(len(graph.nodes))
         self._running = 0
         self.workers = [self._make_worker(spec) for spec in graph.nodes.values()]
@@ -83,8 +90,26 @@ class Runner:
                 self._stop_at = time.monotonic() + self.drain_timeout
             self.stopping.set()
             self._state.notify_all()
+        self._barrier.abort()   # nodes still setting up will not start
         if first:   # wakes nodes that wait on their own (a source's pacing or reconnect backoff)
             self.events.publish('stop', reason)
+
+    def hurry(self, reason: str = 'stop now', exit_code: int = EXIT_OK) -> None:
+        """Stop without draining: buffers close now; sinks still finalize their outputs.
+
+        Publishes ``'hurry'``, so that a sink with a backlog (a recorder's queue) drops it.
+        """
+        self.stop(reason, exit_code)
+        with self._state:
+            if self.hurried.is_set():
+                return
+            self.hurried.set()
+            now = time.monotonic()
+            self._stop_at = min(self._stop_at or now, now)
+            self._join_by = min(self._join_by or now + 1e9, now + self.finalize_timeout)
+            self._state.notify_all()
+        log.info('stopping now: skipping the drain (%s)', reason)
+        self.events.publish('hurry', reason)
 
     def fail(self, name: str, exc: BaseException, exit_code: int = EXIT_ERROR) -> None:
         """A node failed: report it with its name and stop the graph."""
@@ -152,9 +177,17 @@ class Runner:
         self._barrier.abort()
         for buffer in self.buffers.values():
             buffer.close()
-        end = time.monotonic() + max(1.0, self.drain_timeout)
-        for thread in self.threads:
-            thread.join(max(0.0, end - time.monotonic()))
+        with self._state:
+            end = time.monotonic() + max(1.0, self.drain_timeout)
+            self._join_by = min(self._join_by or end, end)
+            while self._running > 0:   # hurry() may bring _join_by forward
+                left = self._join_by - time.monotonic()
+                if left <= 0:
+                    break
+                self._state.wait(left)
+        if self._running == 0:   # each worker's last act was worker_done(): they are ending
+            for thread in self.threads:
+                thread.join(1.0)
         stuck = [t.name for t in self.threads if t.is_alive()]
         if stuck:
             log.error('threads still busy after shutdown: %s', ', '.join(stuck))
@@ -173,9 +206,16 @@ class Runner:
                          'enabled' if spec.node.enabled else 'disabled', key)
 
     def write_metrics(self, path: str | Path) -> None:
+        """Write the metrics as JSON, atomically: a reader never sees half a file."""
         snap = self.metrics.snapshot()
         snap.update(graph=self.graph.name, mode=self.graph.mode, exit_code=self.exit_code)
-        Path(path).write_text(json.dumps(snap, indent=2))
+        path = Path(path)
+        tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+        try:
+            tmp.write_text(json.dumps(snap, indent=2))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def run_graph(graph: Graph, timeout: float | None = None, **kwargs: Any) -> Runner:

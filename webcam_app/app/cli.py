@@ -9,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+import webcam_stop
+
 from ..builder import build_graph, node_parameters
 from ..config import apply_overrides, load_config
 from ..errors import ConfigError, WebcamAppError, WeightsUnavailable
@@ -22,7 +24,7 @@ __all__ = ['main', 'prepare_graph']
 
 log = logging.getLogger('webcam_app')
 
-EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+EXIT_SIGINT, EXIT_SIGTERM = webcam_stop.EXIT_SIGINT, webcam_stop.EXIT_SIGTERM
 
 EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml                         # webcam 0, window
@@ -129,15 +131,16 @@ def list_nodes() -> str:
     return '\n'.join(lines)
 
 
-def _install_signals(runner: Runner) -> None:
-    def handle(signum: int, _frame: Any) -> None:
-        code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
-        if runner.stopping.is_set() and signum == signal.SIGINT:
-            sys.stderr.write('forced exit\n')
-            os._exit(code)
-        runner.stop('Ctrl-C' if signum == signal.SIGINT else 'SIGTERM', code)
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
+def _stop_on_signals(runner: Runner) -> None:
+    """The 1st Ctrl-C/SIGTERM stops the run, the 2nd skips the drain (webcam_stop: the 3rd, or
+    1 s after the 2nd, forces the exit). Signals recorded before the graph existed count too."""
+    def on_signal(signum: int, count: int) -> None:
+        reason = 'Ctrl-C' if signum == signal.SIGINT else 'SIGTERM'
+        if count == 1:
+            runner.stop(reason, webcam_stop.exit_code())
+        else:
+            runner.hurry(f'{reason} again', webcam_stop.exit_code())
+    webcam_stop.listen(on_signal)
 
 
 def _progress(runner: Runner) -> Any:
@@ -160,6 +163,12 @@ def _progress(runner: Runner) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the app; SIGINT and SIGTERM stop it cleanly (see webcam_stop)."""
+    with webcam_stop.installed():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = build_parser().parse_args(argv)
     # native libraries' own chatter (OpenCV, TFLite) is not for users
     if args.log_level != 'DEBUG':
@@ -193,7 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, WebcamAppError) as exc:
         sys.stderr.write(f'error: {exc}\n')
         return getattr(exc, 'exit_code', EXIT_CONFIG)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:   # a handler other than webcam_stop's was in place
         return EXIT_SIGINT
     if args.print_graph:
         print(graph.describe(args.print_graph))
@@ -201,7 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     headless = args.headless or not any(type(s.node).__name__ == 'Display'
                                         for s in graph.nodes.values())
     runner = Runner(graph)
-    _install_signals(runner)
+    _stop_on_signals(runner)   # a signal that came while loading stops it before it starts
     tick = _progress(runner) if headless else None
     runner.start()
     code = runner.wait(tick=tick)

@@ -1,0 +1,108 @@
+"""Stop requests from SIGINT and SIGTERM, recorded from the first millisecond.
+
+This module imports nothing heavy, so the entry points install its handler before numpy, OpenCV
+or torch load. A signal is never raised inside an import (where Python may swallow it, or turn
+it into a misleading ImportError): it is recorded here, and the run honours it as soon as its
+graph exists. The 1st signal asks for a stop; the 2nd for a hurried one (skip the drain, still
+finalize every output) and starts a 1 s deadline; the 3rd, or that deadline, forces the exit.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator
+
+__all__ = ['EXIT_SIGINT', 'EXIT_SIGTERM', 'FORCE_AFTER_S', 'count', 'exit_code', 'install',
+           'installed', 'listen', 'reset', 'uninstall']
+
+EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+#: seconds between the 2nd signal and the forced exit, for the outputs to be finalized
+FORCE_AFTER_S = 1.0
+
+_signals: list[int] = []
+_listener: Callable[[int, int], None] | None = None
+_previous: dict[int, Any] | None = None
+
+
+def exit_code() -> int:
+    """The exit code the first signal asks for (130 for SIGINT, 143 for SIGTERM), or 0."""
+    if not _signals:
+        return 0
+    return EXIT_SIGINT if _signals[0] == signal.SIGINT else EXIT_SIGTERM
+
+
+def count() -> int:
+    """How many stop signals have arrived."""
+    return len(_signals)
+
+
+def _force_exit(why: str) -> None:
+    os.write(2, f'forced exit: {why}\n'.encode())
+    os._exit(exit_code())
+
+
+def _handle(signum: int, _frame: Any) -> None:
+    _signals.append(signum)
+    n = len(_signals)
+    if n >= 3:
+        _force_exit('third stop signal')
+    if n == 2:
+        timer = threading.Timer(FORCE_AFTER_S, _force_exit,
+                                (f'outputs not finalized within {FORCE_AFTER_S:g} s',))
+        timer.daemon = True
+        timer.start()
+    listener = _listener
+    if listener is not None:   # on a thread of its own: the main thread may hold any lock now
+        threading.Thread(target=listener, args=(signum, n), name='stop-signal',
+                         daemon=True).start()
+
+
+def install() -> bool:
+    """Install the handler (main thread only). False if it was installed already or cannot be."""
+    global _previous
+    if _previous is not None or threading.current_thread() is not threading.main_thread():
+        return False
+    _previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    return True
+
+
+def uninstall() -> None:
+    """Restore the handlers that were there before ``install`` and forget every request."""
+    global _previous
+    if _previous is not None:
+        for signum, handler in _previous.items():
+            signal.signal(signum, handler)
+        _previous = None
+    reset()
+
+
+def reset() -> None:
+    global _listener
+    _signals.clear()
+    _listener = None
+
+
+def listen(callback: Callable[[int, int], None] | None) -> None:
+    """Call ``callback(signum, count)`` on every signal from now on (on a thread of its own),
+    and once now if signals arrived before (with the latest one and their count)."""
+    global _listener
+    _listener = callback
+    recorded = list(_signals)
+    if callback is not None and recorded:
+        threading.Thread(target=callback, args=(recorded[-1], len(recorded)),
+                         name='stop-signal', daemon=True).start()
+
+
+@contextmanager
+def installed() -> Iterator[None]:
+    """The handler for the duration of the block; removed after it if this block installed it."""
+    mine = install()
+    try:
+        yield
+    finally:
+        if mine:
+            uninstall()
+        else:
+            listen(None)
