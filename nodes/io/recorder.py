@@ -155,12 +155,21 @@ class Recorder(Node):
         return image
 
     def _drop_backlog(self) -> None:
+        """Drop the queued frames, but keep one if none is written yet: a file with no frame
+        would not play."""
+        keep = [] if self.written else [None]
         while True:
             try:
-                self._queue.get_nowait()
+                image = self._queue.get_nowait()
             except queue.Empty:
-                return
-            self.dropped += 1
+                break
+            if keep and keep[0] is None:
+                keep[0] = image
+            else:
+                self.dropped += 1
+        for image in keep:
+            if image is not None:
+                self._queue.put(image)
 
     def close(self) -> None:
         thread, self._thread = self._thread, None
