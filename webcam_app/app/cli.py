@@ -60,6 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--offline', action='store_true',
                    help='never download weights (sets WEBCAM_APP_OFFLINE=1): use files on disk, '
                    'else the offline fallback')
+    p.add_argument('--trust-checkpoints', action='store_true',
+                   help='load model checkpoints in full, even those holding more than weights '
+                   '(a checkpoint is a pickle: only for files whose source you trust)')
     p.add_argument('--no-fallback', action='store_true',
                    help="don't switch to the graph's offline fallback when weights are missing")
     p.add_argument('--metrics-out', metavar='PATH', help='write run metrics as JSON at exit')
@@ -83,6 +86,7 @@ def _set_all(args: argparse.Namespace) -> dict[str, Any]:
     values = {'input': _cli_path(args.input) if args.input else None,
               'headless': True if args.headless else None, 'device': args.device,
               'max_frames': args.max_frames,
+              'trust_checkpoint': True if args.trust_checkpoints else None,
               'models_dir': _cli_path(args.models_dir) if args.models_dir else None}
     return {k: v for k, v in values.items() if v is not None}
 

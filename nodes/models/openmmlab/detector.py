@@ -10,7 +10,7 @@ from webcam_app import Frame, Object, WebcamAppError
 
 from .model_node import _ModelNode
 from ...tracking.tracker import boxes_from_keypoints
-from .weights import building, load_checkpoint
+from .weights import building
 
 __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'normalize_classes']
 
@@ -119,8 +119,8 @@ class DetectorNode(_ModelNode):
                  labels: list[str] | None = None, score_thr: float = 0.5,
                  max_objects: int | None = None, classes: list[str] | str | None = None,
                  det_interval: int = 1, models_dir: str | None = None,
-                 threads: int | None = None) -> None:
-        self._set_model(model, weights, device, models_dir, threads)
+                 threads: int | None = None, trust_checkpoint: bool = False) -> None:
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint)
         if not 0.0 <= float(score_thr) <= 1.0:
             raise ValueError(f'score_thr must be in [0, 1], but got {score_thr!r}')
         if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
@@ -146,7 +146,7 @@ class DetectorNode(_ModelNode):
             from mmdet.utils import get_test_pipeline_cfg
             from mmpose.utils import adapt_mmdet_pipeline
             det = init_detector(self._spec.config_path, None, device=self.device)
-            meta = load_checkpoint(det, self._checkpoint) if self._checkpoint else {}
+            meta = self._load_checkpoint(det)
             det.cfg = adapt_mmdet_pipeline(det.cfg)     # mmpose's registry scope would break it
             pipeline = get_test_pipeline_cfg(det.cfg.copy())
             pipeline[0].type = 'mmdet.LoadImageFromNDArray'
