@@ -94,10 +94,12 @@ def _set_all(args: argparse.Namespace) -> dict[str, Any]:
 def prepare_graph(config_path: str | Path, args: argparse.Namespace) -> Graph:
     """Load a graph and apply every command-line override to it. Raises ConfigError."""
     config = load_config(config_path)
-    if args.out:
-        attach_sink(config, 'Recorder', _cli_path(args.out))
-    if args.pred_out:
-        attach_sink(config, 'PredictionWriter', _cli_path(args.pred_out))
+    nodes = config.data.get('nodes')
+    if isinstance(nodes, list) and nodes:   # else the builder reports that, at its line
+        if args.out:
+            attach_sink(config, 'Recorder', _cli_path(args.out))
+        if args.pred_out:
+            attach_sink(config, 'PredictionWriter', _cli_path(args.pred_out))
     apply_overrides(config, args.overrides)
     return build_graph(config, mode=args.mode, set_all=_set_all(args),
                        check=not args.print_graph)

@@ -35,7 +35,8 @@ class _ModelNode(Node):
         if not isinstance(model, str) or not model:
             raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
         if not isinstance(trust_checkpoint, bool):
-            raise ValueError(f'trust_checkpoint must be true or false, but got {trust_checkpoint!r}')
+            raise ValueError('trust_checkpoint must be true or false, but got '
+                             f'{trust_checkpoint!r}')
         self.trust_checkpoint = trust_checkpoint
         self.model, self.weights, self.device = model, weights, str(device)
         self.models_dir, self.threads = models_dir, check_threads(threads)
