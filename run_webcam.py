@@ -1,8 +1,14 @@
 #!/usr/bin/env python
 """Run a pose-estimation graph: python run_webcam.py --config graphs/hand.yaml (see --help)."""
-import sys
+import _signal   # built in, already loaded: recording stop signals from here on costs no import
 
-import webcam_stop   # imports nothing heavy
+_early: list = []   # signals that arrive before webcam_stop takes over
+for _signum in (_signal.SIGINT, _signal.SIGTERM):
+    _signal.signal(_signum, lambda signum, _frame: _early.append(signum))
+
+import sys  # noqa: E402
+
+import webcam_stop  # noqa: E402  (imports nothing heavy)
 
 
 def main() -> int:
@@ -10,7 +16,7 @@ def main() -> int:
 
     A Ctrl-C while numpy, OpenCV or torch import is recorded, not lost (see webcam_stop).
     """
-    webcam_stop.install()
+    webcam_stop.install(recorded=_early)
     from webcam_app.app.cli import main as cli_main
     return cli_main()
 

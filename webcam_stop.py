@@ -12,7 +12,10 @@ import os
 import signal
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any, Callable, Iterator
 
 __all__ = ['EXIT_SIGINT', 'EXIT_SIGTERM', 'FORCE_AFTER_S', 'count', 'exit_code', 'install',
            'installed', 'listen', 'reset', 'uninstall']
@@ -59,12 +62,18 @@ def _handle(signum: int, _frame: Any) -> None:
                          daemon=True).start()
 
 
-def install() -> bool:
-    """Install the handler (main thread only). False if it was installed already or cannot be."""
+def install(recorded: list[int] | None = None) -> bool:
+    """Install the handler (main thread only). False if it was installed already or cannot be.
+
+    ``recorded``: signals an entry point caught before this module was imported; they count as
+    if they came now.
+    """
     global _previous
     if _previous is not None or threading.current_thread() is not threading.main_thread():
         return False
     _previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    while recorded:
+        _handle(recorded.pop(0), None)
     return True
 
 
