@@ -126,7 +126,7 @@ def test_the_app_refuses_it_before_start_at_the_nodes_line(tmp_path, make_video)
                            str(tmp_path / 'evil.yaml'), '--headless'], capture_output=True,
                           text=True, timeout=120, env={**os.environ, 'PYTHONPATH': path})
     assert proc.returncode == 2, proc.stderr
-    assert f"{tmp_path / 'evil.yaml'}:7: node 'detector' (DetectorNode): checkpoint " in proc.stderr
+    assert f"{tmp_path / 'evil.yaml'}:8: node 'detector' (DetectorNode): checkpoint " in proc.stderr
     assert 'evil.pth was refused: it holds tests.nodes.test_checkpoints.plant_marker' in proc.stderr
     assert 'trust_checkpoint: true' in proc.stderr and '--trust-checkpoints' in proc.stderr
     assert 'stopping' not in proc.stderr and not marker.exists()
