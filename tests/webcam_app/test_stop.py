@@ -13,7 +13,7 @@ import cv2
 import pytest
 
 import webcam_stop
-from webcam_app import Node, Runner, load_graph
+from webcam_app import Runner, load_graph
 from tests.webcam_app import toy_nodes  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
@@ -177,23 +177,15 @@ def test_signals_are_recorded_and_handed_to_a_listener_later():
     assert webcam_stop.count() == 0
 
 
-class Hold(Node):
-    """Blocks in process() until released: a drain through it never ends by itself."""
-
-    outputs = ()
-    release = threading.Event()
-
-    def process(self, frame):
-        self.release.wait(30)
-
-
-def test_hurry_skips_a_drain_that_would_never_end(registry_snapshot):
+def test_hurry_skips_a_drain_that_would_never_end():
     graph = load_graph({'name': 'hold', 'nodes': [
         {'name': 'source', 'type': 'CountSource', 'n': -1, 'fps': 100,
          'outputs': {'frame': 'frames'}},
-        {'name': 'hold', 'type': 'Hold', 'inputs': {'frame': 'frames'}}]})
+        {'name': 'hold', 'type': 'Gate', 'inputs': {'frame': 'frames'},
+         'outputs': {'frame': 'out'}},
+        {'name': 'sink', 'type': 'Collect', 'key': 'hold', 'inputs': {'frame': 'out'}}]})
     runner = Runner(graph, drain_timeout=3600)
-    graph.nodes['hold'].node.release = runner.cancelled   # frees it once buffers close
+    graph.nodes['hold'].node.opened = runner.cancelled   # holds frame 0 until buffers close
     hurried = threading.Event()
     graph.nodes['hold'].node.events.subscribe('hurry', lambda _: hurried.set())
     runner.start()

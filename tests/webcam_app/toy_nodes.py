@@ -45,6 +45,21 @@ class AddValue(Node):
         return frame.with_meta(**{self.key: frame.frame_id * self.factor})
 
 
+class Gate(Node):
+    """Passes frames on, but holds the first one until ``opened`` is set (by a test)."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self._first = True
+
+    def process(self, frame):
+        if self._first:
+            self._first = False
+            if not self.opened.wait(30):
+                raise TimeoutError('the test never opened the gate')
+        return frame
+
+
 class JoinLatest(Node):
     """Copy the side input's frame id into meta."""
 
