@@ -14,11 +14,13 @@ import webcam_stop  # noqa: E402  (imports nothing heavy)
 def main() -> int:
     """The console script ``webcam-app``: the stop handler first, then the app's imports.
 
-    A Ctrl-C while numpy, OpenCV or torch import is recorded, not lost (see webcam_stop).
+    A Ctrl-C while numpy, OpenCV or torch import is recorded, not lost (see webcam_stop). The
+    process ends as soon as the app returns, with its exit code (it does not return).
     """
     webcam_stop.install(recorded=_early)
     from webcam_app.app.cli import main as cli_main
-    return cli_main()
+    webcam_stop.quit_process(cli_main())
+    return 0   # not reached
 
 
 if __name__ == '__main__':

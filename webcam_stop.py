@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from typing import Any, Callable, Iterator
 
 __all__ = ['EXIT_SIGINT', 'EXIT_SIGTERM', 'FORCE_AFTER_S', 'count', 'exit_code', 'install',
-           'installed', 'listen', 'reset', 'uninstall']
+           'installed', 'listen', 'quit_process', 'reset', 'uninstall']
 
 EXIT_SIGINT, EXIT_SIGTERM = 130, 143
 #: seconds between the 2nd signal and the forced exit, for the outputs to be finalized
@@ -102,6 +102,23 @@ def listen(callback: Callable[[int, int], None] | None) -> None:
     if callback is not None and recorded:
         threading.Thread(target=callback, args=(recorded[-1], len(recorded)),
                          name='stop-signal', daemon=True).start()
+
+
+def quit_process(code: int) -> None:
+    """End the process now with ``code``, once the app has closed its outputs.
+
+    Skips the interpreter's teardown, during which Python restores the default handlers: a
+    signal then would kill the process instead of being recorded, and its exit code would lie.
+    """
+    import logging
+    import sys
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 @contextmanager
