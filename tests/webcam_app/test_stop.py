@@ -181,7 +181,7 @@ def test_hurry_skips_a_drain_that_would_never_end():
     graph = load_graph({'name': 'hold', 'nodes': [
         {'name': 'source', 'type': 'CountSource', 'n': -1, 'fps': 100,
          'outputs': {'frame': 'frames'}},
-        {'name': 'hold', 'type': 'Gate', 'inputs': {'frame': 'frames'},
+        {'name': 'hold', 'type': 'HoldFirst', 'inputs': {'frame': 'frames'},
          'outputs': {'frame': 'out'}},
         {'name': 'sink', 'type': 'Collect', 'key': 'hold', 'inputs': {'frame': 'out'}}]})
     runner = Runner(graph, drain_timeout=3600)

@@ -9,7 +9,7 @@ from .checkpoints import CheckpointRefused, load_checkpoint, unsafe_globals
 from .model_zoo import ModelSpec, resolve_model
 from .weights import resolve_weights
 
-__all__ = ['_ModelNode', 'check_threads']
+__all__: list[str] = []   # _ModelNode is a base for this package's nodes, not a node type
 
 
 class _ModelNode(Node):
@@ -27,19 +27,15 @@ class _ModelNode(Node):
     trust_checkpoint = False        # True: unpickle the checkpoint in full (it may run code)
     _spec: ModelSpec | None = None
     _checkpoint: str | None = None     # None: random weights (weights: none)
-    _located = False
 
     def _set_model(self, model: str, weights: str | None, device: str, models_dir: str | None,
                    threads: int | None, trust_checkpoint: bool = False) -> None:
-        """Validate and keep the parameters every model node has."""
-        if not isinstance(model, str) or not model:
-            raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
-        if not isinstance(trust_checkpoint, bool):
-            raise ValueError('trust_checkpoint must be true or false, but got '
-                             f'{trust_checkpoint!r}')
+        """Keep the parameters every model node has."""
+        if not model:
+            raise ValueError('model must be an alias, model name or config, but got nothing')
         self.trust_checkpoint = trust_checkpoint
         self.model, self.weights, self.device = model, weights, str(device)
-        self.models_dir, self.threads = models_dir, check_threads(threads)
+        self.models_dir, self.threads = models_dir, threads
 
     def check(self) -> None:
         """Resolve the config and the weights (downloading them) before any thread starts, and
@@ -51,7 +47,6 @@ class _ModelNode(Node):
             refused = unsafe_globals(self._checkpoint)
             if refused:
                 raise CheckpointRefused(self._checkpoint, refused)
-        self._located = True
 
     def _load_checkpoint(self, model: Any) -> dict:
         """Load the weights into ``model``; its ``meta`` dict ({} for random weights)."""
@@ -60,18 +55,9 @@ class _ModelNode(Node):
         return load_checkpoint(model, self._checkpoint, trust=self.trust_checkpoint)
 
     def locate(self) -> ModelSpec:
-        """The model's spec, resolving it first when check() did not run (e.g. reuse)."""
-        if not self._located:
-            self.check()
+        """The model's spec (check() found it), with torch's threads set for this thread."""
         if self.threads is not None:   # torch's intra-op threads, for this node's thread
             import torch
             torch.set_num_threads(self.threads)
         return self._spec
 
-
-def check_threads(threads: int | None) -> int | None:
-    """Validate a model node's ``threads`` parameter."""
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
-                                or threads < 1):
-        raise ValueError(f'threads must be an integer >= 1 or null, but got {threads!r}')
-    return threads
