@@ -82,7 +82,7 @@ class Recorder(Node):
         self._queue = queue.Queue(self.queue_size)
         self.dropped = self.written = 0
         self._hurry.clear()
-        self.events.subscribe('hurry', lambda _reason: self._hurry.set())   # a 2nd Ctrl-C
+        self.subscribe('hurry', lambda _reason: self._hurry.set())   # a 2nd Ctrl-C
 
     def _open_writer(self, fps: float, size: tuple[int, int]) -> Any:
         writer = cv2.VideoWriter(str(self._out), cv2.VideoWriter_fourcc(*self.codec), fps, size)
