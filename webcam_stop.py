@@ -5,6 +5,7 @@ or torch load. A signal is never raised inside an import (where Python may swall
 it into a misleading ImportError): it is recorded here, and the run honours it as soon as its
 graph exists. The 1st signal asks for a stop; the 2nd for a hurried one (skip the drain, still
 finalize every output) and starts a 1 s deadline; the 3rd, or that deadline, forces the exit.
+A 2nd signal before any run began (nothing to finalize) exits at once.
 """
 from __future__ import annotations
 
@@ -51,6 +52,8 @@ def _handle(signum: int, _frame: Any) -> None:
     n = len(_signals)
     if n >= 3:
         _force_exit('third stop signal')
+    if n == 2 and _listener is None:   # no run yet (still importing): nothing to finalize
+        _force_exit('second stop signal before the run began')
     if n == 2:
         timer = threading.Timer(FORCE_AFTER_S, _force_exit,
                                 (f'outputs not finalized within {FORCE_AFTER_S:g} s',))

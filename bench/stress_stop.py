@@ -33,6 +33,7 @@ EXPECTED = {'eof': 0, 'q': 0, 'exception': 1, 'sigint': 130, 'sigterm': 143,
             'double_sigint': 130}
 KILLED = {'sigint': -signal.SIGINT, 'double_sigint': -signal.SIGINT, 'sigterm': -signal.SIGTERM}
 HANG_S = 30.0
+INPUTS = ('video.avi', 'graph.yaml', 'stress_nodes.py', '__pycache__')
 
 PLUGIN = '''
 import sys, threading
@@ -189,6 +190,10 @@ def validate(run: Run, code: int | None, err: str, folder: Path) -> list[str]:
     if python_startup(run, code, err):
         return [] if not (folder / 'metrics.json').exists() \
             else [f'ended by the signal after the app began:\n{err}']
+    if 'forced exit: second stop signal before the run began' in err:   # nothing was written
+        written = [p.name for p in folder.iterdir() if p.name not in INPUTS]
+        return [] if code == EXPECTED[run.kind] and not written else \
+            [f'exit code {code} after a double stop before the run, files: {written}']
     problems = []
     if code != EXPECTED[run.kind]:
         problems.append(f'exit code {code}, expected {EXPECTED[run.kind]}')

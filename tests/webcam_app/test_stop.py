@@ -147,13 +147,17 @@ def test_a_node_that_cannot_close_is_given_up_on_and_the_others_finalize(tmp_pat
     assert not list(tmp_path.glob('.*.tmp'))
 
 
-@pytest.mark.parametrize('signals,message', [
-    (3, 'forced exit: third stop signal'),
-    (2, 'forced exit: outputs not finalized within 1 s'),
+@pytest.mark.parametrize('signals,listening,message', [
+    (3, True, 'forced exit: third stop signal'),
+    (2, True, 'forced exit: outputs not finalized within 1 s'),
+    (2, False, 'forced exit: second stop signal before the run began'),
 ])
-def test_a_third_signal_or_the_deadline_after_the_second_forces_the_exit(signals, message):
+def test_a_third_signal_or_the_deadline_after_the_second_forces_the_exit(signals, listening,
+                                                                          message):
     code = ('import os, signal, threading, webcam_stop\n'
             'webcam_stop.install()\n'
+            f'if {listening}:\n'
+            '    webcam_stop.listen(lambda signum, n: None)   # a run that never finishes\n'
             f'for _ in range({signals}):\n'
             '    os.kill(os.getpid(), signal.SIGINT)\n'
             'threading.Event().wait(30)\n')   # a main thread that never finishes by itself
