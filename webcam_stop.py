@@ -10,8 +10,10 @@ A 2nd signal before any run began (nothing to finalize) exits at once.
 from __future__ import annotations
 
 import os
+import select
 import signal
 import threading
+import time
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -28,6 +30,9 @@ FORCE_AFTER_S = 1.0
 _signals: list[int] = []
 _listener: Callable[[int, int], None] | None = None
 _previous: dict[int, Any] | None = None
+_wakeup: tuple[int, int] | None = None   # the pipe from the handler to the watcher thread
+_heard = 0                                 # signals the listener has been told of
+_deliver_lock = threading.Lock()           # never taken by the signal handler
 
 
 def exit_code() -> int:
@@ -48,21 +53,49 @@ def _force_exit(why: str) -> None:
 
 
 def _handle(signum: int, _frame: Any) -> None:
+    """The signal handler. It may interrupt the main thread anywhere, even inside threading's
+    own locks, so it takes no lock and starts no thread: it records the signal and wakes the
+    watcher thread through a pipe. Only os.write and os._exit are called here."""
     _signals.append(signum)
     n = len(_signals)
     if n >= 3:
         _force_exit('third stop signal')
     if n == 2 and _listener is None:   # no run yet (still importing): nothing to finalize
         _force_exit('second stop signal before the run began')
-    if n == 2:
-        timer = threading.Timer(FORCE_AFTER_S, _force_exit,
-                                (f'outputs not finalized within {FORCE_AFTER_S:g} s',))
-        timer.daemon = True
-        timer.start()
-    listener = _listener
-    if listener is not None:   # on a thread of its own: the main thread may hold any lock now
-        threading.Thread(target=listener, args=(signum, n), name='stop-signal',
-                         daemon=True).start()
+    if _wakeup is not None:
+        try:
+            os.write(_wakeup[1], b'!')
+        except OSError:   # the pipe is full of wake-ups already, or closed by uninstall()
+            pass
+
+
+def _watch(read_fd: int) -> None:
+    """The watcher thread: tells the listener of each signal, keeps the 1 s deadline."""
+    deadline = None
+    while True:
+        wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+        if not select.select([read_fd], [], [], wait)[0]:
+            _force_exit(f'outputs not finalized within {FORCE_AFTER_S:g} s')
+        if not os.read(read_fd, 64):   # uninstall() closed the pipe
+            os.close(read_fd)
+            return
+        if len(_signals) >= 2 and deadline is None:
+            deadline = time.monotonic() + FORCE_AFTER_S
+        _deliver()
+
+
+def _deliver() -> None:
+    """Tell the listener, once, of the signals it has not heard of: the latest, with the count
+    so far (1: stop; 2 or more: hurry). On a thread of its own, so a slow listener delays
+    nothing."""
+    global _heard
+    with _deliver_lock:
+        n, listener = len(_signals), _listener
+        if listener is None or n <= _heard:
+            return
+        _heard = n
+    threading.Thread(target=listener, args=(_signals[n - 1], n), name='stop-signal',
+                     daemon=True).start()
 
 
 def install(recorded: list[int] | None = None) -> bool:
@@ -71,9 +104,12 @@ def install(recorded: list[int] | None = None) -> bool:
     ``recorded``: signals an entry point caught before this module was imported; they count as
     if they came now.
     """
-    global _previous
+    global _previous, _wakeup
     if _previous is not None or threading.current_thread() is not threading.main_thread():
         return False
+    _wakeup = os.pipe()
+    os.set_blocking(_wakeup[1], False)
+    threading.Thread(target=_watch, args=(_wakeup[0],), name='stop-signals', daemon=True).start()
     _previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)}
     while recorded:
         _handle(recorded.pop(0), None)
@@ -82,18 +118,23 @@ def install(recorded: list[int] | None = None) -> bool:
 
 def uninstall() -> None:
     """Restore the handlers that were there before ``install`` and forget every request."""
-    global _previous
+    global _previous, _wakeup
     if _previous is not None:
         for signum, handler in _previous.items():
             signal.signal(signum, handler)
         _previous = None
+    if _wakeup is not None:
+        os.close(_wakeup[1])   # the watcher sees the end of the pipe and closes its end
+        _wakeup = None
     reset()
 
 
 def reset() -> None:
-    global _listener
-    _signals.clear()
-    _listener = None
+    """Forget every signal and the listener."""
+    global _listener, _heard
+    with _deliver_lock:
+        _signals.clear()
+        _listener, _heard = None, 0
 
 
 def listen(callback: Callable[[int, int], None] | None) -> None:
@@ -101,10 +142,7 @@ def listen(callback: Callable[[int, int], None] | None) -> None:
     and once now if signals arrived before (with the latest one and their count)."""
     global _listener
     _listener = callback
-    recorded = list(_signals)
-    if callback is not None and recorded:
-        threading.Thread(target=callback, args=(recorded[-1], len(recorded)),
-                         name='stop-signal', daemon=True).start()
+    _deliver()
 
 
 def quit_process(code: int) -> None:

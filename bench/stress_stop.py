@@ -139,6 +139,7 @@ def execute(run: Run, folder: Path) -> tuple[int | None, float | None, str]:
     env = {**os.environ, 'PYTHONPATH': os.pathsep.join(
         p for p in (str(ROOT), os.environ.get('PYTHONPATH')) if p)}
     env.pop('DISPLAY', None)
+    env['PYTHONFAULTHANDLER'] = '1'
     proc = subprocess.Popen(command(run, folder), cwd=folder, env=env, text=True,
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -162,13 +163,17 @@ def execute(run: Run, folder: Path) -> tuple[int | None, float | None, str]:
                 proc.send_signal(signal.SIGINT)
     try:
         code = proc.wait(timeout=HANG_S)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
+    except subprocess.TimeoutExpired:   # hung: faulthandler dumps every thread's stack
+        proc.send_signal(signal.SIGABRT)
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         code = None
     ended = time.monotonic()
     reader.join(5)
-    err = ''.join(line for _, line in lines)
+    err = ''.join(f'[{t - started:6.2f}s] {line}' for t, line in lines)
     if run.kind == 'exception':   # the request is the failure, as the log reports it
         requested = next((t for t, line in lines if 'failed' in line), None)
     if requested is not None and lines:   # before its first log line the app is importing
@@ -186,7 +191,7 @@ def python_startup(run: Run, code: int | None, err: str) -> bool:
 def validate(run: Run, code: int | None, err: str, folder: Path) -> list[str]:
     """Every problem with a finished run's exit code and outputs."""
     if code is None:
-        return ['hang']
+        return ['hang', f'stderr:\n{err[-4000:]}']
     if python_startup(run, code, err):
         return [] if not (folder / 'metrics.json').exists() \
             else [f'ended by the signal after the app began:\n{err}']
@@ -249,6 +254,8 @@ def main(argv: list[str] | None = None) -> int:
             exit_times.setdefault(run.kind, []).append(exit_s)
             if exit_s > args.max_exit_s:
                 problems.insert(0, f'exit {exit_s:.2f} s after the request')
+                if not any(p.startswith('stderr') for p in problems):
+                    problems.append(f'stderr:\n{err[-3000:]}')
         for problem in problems:
             key = ('hangs' if problem == 'hang' else 'slow exits' if problem.startswith('exit ')
                    else 'wrong exit codes' if problem.startswith('exit code')

@@ -100,6 +100,16 @@ def count_frames(path: Path) -> int:
     return n
 
 
+def assert_outputs_finalized(folder: Path, exit_code: int) -> None:
+    """The video plays, the predictions hold every frame the writer got, metrics are written."""
+    metrics = json.loads((folder / 'metrics.json').read_text())
+    assert metrics['exit_code'] == exit_code
+    assert count_frames(folder / 'out.mp4') > 0     # the recorder had logged its first frame
+    predictions = json.loads((folder / 'out.json').read_text())
+    assert len(predictions) == metrics['nodes']['preds']['frames_in']
+    assert not list(folder.glob('.*.tmp'))
+
+
 def test_a_signal_before_numpy_imports_is_honoured(tmp_path):
     code = ('import os, signal, sys, webcam_stop\n'
             'webcam_stop.install()\n'
@@ -126,10 +136,7 @@ def test_second_ctrl_c_skips_the_drain_and_still_finalizes_every_output(tmp_path
     assert proc.returncode == 130, err
     assert 'skipping the drain' in err
     assert 'forced exit' not in err and 'Traceback' not in err
-    assert count_frames(tmp_path / 'out.mp4') > 0
-    assert len(json.loads((tmp_path / 'out.json').read_text())) > 0
-    assert json.loads((tmp_path / 'metrics.json').read_text())['exit_code'] == 130
-    assert not list(tmp_path.glob('.*.tmp'))
+    assert_outputs_finalized(tmp_path, 130)
 
 
 def test_a_node_that_cannot_close_is_given_up_on_and_the_others_finalize(tmp_path):
@@ -141,10 +148,7 @@ def test_a_node_that_cannot_close_is_given_up_on_and_the_others_finalize(tmp_pat
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 143, err   # the first signal names the code
     assert 'threads still busy after shutdown: node:stall' in err
-    assert count_frames(tmp_path / 'out.mp4') > 0
-    assert len(json.loads((tmp_path / 'out.json').read_text())) > 0
-    assert json.loads((tmp_path / 'metrics.json').read_text())['exit_code'] == 143
-    assert not list(tmp_path.glob('.*.tmp'))
+    assert_outputs_finalized(tmp_path, 143)
 
 
 @pytest.mark.parametrize('signals,listening,message', [
