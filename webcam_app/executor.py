@@ -55,6 +55,7 @@ class Runner:
         self._ready = False
         self._barrier = threading.Barrier(len(graph.nodes), action=self._on_ready)
         self._running = 0
+        self._in_setup: set[str] = set()   # threads inside a node's setup(): nothing to drain
         self.workers = [self._make_worker(spec) for spec in graph.nodes.values()]
         self.threads: list[threading.Thread] = []
         self.events = graph.events
@@ -89,6 +90,7 @@ class Runner:
             self.threads.append(thread)
         with self._state:
             self._running = len(self.threads)
+            self._in_setup = {t.name for t in self.threads}
         for thread in self.threads:
             thread.start()
         return self
@@ -139,10 +141,13 @@ class Runner:
     def worker_done(self) -> None:
         with self._state:
             self._running -= 1
+            self._in_setup.discard(threading.current_thread().name)
             self._state.notify_all()
 
     def wait_for_setup(self) -> bool:
         """Called by each worker after setup; False if the run was aborted meanwhile."""
+        with self._state:
+            self._in_setup.discard(threading.current_thread().name)
         try:
             self._barrier.wait()
             return True
@@ -175,7 +180,7 @@ class Runner:
         with self._state:
             while self._running > 0:
                 now = time.monotonic()
-                if self._stop_at is not None and now >= self._stop_at:
+                if self._stop_at is not None and (now >= self._stop_at or self._only_setting_up):
                     break
                 if deadline is not None and now >= deadline:
                     return -1
@@ -208,8 +213,8 @@ class Runner:
         with self._state:
             end = time.monotonic() + max(1.0, self.drain_timeout)
             self._join_by = min(self._join_by or end, end)
-            while self._running > 0:   # hurry() may bring _join_by forward
-                left = self._join_by - time.monotonic()
+            while self._running > 0 and not self._only_setting_up:   # hurry() may bring
+                left = self._join_by - time.monotonic()                # _join_by forward
                 if left <= 0:
                     break
                 self._state.wait(left)
@@ -218,14 +223,24 @@ class Runner:
                 thread.join(1.0)
         for topic, callback in self._subscriptions:
             self.events.unsubscribe(topic, callback)
+        if self._in_setup:
+            log.info('not waiting for %s, still in setup(); it ends by itself',
+                     ', '.join(sorted(self._in_setup)))
         if self.stuck_threads:
             log.error('threads still busy after shutdown: %s', ', '.join(self.stuck_threads))
             if self.exit_code in (None, EXIT_OK):
                 self.exit_code = EXIT_ERROR
 
     @property
+    def _only_setting_up(self) -> bool:
+        """Every node still running is inside its setup(): it holds no frame to drain or
+        output to close, and cannot be interrupted. Call with ``_state`` held."""
+        return self._running == len(self._in_setup)
+
+    @property
     def stuck_threads(self) -> list[str]:
-        return [t.name for t in self.threads if t.is_alive()]
+        """Threads still alive after shutdown, other than those still inside a node's setup()."""
+        return [t.name for t in self.threads if t.is_alive() and t.name not in self._in_setup]
 
     def _on_quit(self, reason: Any) -> None:
         self.stop(str(reason or 'quit'))

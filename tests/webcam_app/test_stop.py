@@ -202,3 +202,22 @@ def test_hurry_skips_a_drain_that_would_never_end():
     assert hurried.is_set()
     assert runner.wait(timeout=30) == 130       # not the hour-long drain
     assert not any(t.is_alive() for t in runner.threads)
+
+
+def test_a_stop_during_a_slow_setup_does_not_wait_for_it():
+    graph = load_graph({'name': 'slow', 'nodes': [
+        {'name': 'source', 'type': 'CountSource', 'n': -1, 'fps': 100,
+         'outputs': {'frame': 'frames'}},
+        {'name': 'model', 'type': 'SlowSetup', 'inputs': {'frame': 'frames'},
+         'outputs': {'frame': 'out'}},
+        {'name': 'sink', 'type': 'Collect', 'key': 'slow', 'inputs': {'frame': 'out'}}]})
+    model = graph.nodes['model'].node
+    runner = Runner(graph, drain_timeout=3600).start()
+    assert model.entered.wait(10)
+    runner.stop('SIGTERM', 143)
+    assert runner.wait(timeout=30) == 143      # returns while the model is still loading
+    loading = next(t for t in runner.threads if t.name == 'node:model')
+    assert loading.is_alive() and runner.stuck_threads == []
+    model.loaded.set()                          # it finishes by itself, and is closed
+    loading.join(10)
+    assert not loading.is_alive() and model.closed.is_set()

@@ -60,6 +60,25 @@ class HoldFirst(Node):
         return frame
 
 
+class SlowSetup(Node):
+    """A node whose setup() (a model loading) lasts until a test sets ``loaded``."""
+
+    def __init__(self) -> None:
+        self.entered, self.loaded, self.closed = (threading.Event(), threading.Event(),
+                                                  threading.Event())
+
+    def setup(self):
+        self.entered.set()
+        if not self.loaded.wait(30):
+            raise TimeoutError('the test never finished loading')
+
+    def process(self, frame):
+        return frame
+
+    def close(self):
+        self.closed.set()
+
+
 class JoinLatest(Node):
     """Copy the side input's frame id into meta."""
 
