@@ -100,3 +100,19 @@ def test_a_plugin_error_at_import_names_the_plugins_line_not_the_loaders(tmp_pat
     assert code == 2
     assert f"RuntimeError: no camera driver ({tmp_path / 'boom.py'}:2)" in err
     assert 'webcam_app/plugins.py' not in err
+
+
+def test_a_value_of_the_wrong_type_names_parameter_type_value_and_line(tmp_path, capsys):
+    path = graph(tmp_path, CHAIN.format(plugins='', middle='AddValue').replace(
+        '    n: 3\n', '    n: 3\n    fps: fast\n'))
+    code, err = run(capsys, '--config', path)
+    assert code == 2
+    assert f"{path}:7: source.fps must be float or null, but got 'fast'" in err
+    assert 'not supported between' not in err and 'Traceback' not in err
+
+
+def test_a_set_value_of_the_wrong_type_names_the_option(tmp_path, capsys):
+    path = graph(tmp_path, CHAIN.format(plugins='', middle='AddValue'))
+    code, err = run(capsys, '--config', path, '--set', 'add.work_s=slow')
+    assert code == 2
+    assert "--set add.work_s=slow: add.work_s must be " in err and "but got 'slow'" in err
