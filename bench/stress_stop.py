@@ -3,11 +3,12 @@
 Each run starts ``run_webcam.py`` on a generated video and ends it one way: end of file, ``q``
 (typed on stdin, read by a node as Display reads keys), an exception in a node, SIGINT, SIGTERM
 or a double SIGINT, at a random time (40% of them within the first 300 ms; the exit time of
-such an early request counts from the app's first log line, when its imports are done). Graphs: a chain, a
-fan-out and graphs/hand_lite.yaml, in live and replay mode. Every run's outputs are checked: the
-video plays in OpenCV with > 0 frames when the recorder got frames, each JSON parses (the
-predictions hold one record per frame the writer got), and no temporary file is left. Printed:
-hangs, exits over 2 s after the stop request, wrong exit codes and invalid outputs.
+such an early request counts from the app's first log line, when its imports are done).
+Graphs: a chain, a fan-out and graphs/hand_lite.yaml, in live and replay mode. Every run's
+outputs are checked: the video plays in OpenCV with > 0 frames when the recorder got frames,
+each JSON parses (the predictions hold one record per frame the writer got), and no temporary
+file is left. Printed: hangs, exits over 2 s after the stop request, wrong exit codes and
+invalid outputs.
 """
 from __future__ import annotations
 
