@@ -238,8 +238,6 @@ def test_stop_interrupts_the_backoff(fake_camera):
                      reconnect_backoff=60.0) as h:
         assert h.feed()['frame'].frame_id == 0
         timer = threading.Timer(0.05, h.stop)
-        started = time.monotonic()
         timer.start()
-        assert h.feed()['frame'] is EOS    # woken from a 60 s backoff: self.wait() saw the stop
+        assert h.feed()['frame'] is EOS    # woken from a 60 s backoff (the test times out at 20)
         timer.join()
-    assert time.monotonic() - started < 10.0
