@@ -71,15 +71,14 @@ class Worker:
         try:
             self.node.setup()
         except BaseException as exc:
-            self.runner.fail(self.name, exc, getattr(exc, 'exit_code', 1)
-                             if isinstance(exc, WebcamAppError) else 1)
+            self.runner.fail(self.name, exc, _exit_code(exc))
             return
         try:
             if self.runner.wait_for_setup():
                 self.stats.started = time.monotonic()   # rates count from the first frame on
                 self._loop_source() if self.trigger is None else self._loop()
         except BaseException as exc:
-            self.runner.fail(self.name, exc)
+            self.runner.fail(self.name, exc, _exit_code(exc))
         finally:
             try:
                 self.node.close()
@@ -172,6 +171,11 @@ class Worker:
         for buffers in self.outputs.values():
             for buffer in buffers:
                 buffer.put((EOS, None), timeout=self.runner.drain_timeout, wait=True)
+
+
+def _exit_code(exc: BaseException) -> int:
+    """An app error brings its own exit code (a lost source: 3); anything else is 1."""
+    return exc.exit_code if isinstance(exc, WebcamAppError) else 1
 
 
 def _with_results_time(outputs: dict[str, Any], latest: list[Any]) -> dict[str, Any]:

@@ -13,6 +13,8 @@ import numpy as np
 
 from webcam_app import EOS, Frame, Node
 
+from .live_capture import LiveCapture
+
 __all__ = ['IMAGE_EXTENSIONS', 'VideoSource', 'natural_key', 'parse_input']
 
 log = logging.getLogger(__name__)
@@ -21,7 +23,8 @@ IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
 _URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 _WEBCAM = re.compile(r'^(?:webcam|camera|cam)(?::(\d+))?$', re.IGNORECASE)
 _MAX_BAD_READS = 10       # consecutive failed reads inside a file before it counts as its end
-_OPEN_TIMEOUT_MS = 5000   # for URLs: how long opening or reading a stream may block
+_OPEN_TIMEOUT_MS = 5000   # for URLs: how long opening a stream may block
+_READ_TIMEOUT_MS = 3000   # for URLs: how long a read may block before the stream is reopened
 
 
 def natural_key(name: str) -> list[Any]:
@@ -61,7 +64,13 @@ def _positive(name: str, value: Any, kind: type | tuple = int, allow_zero: bool 
 
 
 class VideoSource(Node):
-    """Frames from a camera, a video file, a stream URL, an image or a folder of images."""
+    """Frames from a camera, a video file, a stream URL, an image or a folder of images.
+
+    ``fps``: a video file plays at this rate (``realtime``: at its own rate); a camera is asked
+    for it; images get timestamps at it. A camera or stream is read on its own thread
+    (``LiveCapture``): when it stops delivering it is reopened at once, then every
+    ``retry_interval`` s; after ``lost_after`` s without a frame the run ends with exit code 3.
+    """
 
     inputs: dict = {}
     outputs = ('frame',)
@@ -69,23 +78,24 @@ class VideoSource(Node):
     def __init__(self, input: str | int = 0, width: int | None = None, height: int | None = None,
                  fps: float | None = None, loop: bool = False, start: int = 0,
                  max_frames: int | None = None, realtime: bool = False,
-                 reconnect_attempts: int = 5, reconnect_backoff: float = 0.5) -> None:
+                 retry_interval: float = 0.25, lost_after: float = 10.0) -> None:
         self.kind, self.target = parse_input(input)
         _positive('width', width)
         _positive('height', height)
         _positive('fps', fps, (int, float))
         _positive('start', start, allow_zero=True)
         _positive('max_frames', max_frames, allow_zero=True)
-        _positive('reconnect_attempts', reconnect_attempts, allow_zero=True)
-        _positive('reconnect_backoff', reconnect_backoff, (int, float), allow_zero=True)
+        _positive('retry_interval', retry_interval, (int, float), allow_zero=True)
+        _positive('lost_after', lost_after, (int, float))
         self.input, self.width, self.height, self.fps = input, width, height, fps
         self.loop, self.start, self.max_frames = bool(loop), start, max_frames
         self.realtime = bool(realtime)
-        self.reconnect_attempts, self.reconnect_backoff = reconnect_attempts, reconnect_backoff
+        self.retry_interval, self.lost_after = retry_interval, lost_after
         self.live = self.kind in ('camera', 'url')
         self.mode_hint = 'live' if self.live or self.realtime else 'replay'
         self.corrupt_frames = 0
         self._cap: Any = None
+        self._capture: LiveCapture | None = None   # a camera or stream, read on its own thread
         self._images: list[Path] | None = None   # a single image or a folder's images
         self._path: Path | None = None
         self._stop = threading.Event()
@@ -96,7 +106,6 @@ class VideoSource(Node):
         self._pos = 0              # frames read from the current pass (index into the input)
         self._pass_emitted = 0     # frames emitted during the current pass
         self._bad_reads = 0        # consecutive failed reads
-        self._failures = 0         # live: consecutive reconnect attempts
         self._source_fps: float | None = None
         self._t0: float | None = None
 
@@ -149,7 +158,7 @@ class VideoSource(Node):
         if self.kind == 'url':
             return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG,
                                     [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS,
-                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS])
+                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, _READ_TIMEOUT_MS])
         return cv2.VideoCapture(str(self._path))
 
     def _open_error(self) -> str:
@@ -163,21 +172,35 @@ class VideoSource(Node):
         self._stop.clear()
         self._reset_state()
         self.corrupt_frames = 0
-        self.events.subscribe('stop', lambda _reason: self._stop.set())   # any shutdown
+        self.events.subscribe('stop', self._on_stop)   # any shutdown
         if self._cap is None and self._images is None:
             self.check()   # not checked by the caller (e.g. reused after close)
         if self._cap is not None:
             fps = self._cap.get(cv2.CAP_PROP_FPS)
-            self._source_fps = float(fps) if fps and fps > 0 else self.fps
+            fps = float(fps) if fps and fps > 0 else None
+            # a file plays at the fps asked for; a camera was asked for it in _open_capture
+            self._source_fps = (self.fps or fps) if not self.live else (fps or self.fps)
             if self.live:
                 log.info('%s: %s opened at %dx%d, %s fps', self.name, self.target,
                          self._cap.get(cv2.CAP_PROP_FRAME_WIDTH),
                          self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT), self._source_fps or '?')
+                self._capture = LiveCapture(f'{self.name} ({self.target})', self._open_capture,
+                                            self.retry_interval, self.lost_after)
+                self._capture.start(self._cap)
+                self._cap = None   # the capture thread owns it now
         else:
             self._source_fps = self.fps
 
+    def _on_stop(self, _reason: Any) -> None:
+        self._stop.set()
+        if self._capture is not None:
+            self._capture.close(timeout=0)
+
     def close(self) -> None:
         self._stop.set()
+        if self._capture is not None:
+            self._capture.close()
+            self._capture = None
         if self._cap is not None:
             self._cap.release()
             self._cap = None
@@ -186,15 +209,24 @@ class VideoSource(Node):
     def process(self) -> Frame | Any:
         if self.max_frames is not None and self._emitted >= self.max_frames:
             return EOS
-        got = self._read_image() if self._images is not None else self._read_capture()
-        if got is None:
-            return EOS
-        image, source_ms, extra = got
-        if self.realtime and not self.live and not self._pace():
-            return EOS
+        if self._capture is not None:
+            got = self._capture.read()    # SourceLost when the stream is gone for good
+            if got is None:
+                return EOS
+            image, captured, source_ms = got
+            extra: dict = {}
+        else:
+            got = self._read_image() if self._images is not None else self._read_capture()
+            if got is None:
+                return EOS
+            image, source_ms, extra = got
+            paced = self.realtime or (self.fps and self._images is None)
+            if paced and not self._pace():
+                return EOS
+            captured = time.monotonic()
         meta = {'source_timestamp_ms': source_ms, 'fps': self._source_fps,
                 'input': str(self.input), **extra}
-        frame = Frame(frame_id=self._emitted, image=image, timestamp=time.monotonic(), meta=meta)
+        frame = Frame(frame_id=self._emitted, image=image, timestamp=captured, meta=meta)
         self._emitted += 1
         self._pass_emitted += 1
         return frame
@@ -233,16 +265,10 @@ class VideoSource(Node):
             if ok and image is not None:
                 self._pos += 1
                 self.corrupt_frames += self._bad_reads   # failures followed by a frame
-                self._bad_reads = self._failures = 0
+                self._bad_reads = 0
                 if self._pos <= self.start:
                     continue
-                pos_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
-                source_ms = pos_ms if (pos_ms > 0 or not self.live) else None
-                return image, source_ms, {}
-            if self.live:
-                if not self._reconnect():
-                    return None
-                continue
+                return image, self._cap.get(cv2.CAP_PROP_POS_MSEC), {}
             count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
             if self._pos < count and self._bad_reads < _MAX_BAD_READS:
                 self._bad_reads += 1
@@ -255,22 +281,6 @@ class VideoSource(Node):
             self._cap.release()
             self._cap = self._open_capture()
         return None
-
-    def _reconnect(self) -> bool:
-        """A live source stopped delivering: reopen it with exponential backoff."""
-        self._failures += 1
-        if self._failures > self.reconnect_attempts:
-            log.error('%s: %s delivers no frames after %d reconnect attempts; ending the stream',
-                      self.name, self.target, self.reconnect_attempts)
-            return False
-        delay = self.reconnect_backoff * 2 ** (self._failures - 1)
-        log.warning('%s: no frame from %s; reconnecting in %.1f s (attempt %d of %d)', self.name,
-                    self.target, delay, self._failures, self.reconnect_attempts)
-        self._cap.release()
-        if self._stop.wait(delay):
-            return False
-        self._cap = self._open_capture()
-        return True
 
     def _pace(self) -> bool:
         """Realtime playback: wait for this frame's time on a monotonic clock; False if stopped."""
