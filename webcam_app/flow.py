@@ -11,9 +11,10 @@ from .messages import EOS
 
 __all__ = ['FlowLimiter', 'SideInput', 'Token', 'release']
 
-_STALE = 0.4     # a waiting frame older than this share of the turnaround is skipped
-_SMOOTHING = 0.2  # weight of the newest turnaround in its running average
-_JOIN_SHARE = 0.9  # a live join waits for fresh results at most this share of a frame period
+_STALE = 0.4       # a waiting frame older than this share of the turnaround (and than half a
+                   # frame period) is skipped
+_SMOOTHING = 0.2   # weight of the newest sample in a running average
+_JOIN_SHARE = 0.75  # a live join waits for fresher results at most this share of a frame period
 
 
 class FlowLimiter:
@@ -27,8 +28,10 @@ class FlowLimiter:
 
     A frame offered while every slot is taken waits (the newest one only; the one it replaces is
     skipped) and enters as soon as a slot frees, so the expensive part never idles for a frame
-    period. A waiting frame older than ``stale`` times the usual turnaround is skipped instead,
-    which keeps the latency under overload within (1 + stale) times the stage time.
+    period. A waiting frame older than both ``stale`` times the usual turnaround and half a
+    frame period is skipped instead (the next frame is nearer than it is old), which keeps the
+    latency under overload within (1 + stale) times the stage time, or the stage time plus
+    half a frame period.
     """
 
     def __init__(self, limit: int, buffer: Buffer, stale: float = _STALE,
@@ -37,6 +40,8 @@ class FlowLimiter:
         self.skipped = 0            # frames that never entered: replaced while waiting, or stale
         self.peak = 0               # the most frames in flight at once
         self.turnaround: float | None = None   # running average, admission to finish, seconds
+        self.period: float | None = None       # running average of the time between offers
+        self._last_offer: float | None = None
         self._in_flight: dict[Token, float] = {}   # token -> admission time
         self._waiting: tuple[Any, float] | None = None
         self._handing_over = False   # a waiting frame is being put: later frames queue behind it
@@ -53,11 +58,15 @@ class FlowLimiter:
         with self._lock:
             if self._closed:
                 return None
+            now = self.clock()
+            if self._last_offer is not None:
+                self.period = _average(self.period, now - self._last_offer)
+            self._last_offer = now
             if len(self._in_flight) < self.limit and not self._handing_over:
                 return self._admit(message)
             if self._waiting is not None:
                 self.skipped += 1
-            self._waiting = (message, self.clock())
+            self._waiting = (message, now)
         return None
 
     def close(self) -> None:
@@ -68,14 +77,14 @@ class FlowLimiter:
                 self.skipped += 1
                 self._waiting = None
 
-    def due(self, frame_id: int) -> float | None:
-        """When the frame in flight with this id should be done (None: not in flight, or no
-        turnaround measured yet)."""
+    def due_after(self, frame_id: int) -> float | None:
+        """When the first frame in flight with an id above ``frame_id`` should be done (None:
+        there is none, or no turnaround was measured yet)."""
         with self._lock:
             if self.turnaround is None:
                 return None
-            return next((admitted + self.turnaround for token, admitted in
-                         self._in_flight.items() if token.frame_id == frame_id), None)
+            return min((admitted + self.turnaround for token, admitted in
+                        self._in_flight.items() if token.frame_id > frame_id), default=None)
 
     def _admit(self, message: Any) -> 'Token':
         token = Token(self, getattr(message, 'frame_id', -1))
@@ -85,9 +94,7 @@ class FlowLimiter:
 
     def _finish(self, token: 'Token') -> None:
         with self._lock:
-            took = self.clock() - self._in_flight.pop(token)
-            self.turnaround = took if self.turnaround is None else (
-                (1 - _SMOOTHING) * self.turnaround + _SMOOTHING * took)
+            self.turnaround = _average(self.turnaround, self.clock() - self._in_flight.pop(token))
             handover = None if self._handing_over else self._take_waiting()
         while handover is not None:     # put outside the lock (a put may drop, which releases)
             self.buffer.put(handover)
@@ -101,11 +108,16 @@ class FlowLimiter:
             return None
         message, since = self._waiting
         self._waiting = None
-        if self.turnaround is not None and self.clock() - since > self.stale * self.turnaround:
+        waited = self.clock() - since
+        if waited > self.stale * self.turnaround and waited > (self.period or 0.0) / 2:
             self.skipped += 1
             return None
         self._handing_over = True
         return message, self._admit(message)
+
+
+def _average(average: float | None, sample: float) -> float:
+    return sample if average is None else (1 - _SMOOTHING) * average + _SMOOTHING * sample
 
 
 class Token:
@@ -138,10 +150,11 @@ def release(item: Any) -> None:
 class SideInput:
     """A latest, sync or previous input port, read relative to the trigger message.
 
-    * latest, live mode: the newest message so far (sticky between frames). When the trigger's
-      own frame is in flight upstream and due within this frame period (``upstream``, the flow
-      limiter of the path that makes the results), it waits for that frame's result, so the
-      results drawn are as fresh as a plain read-infer-draw loop's; otherwise it does not wait.
+    * latest, live mode: the newest message so far (sticky between frames). When a newer result
+      is due within this frame's period (``upstream``, the flow limiter of the path that makes
+      the results, knows when), it waits for it, so the results drawn are as fresh as a plain
+      read-infer-draw loop's; otherwise it does not wait. The wait never passes 3/4 of a frame
+      period, so the video keeps the source's rate.
     * latest, replay mode: the newest message whose frame id is <= the trigger's. It waits until
       the producer has gone past that id, so a replay joins results deterministically.
     * sync: the message with exactly the trigger's frame id, or None when none was made for it.
@@ -180,16 +193,15 @@ class SideInput:
         return self.last
 
     def _await_fresh(self, trigger: Any) -> None:
-        """Live latest: wait for the trigger frame's own result if it is due this period."""
+        """Live latest: wait for a newer result if one is due within this frame's period."""
         ts = trigger.timestamp
         if self._previous_ts is not None and ts > self._previous_ts:
-            step = ts - self._previous_ts
-            self._period = step if self._period is None else 0.8 * self._period + 0.2 * step
+            self._period = _average(self._period, ts - self._previous_ts)
         self._previous_ts = ts
-        if self._period is None or (self.last is not None and
-                                    self.last.frame_id >= trigger.frame_id):
+        newest = -1 if self.last is None else self.last.frame_id
+        if self._period is None or newest >= trigger.frame_id:
             return
-        due = self.upstream.due(trigger.frame_id)
+        due = self.upstream.due_after(newest)
         deadline = ts + _JOIN_SHARE * self._period
         if due is None or due > deadline:
             return
@@ -205,7 +217,7 @@ class SideInput:
                 self.ended = True
                 return
             self._accept(item, newest_wins=True)
-            if self.last is not None and self.last.frame_id >= trigger.frame_id:
+            if self.last is not None and self.last.frame_id > newest:
                 return
 
     def _drain_nowait(self) -> None:

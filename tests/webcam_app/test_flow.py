@@ -40,8 +40,9 @@ def test_limiter_admits_at_most_its_limit_and_hands_the_slot_to_the_newest_frame
     assert handed.frame_id == 4 and token.frame_id == 4
     assert limiter.in_flight == 2 and limiter.peak == 2
     assert limiter.turnaround == pytest.approx(0.05)
-    assert limiter.due(4) == pytest.approx(clock.now + 0.05)
-    assert limiter.due(0) is None                              # no longer in flight
+    assert limiter.due_after(1) == pytest.approx(clock.now + 0.05)   # frame 4, admitted now
+    assert limiter.due_after(0) == pytest.approx(clock.now)           # frame 1, since 0.05 s
+    assert limiter.due_after(4) is None                               # nothing newer in flight
 
 
 def test_limiter_skips_a_waiting_frame_that_went_stale():
@@ -52,7 +53,7 @@ def test_limiter_skips_a_waiting_frame_that_went_stale():
     first.release()                                            # turnaround 0.1 s
     second = limiter.offer(frame(1))
     assert limiter.offer(frame(2)) is None                     # waits from t
-    clock.now += 0.041                                         # > 0.4 x 0.1 s
+    clock.now += 0.06                        # > 0.4 x 0.1 s, and > half the 0.08 s period
     second.release()
     assert buffer.get_nowait() is None and limiter.skipped == 1 and limiter.in_flight == 0
     assert limiter.offer(frame(3)) is not None                 # the next frame enters
