@@ -11,8 +11,9 @@ from .messages import EOS
 
 __all__ = ['FlowLimiter', 'SideInput', 'Token', 'release']
 
-_STALE = 0.4       # a waiting frame older than this share of the turnaround (and than half a
-                   # frame period) is skipped
+# A waiting frame older than this share of the turnaround (and than half a frame period) is
+# skipped.
+_STALE = 0.4
 _SMOOTHING = 0.2   # weight of the newest sample in a running average
 _JOIN_SHARE = 0.75  # a live join waits for fresher results at most this share of a frame period
 
