@@ -2,6 +2,7 @@
 stream at shutdown, a stream lost for good; and LiveCapture's schedule with a fake capture."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -167,3 +168,29 @@ def test_a_stream_lost_for_good_exits_3_naming_it():
     assert app.returncode == 3, output
     assert f'source ({server.url}): no frame for' in output
     assert 'the source is lost' in output
+
+
+@pytest.mark.models
+@pytest.mark.timeout(180)
+def test_live_hand_graph_draws_the_models_hands_on_the_video(tmp_path):
+    """graphs/hand_lite.yaml in live mode on a realtime clip: the visualizer joins MediaPipe's
+    latest hands with the video, and the metrics say how old the drawn hands are."""
+    from tests.footage import hand_clip, write_clip
+    clip = write_clip(list(hand_clip(45).frames), tmp_path / 'clip.avi', fps=30)
+    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / 'run_webcam.py'), '--config',
+         str(ROOT / 'graphs/hand_lite.yaml'), '--input', str(clip), '--mode', 'live',
+         '--set', 'source.realtime=true', '--headless',
+         '--pred-out', str(tmp_path / 'p.jsonl'), '--metrics-out', str(tmp_path / 'm.json')],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=170)
+    assert result.returncode == 0, result.stderr
+    shown = [json.loads(line) for line in (tmp_path / 'p.jsonl').read_text().splitlines()]
+    ids = [p['frame_id'] for p in shown]
+    assert ids == sorted(ids) and len(ids) > 1
+    with_hands = [bool(p['instances']) for p in shown]
+    first = with_hands.index(True)            # the model's first result has come back ...
+    assert all(with_hands[first:])            # ... and from then on every frame shows hands
+    metrics = json.loads((tmp_path / 'm.json').read_text())['nodes']
+    assert metrics['hands']['frames_in'] > 0
+    assert {'latency_ms_p50', 'result_age_ms_p50', 'result_age_ms_p95'} <= set(metrics['display'])
