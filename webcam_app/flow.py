@@ -98,7 +98,7 @@ class FlowLimiter:
             self.turnaround = _average(self.turnaround, self.clock() - self._in_flight.pop(token))
             handover = None if self._handing_over else self._take_waiting()
         while handover is not None:     # put outside the lock (a put may drop, which releases)
-            self.buffer.put(handover)
+            self.buffer.put(handover, timeout=0)   # never wait here: this is another node's thread
             with self._lock:
                 self._handing_over = False
                 handover = self._take_waiting()
