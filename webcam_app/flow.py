@@ -11,9 +11,7 @@ from .messages import EOS
 
 __all__ = ['FlowLimiter', 'SideInput', 'Token', 'release']
 
-# A waiting frame older than this share of the turnaround (and than half a frame period) is
-# skipped.
-_STALE = 0.4
+_STALE = 0.4       # a waiting frame older than this share of the turnaround is skipped
 _SMOOTHING = 0.2   # weight of the newest sample in a running average
 _JOIN_SHARE = 0.75  # a live join waits for fresher results at most this share of a frame period
 
@@ -29,10 +27,8 @@ class FlowLimiter:
 
     A frame offered while every slot is taken waits (the newest one only; the one it replaces is
     skipped) and enters as soon as a slot frees, so the expensive part never idles for a frame
-    period. A waiting frame older than both ``stale`` times the usual turnaround and half a
-    frame period is skipped instead (the next frame is nearer than it is old), which keeps the
-    latency under overload within (1 + stale) times the stage time, or the stage time plus
-    half a frame period.
+    period. A waiting frame older than ``stale`` times the usual turnaround is skipped instead,
+    which keeps the latency under overload within (1 + stale) times the stage time.
     """
 
     def __init__(self, limit: int, buffer: Buffer, stale: float = _STALE,
@@ -41,8 +37,6 @@ class FlowLimiter:
         self.skipped = 0            # frames that never entered: replaced while waiting, or stale
         self.peak = 0               # the most frames in flight at once
         self.turnaround: float | None = None   # running average, admission to finish, seconds
-        self.period: float | None = None       # running average of the time between offers
-        self._last_offer: float | None = None
         self._in_flight: dict[Token, float] = {}   # token -> admission time
         self._waiting: tuple[Any, float] | None = None
         self._handing_over = False   # a waiting frame is being put: later frames queue behind it
@@ -59,15 +53,11 @@ class FlowLimiter:
         with self._lock:
             if self._closed:
                 return None
-            now = self.clock()
-            if self._last_offer is not None:
-                self.period = _average(self.period, now - self._last_offer)
-            self._last_offer = now
             if len(self._in_flight) < self.limit and not self._handing_over:
                 return self._admit(message)
             if self._waiting is not None:
                 self.skipped += 1
-            self._waiting = (message, now)
+            self._waiting = (message, self.clock())
         return None
 
     def close(self) -> None:
@@ -109,8 +99,7 @@ class FlowLimiter:
             return None
         message, since = self._waiting
         self._waiting = None
-        waited = self.clock() - since
-        if waited > self.stale * self.turnaround and waited > (self.period or 0.0) / 2:
+        if self.clock() - since > self.stale * self.turnaround:
             self.skipped += 1
             return None
         self._handing_over = True

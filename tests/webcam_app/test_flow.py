@@ -53,7 +53,7 @@ def test_limiter_skips_a_waiting_frame_that_went_stale():
     first.release()                                            # turnaround 0.1 s
     second = limiter.offer(frame(1))
     assert limiter.offer(frame(2)) is None                     # waits from t
-    clock.now += 0.06                        # > 0.4 x 0.1 s, and > half the 0.08 s period
+    clock.now += 0.041                                         # > 0.4 x 0.1 s
     second.release()
     assert buffer.get_nowait() is None and limiter.skipped == 1 and limiter.in_flight == 0
     assert limiter.offer(frame(3)) is not None                 # the next frame enters
