@@ -1,4 +1,4 @@
-"""How a worker reads its side inputs, and the live-mode flow limiter."""
+"""What travels in buffers (Envelope), the live-mode flow limiter, and side-input reading."""
 from __future__ import annotations
 
 import threading
@@ -9,7 +9,7 @@ from .buffers import Buffer
 from .errors import BufferClosed
 from .messages import EOS
 
-__all__ = ['FlowLimiter', 'SideInput', 'Token', 'release']
+__all__ = ['Envelope', 'FlowLimiter', 'SideInput', 'Token']
 
 _STALE = 0.4       # a waiting frame older than this share of the turnaround is skipped
 _SMOOTHING = 0.2   # weight of the newest sample in a running average
@@ -48,7 +48,7 @@ class FlowLimiter:
         return len(self._in_flight)
 
     def offer(self, message: Any) -> 'Token | None':
-        """A token for ``message`` when a slot is free (the caller puts ``(message, token)``);
+        """A token for ``message`` when a slot is free (the caller puts it in an Envelope);
         else None, and the message waits for a slot in place of the one waiting before it."""
         with self._lock:
             if self._closed:
@@ -93,7 +93,7 @@ class FlowLimiter:
                 self._handing_over = False
                 handover = self._take_waiting()
 
-    def _take_waiting(self) -> tuple[Any, 'Token'] | None:
+    def _take_waiting(self) -> 'Envelope | None':
         """With the lock held and a slot free: admit the waiting frame unless it is stale."""
         if self._waiting is None or len(self._in_flight) >= self.limit:
             return None
@@ -103,7 +103,7 @@ class FlowLimiter:
             self.skipped += 1
             return None
         self._handing_over = True
-        return message, self._admit(message)
+        return Envelope(message, self._admit(message))
 
 
 def _average(average: float | None, sample: float) -> float:
@@ -130,11 +130,21 @@ class Token:
             self.limiter._finish(self)
 
 
-def release(item: Any) -> None:
-    """Drop one reference of a buffered ``(message, token)`` item."""
-    token = item[1]
-    if token is not None:
-        token.release()
+class Envelope:
+    """A message in a buffer, with the flow-limiter token of the frame it came from (or None)."""
+
+    __slots__ = ('message', 'token')
+
+    def __init__(self, message: Any, token: Token | None = None) -> None:
+        self.message, self.token = message, token
+
+    def release(self) -> None:
+        """This copy is done with (consumed, dropped or cancelled): drop its token reference."""
+        if self.token is not None:
+            self.token.release()
+
+    def __repr__(self) -> str:
+        return f'Envelope({self.message!r}, {self.token!r})'
 
 
 class SideInput:
@@ -236,9 +246,9 @@ class SideInput:
                 return
             self._accept(item, newest_wins=False)
 
-    def _accept(self, item: Any, newest_wins: bool) -> None:
-        release(item)
-        message = item[0]
+    def _accept(self, item: Envelope, newest_wins: bool) -> None:
+        item.release()
+        message = item.message
         if message is EOS:
             self.ended = True
         elif newest_wins:

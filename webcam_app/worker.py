@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .buffers import Buffer
 from .errors import BufferClosed, WebcamAppError
+from .flow import Envelope, FlowLimiter, SideInput
 from .graph import NodeSpec
 from .messages import EOS, Frame
 from .metrics import NodeStats
-from .flow import FlowLimiter, SideInput, release
 
-if TYPE_CHECKING:
-    from .executor import Runner
-
-__all__ = ['Worker', 'normalize_outputs']
+__all__ = ['Supervisor', 'Worker', 'normalize_outputs']
 
 log = logging.getLogger(__name__)
 _clock = time.perf_counter
@@ -35,10 +33,25 @@ def normalize_outputs(node: Any, result: Any) -> dict[str, Any]:
     return {port: result for port in node.outputs}
 
 
+class Supervisor(Protocol):
+    """What a worker needs from whoever runs the graph (the executor's Runner)."""
+
+    live: bool                    # live mode: side inputs never wait
+    drain_timeout: float          # how long the end of stream may wait for room
+    stopping: threading.Event     # set when shutdown begins: sources stop reading
+    cancelled: threading.Event    # set past the drain deadline: drop what is left
+
+    def fail(self, name: str, exc: BaseException, exit_code: int = 1) -> None: ...
+
+    def wait_for_setup(self) -> bool: ...
+
+    def worker_done(self) -> None: ...
+
+
 class Worker:
     """Feeds one node from its buffers and sends what it returns downstream."""
 
-    def __init__(self, runner: 'Runner', spec: NodeSpec, inputs: dict[str, tuple[Buffer, str]],
+    def __init__(self, runner: Supervisor, spec: NodeSpec, inputs: dict[str, tuple[Buffer, str]],
                  outputs: dict[str, list[Buffer]], limiters: dict[str, FlowLimiter],
                  stats: NodeStats, side_outputs: set[str] = frozenset(),
                  upstream: dict[str, FlowLimiter] | None = None) -> None:
@@ -65,6 +78,7 @@ class Worker:
             for buffer in self.input_buffers:   # nobody reads them any more: free the producers
                 buffer.close()
             self._emit_eos()
+            self.node._end_run()
             self.runner.worker_done()
 
     def _run(self) -> None:
@@ -109,9 +123,9 @@ class Worker:
             except BufferClosed:
                 return
             if cancelled.is_set():
-                release(item)
+                item.release()
                 return
-            message, token = item
+            message, token = item.message, item.token
             if message is EOS:
                 return
             stats.frames_in += 1
@@ -128,7 +142,7 @@ class Worker:
                     outputs = _with_results_time(outputs, [kwargs[p] for p in self.latest_ports])
             except Exception as exc:
                 if self.spec.on_error != 'skip':
-                    release(item)
+                    item.release()
                     raise
                 stats.skipped_errors += 1
                 log.warning('node %r skipped frame %s: %s: %s', self.name, message.frame_id,
@@ -160,7 +174,7 @@ class Worker:
                     token.retain()
                 else:
                     item_token = None
-                items.append((buffer, (message, item_token)))
+                items.append((buffer, Envelope(message, item_token)))
         for buffer, item in items:
             buffer.put(item)
         if outputs:
@@ -170,7 +184,7 @@ class Worker:
     def _emit_eos(self) -> None:
         for buffers in self.outputs.values():
             for buffer in buffers:
-                buffer.put((EOS, None), timeout=self.runner.drain_timeout, wait=True)
+                buffer.put(Envelope(EOS), timeout=self.runner.drain_timeout, wait=True)
 
 
 def _exit_code(exc: BaseException) -> int:

@@ -7,7 +7,7 @@ import pytest
 
 from webcam_app import EOS, Frame, Node, Runner, load_graph, make_frame
 from webcam_app.buffers import Buffer
-from webcam_app.flow import FlowLimiter, release
+from webcam_app.flow import Envelope, FlowLimiter
 from tests.webcam_app import toy_nodes  # noqa: F401  (registers the toy nodes)
 from tests.webcam_app.toy_nodes import Collect
 
@@ -28,7 +28,7 @@ def frame(i: int) -> Frame:
 
 
 def test_limiter_admits_at_most_its_limit_and_hands_the_slot_to_the_newest_frame():
-    clock, buffer = FakeClock(), Buffer('b', size=8, on_drop=release)
+    clock, buffer = FakeClock(), Buffer('b', size=8, on_drop=Envelope.release)
     limiter = FlowLimiter(2, buffer, clock=clock)
     tokens = [limiter.offer(frame(i)) for i in range(2)]
     clock.now += 0.05
@@ -36,8 +36,8 @@ def test_limiter_admits_at_most_its_limit_and_hands_the_slot_to_the_newest_frame
     assert [t is not None for t in tokens] == [True, True, False, False, False]
     assert limiter.in_flight == 2 and limiter.skipped == 2    # 2 and 3 replaced by 4
     tokens[0].release()             # frame 0 done: the waiting frame 4 enters at once
-    handed, token = buffer.get_nowait()
-    assert handed.frame_id == 4 and token.frame_id == 4
+    handed = buffer.get_nowait()
+    assert handed.message.frame_id == 4 and handed.token.frame_id == 4
     assert limiter.in_flight == 2 and limiter.peak == 2
     assert limiter.turnaround == pytest.approx(0.05)
     assert limiter.due_after(1) == pytest.approx(clock.now + 0.05)   # frame 4, admitted now
@@ -46,7 +46,7 @@ def test_limiter_admits_at_most_its_limit_and_hands_the_slot_to_the_newest_frame
 
 
 def test_limiter_skips_a_waiting_frame_that_went_stale():
-    clock, buffer = FakeClock(), Buffer('b', size=8, on_drop=release)
+    clock, buffer = FakeClock(), Buffer('b', size=8, on_drop=Envelope.release)
     limiter = FlowLimiter(1, buffer, stale=0.4, clock=clock)
     first = limiter.offer(frame(0))
     clock.now += 0.1
@@ -60,7 +60,7 @@ def test_limiter_skips_a_waiting_frame_that_went_stale():
 
 
 def test_limiter_close_skips_the_waiting_frame_and_refuses_more():
-    limiter = FlowLimiter(1, Buffer('b', size=8, on_drop=release), clock=FakeClock())
+    limiter = FlowLimiter(1, Buffer('b', size=8, on_drop=Envelope.release), clock=FakeClock())
     token = limiter.offer(frame(0))
     assert limiter.offer(frame(1)) is None
     limiter.close()
@@ -80,9 +80,9 @@ class FlowStepSource(Node):
 
     def setup(self) -> None:
         self.stopped = False
-        self.events.subscribe('stop', self._stop)
+        self.subscribe('stop', self._on_stop)
 
-    def _stop(self, _reason) -> None:
+    def _on_stop(self, _reason) -> None:
         self.stopped = True
         self.steps.release()
 
