@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
 from webcam_app import EOS, Frame, Node, Runner, load_graph, make_frame
 from webcam_app.buffers import Buffer
-from webcam_app.flow import Envelope, FlowLimiter
+from webcam_app.flow import Envelope, FlowLimiter, SideInput
 from tests.webcam_app import toy_nodes  # noqa: F401  (registers the toy nodes)
 from tests.webcam_app.toy_nodes import Collect
 
@@ -207,3 +208,48 @@ def _until(condition, timeout: float = WAIT) -> bool:
             return True
         tick.wait(0.001)
     return condition()
+
+
+class WatchedBuffer(Buffer):
+    """A buffer that tells when a reader starts waiting in get()."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.waiting = threading.Event()
+
+    def get(self, timeout=None):
+        self.waiting.set()
+        return super().get(timeout)
+
+
+def _joined_side(due_in: float) -> tuple:
+    """A live latest input whose upstream limiter has frame 7 in flight, due in ``due_in`` s;
+    the trigger frames come every 4 s, and the input already holds frame 6's result."""
+    results = WatchedBuffer('results', size=1, on_drop=Envelope.release)
+    limiter = FlowLimiter(1, Buffer('model_in'))
+    limiter.offer(make_frame(6, 8, 8)).release()
+    limiter.turnaround = due_in
+    limiter.offer(make_frame(7, 8, 8))                      # in flight, due in due_in s
+    side = SideInput(results, 'latest', live=True, upstream=limiter)
+    now = time.monotonic()
+    results.put(Envelope(make_frame(6, 8, 8)))
+    side.value_for(make_frame(6, 8, 8).replace(timestamp=now - 4.0), None)
+    return side, results, make_frame(7, 8, 8).replace(timestamp=now)
+
+
+def test_live_join_waits_for_a_result_due_within_the_frame_period():
+    side, results, trigger = _joined_side(due_in=0.0)
+    results.waiting.clear()
+    putter = threading.Thread(target=lambda: results.waiting.wait(WAIT) and results.put(
+        Envelope(make_frame(7, 8, 8))))
+    putter.start()
+    value = side.value_for(trigger, 6)       # waits (up to 3 s) for frame 7's result
+    putter.join(WAIT)
+    assert value.frame_id == 7
+
+
+def test_live_join_does_not_wait_for_a_result_due_after_the_frame_period():
+    side, results, trigger = _joined_side(due_in=10.0)
+    results.waiting.clear()
+    assert side.value_for(trigger, 6).frame_id == 6     # the latest there is, at once
+    assert not results.waiting.is_set()
