@@ -7,6 +7,7 @@ import threading
 import time
 from typing import Any, Callable
 
+import cv2
 import numpy as np
 
 from webcam_app import WebcamAppError
@@ -153,6 +154,5 @@ class LiveCapture:
 
 
 def _position_ms(cap: Any) -> float | None:
-    import cv2
     pos = cap.get(cv2.CAP_PROP_POS_MSEC)
     return pos if pos and pos > 0 else None
