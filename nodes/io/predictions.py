@@ -14,7 +14,7 @@ import numpy as np
 from webcam_app import Frame, Node, Object
 from webcam_app.params import NonNegative
 
-from .recorder import check_output_folder, resolve_output
+from ..common import check_output_folder, resolve_output
 
 __all__ = ['PredictionWriter', 'frame_record', 'instance_record']
 
