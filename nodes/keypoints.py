@@ -43,6 +43,7 @@ _HAND_PARTS = frozenset(
 # face's own names ('face-36', 'kpt-36'): subject's left eye first, then right eye.
 _FACE_EYES = {68: (range(42, 48), range(36, 42)), 98: ((97,), (96,))}
 
+
 def rgb_to_bgr(colors: Any, count: int, default: tuple[int, int, int]) -> list[tuple[int, ...]]:
     """Meta colors (RGB rows, as mmpose stores them) as ``count`` BGR int tuples for OpenCV."""
     array = np.asarray([] if colors is None else colors, dtype=np.int64)
