@@ -71,7 +71,11 @@ class Runner:
         """Check the nodes if they were not checked since their last run (raises ConfigError),
         then start one thread per node."""
         if not self.graph.checked:
-            self.graph.check_nodes()
+            try:
+                self.graph.check_nodes()
+            except BaseException:
+                self._unsubscribe()
+                raise
         self.graph.checked = False      # setup may take what check found; the next run re-checks
         for spec in self.graph.nodes.values():
             spec.node._begin_run()
@@ -170,8 +174,7 @@ class Runner:
         end = time.monotonic() + max(1.0, self.drain_timeout)
         for thread in self.threads:
             thread.join(max(0.0, end - time.monotonic()))
-        for topic, callback in self._subscriptions:
-            self.events.unsubscribe(topic, callback)
+        self._unsubscribe()
         if self.stuck_threads:
             log.error('threads still busy after shutdown: %s', ', '.join(self.stuck_threads))
             if self.exit_code in (None, EXIT_OK):
@@ -180,6 +183,10 @@ class Runner:
     @property
     def stuck_threads(self) -> list[str]:
         return [t.name for t in self.threads if t.is_alive()]
+
+    def _unsubscribe(self) -> None:
+        for topic, callback in self._subscriptions:
+            self.events.unsubscribe(topic, callback)
 
     def _on_quit(self, reason: Any) -> None:
         self.stop(str(reason or 'quit'))
