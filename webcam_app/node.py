@@ -63,7 +63,7 @@ class Node:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> 'Node':
         node = super().__new__(cls)
-        node.name, node.enabled = '', True
+        node.name, node.enabled = '', getattr(cls, 'enabled', True)   # a class may start off
         node.events, node.context = EventBus(), NodeContext()
         node._node_stopped = threading.Event()
         node._node_subscriptions = []
