@@ -115,7 +115,11 @@ class Runner:
         """Check the nodes if they were not checked since their last run (raises ConfigError),
         then start one thread per node."""
         if not self.graph.checked:
-            self.graph.check_nodes()
+            try:
+                self.graph.check_nodes()
+            except BaseException:
+                self._unsubscribe()
+                raise
         self.graph.checked = False      # setup may take what check found; the next run re-checks
         for spec in self.graph.nodes.values():
             spec.node._begin_run()
@@ -256,8 +260,7 @@ class Runner:
         if self._running == 0:   # each worker's last act was worker_done(): they are ending
             for thread in self.threads:
                 thread.join(1.0)
-        for topic, callback in self._subscriptions:
-            self.events.unsubscribe(topic, callback)
+        self._unsubscribe()
         if self._in_setup:
             log.info('not waiting for %s, still in setup(); it ends by itself',
                      ', '.join(sorted(self._in_setup)))
@@ -276,6 +279,10 @@ class Runner:
     def stuck_threads(self) -> list[str]:
         """Threads still alive after shutdown, other than those still inside a node's setup()."""
         return [t.name for t in self.threads if t.is_alive() and t.name not in self._in_setup]
+
+    def _unsubscribe(self) -> None:
+        for topic, callback in self._subscriptions:
+            self.events.unsubscribe(topic, callback)
 
     def _on_quit(self, reason: Any) -> None:
         self.stop(str(reason or 'quit'))

@@ -16,11 +16,8 @@ import numpy as np
 from webcam_app import Frame, Node
 from webcam_app.params import Color, NonNegative, Positive
 
-from .effects_face import BigEye, Sunglasses
-from .effects_hand import FingertipTrail, PinchDetector
 
-__all__ = ['Background', 'BigEye', 'FingertipTrail', 'PinchDetector', 'Sunglasses',
-           'fast_blur']
+__all__ = ['Background', 'fast_blur']
 
 log = logging.getLogger(__name__)
 

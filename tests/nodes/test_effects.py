@@ -4,7 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.draw.effects import Background, BigEye, FingertipTrail, PinchDetector, Sunglasses
+from nodes.draw.effects import Background
+from nodes.draw.effects_face import BigEye, Sunglasses
+from nodes.draw.effects_hand import FingertipTrail, PinchDetector
 from nodes.keypoints import eye_points, hands, keypoint
 from tests.nodes.metas import (EYE_METAS, HAND_METAS, body_object, changed, hand_object, near,
                                onehand10k_meta)
