@@ -18,8 +18,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from nodes.draw.effects import (Background, BigEye, FingertipTrail, PinchDetector,  # noqa: E402
-                           Sunglasses)
+from nodes.draw.effects import Background  # noqa: E402
+from nodes.draw.effects_face import BigEye, Sunglasses  # noqa: E402
+from nodes.draw.effects_hand import FingertipTrail, PinchDetector  # noqa: E402
 from nodes.tracking.tracker import Smoother, Tracker  # noqa: E402
 from nodes.draw.visualizer import PoseVisualizer  # noqa: E402
 from tests.nodes.metas import (blazepose33_meta, body_object, coco17_meta,  # noqa: E402

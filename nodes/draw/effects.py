@@ -16,15 +16,13 @@ import numpy as np
 from webcam_app import Frame, Node
 from webcam_app.params import Color, NonNegative, Positive
 
-from .effects_face import BigEye, Sunglasses
-from .effects_hand import FingertipTrail, PinchDetector
 
-__all__ = ['Background', 'BigEye', 'FingertipTrail', 'PinchDetector', 'Sunglasses',
-           'fast_blur']
+__all__ = ['Background', 'fast_blur']
 
 log = logging.getLogger(__name__)
 
 MASK_KEY = 'person_mask'        # what a person-mask node (e.g. PersonMask) puts in frame.meta
+
 
 def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
     """A strong blur of about ``size`` pixels, computed at a quarter of the resolution."""

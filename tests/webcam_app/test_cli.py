@@ -5,7 +5,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -88,15 +87,14 @@ def wait_for_line(proc: subprocess.Popen, text: str) -> None:
 
 
 @pytest.mark.parametrize('sig,code', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_stops_a_live_run_within_2s(tmp_path, sig, code):
+def test_signal_stops_a_live_run(tmp_path, sig, code):
     proc = cli('--config', str(write_graph(tmp_path, 'PassThrough')))
     wait_for_line(proc, 'running')
-    sent = time.monotonic()
     proc.send_signal(sig)
-    proc.wait(timeout=5)
-    assert time.monotonic() - sent < 2.0
+    _, err = proc.communicate(timeout=30)   # how fast: bench/stress_stop.py
     assert proc.returncode == code
-    assert 'Traceback' not in proc.stderr.read()
+    assert 'stopping: ' + ('Ctrl-C' if sig == signal.SIGINT else 'SIGTERM') in err
+    assert 'Traceback' not in err
 
 
 def test_node_error_exits_1_and_names_the_node(tmp_path):
