@@ -240,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument('--max-at', type=float, default=3.0,
                    help='latest stop request, in seconds after launch')
     args = p.parse_args(argv)
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:   # started as a background job: the
+        signal.signal(signal.SIGINT, signal.default_int_handler)   # runs would inherit that
     graphs = args.graphs.split(',')
     rng = random.Random(args.seed)
     counts = {'hangs': 0, 'slow exits': 0, 'wrong exit codes': 0, 'invalid outputs': 0}
