@@ -12,8 +12,8 @@ from typing import Any, Sequence
 import webcam_stop
 
 from ..builder import build_graph
-from ..config import apply_overrides, load_config
-from ..errors import ConfigError, WebcamAppError, WeightsUnavailable
+from ..config import GraphConfig, apply_overrides, load_config
+from ..errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
 from ..executor import EXIT_CONFIG, Runner
 from ..graph import Graph
 from ..node import registry
@@ -33,6 +33,7 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/body.yaml --input frames/         # a folder of images
   %(prog)s --config graphs/hand.yaml --input clip.mp4 --headless --out out.mp4 --pred-out p.json
   %(prog)s --config graphs/hand.yaml --set detector.score_thr=0.3 --device cuda:0
+  %(prog)s --config graphs/hand.yaml --headless --serve 8080   # watch at http://127.0.0.1:8080/
   %(prog)s --list-nodes
 
 exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 130 Ctrl-C, 143 SIGTERM
@@ -50,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--headless', action='store_true', help='no window (batch runs, servers)')
     p.add_argument('--out', metavar='VIDEO', help='record the shown video to this file (.mp4/.avi)')
     p.add_argument('--pred-out', metavar='PATH', help='write predictions (.json, or .jsonl)')
+    p.add_argument('--serve', metavar='[HOST:]PORT', type=serve_address,
+                   help='serve the video, metrics and hot keys to a browser at http://HOST:PORT/ '
+                   '(HOST defaults to 127.0.0.1: this machine only)')
+    p.add_argument('--serve-token', metavar='TOKEN',
+                   help='require this token on every --serve route (?token=TOKEN); default: '
+                   '$WEBCAM_APP_SERVE_TOKEN')
     p.add_argument('--mode', choices=('live', 'replay'),
                    help='live: drop stale frames; replay: every frame, in order '
                    '(default: replay for files, live for cameras)')
@@ -76,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def serve_address(value: str) -> tuple[str, int]:
+    """``PORT``, ``HOST:PORT`` or ``[IPv6]:PORT`` as (host, port); the host defaults to loopback."""
+    host, sep, port = value.rpartition(':')
+    if not port.isdigit() or int(port) > 65535 or (sep and not host):
+        raise argparse.ArgumentTypeError(
+            f'must be PORT or HOST:PORT with a port from 0 to 65535, such as 8080 or '
+            f'0.0.0.0:8080, but got {value!r}')
+    return (host.strip('[]') if sep else '127.0.0.1'), int(port)
+
+
 def _cli_path(value: str) -> str:
     """A path given on the command line is relative to the working directory."""
     if value.isdigit() or value.startswith('webcam') or '://' in value:
@@ -92,6 +109,18 @@ def _set_all(args: argparse.Namespace) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _attach_web_view(config: GraphConfig, args: argparse.Namespace) -> None:
+    """--serve adds a WebView (or moves the graph's own); a token goes to every WebView."""
+    token = args.serve_token or os.environ.get('WEBCAM_APP_SERVE_TOKEN')
+    params: dict[str, Any] = {'token': token} if token else {}
+    if args.serve:
+        host, port = args.serve
+        attach_sink(config, 'web_view', {'host': host, 'port': port, **params})
+    elif params and not attach_sink(config, 'web_view', params, add=False) and args.serve_token:
+        raise ConfigError(ConfigIssue(config.where(), '--serve-token is given, but nothing is '
+                                      'served', 'add --serve [HOST:]PORT'))
+
+
 def prepare_graph(config_path: str | Path, args: argparse.Namespace) -> Graph:
     """Load a graph and apply every command-line override to it; its nodes are not checked yet.
     Raises ConfigError."""
@@ -99,9 +128,10 @@ def prepare_graph(config_path: str | Path, args: argparse.Namespace) -> Graph:
     nodes = config.data.get('nodes')
     if isinstance(nodes, list) and nodes:   # else the builder reports that, at its line
         if args.out:
-            attach_sink(config, 'video_sink', _cli_path(args.out))
+            attach_sink(config, 'video_sink', {'path': _cli_path(args.out)})
         if args.pred_out:
-            attach_sink(config, 'predictions', _cli_path(args.pred_out))
+            attach_sink(config, 'predictions', {'path': _cli_path(args.pred_out)})
+        _attach_web_view(config, args)
     apply_overrides(config, args.overrides)
     return build_graph(config, mode=args.mode, set_all=_set_all(args), check=False)
 
