@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import collections
 import time
-from typing import Any
+from typing import Any, Mapping
 
 __all__ = ['Metrics', 'NodeStats', 'percentile']
 
@@ -64,9 +64,15 @@ class NodeStats:
 class Metrics:
     """All the numbers of one run; ``snapshot()`` is safe to call from any thread."""
 
-    def __init__(self, node_names: list[str], buffers: dict[str, Any]) -> None:
+    def __init__(self, node_names: list[str], buffers: dict[str, Any],
+                 reads: Mapping[str, list[str]] | None = None,
+                 switches: Mapping[str, Any] | None = None) -> None:
+        """``reads``: node -> the buffers it reads (to count its drops); ``switches``: node ->
+        the node object, whose ``enabled`` flag the snapshot reports."""
         self.nodes = {name: NodeStats() for name in node_names}
         self.buffers = buffers
+        self.reads = dict(reads or {})
+        self.switches = dict(switches or {})
         self.started = time.monotonic()
 
     def reset_clock(self) -> None:
@@ -79,12 +85,20 @@ class Metrics:
         now = time.monotonic()
         return {
             'elapsed_s': round(now - self.started, 3),
-            'nodes': {name: s.summary(now) for name, s in self.nodes.items()},
+            'nodes': {name: self._node_summary(name, s, now) for name, s in self.nodes.items()},
             'buffers': {name: {'depth': len(b), 'size': b.size, 'policy': b.policy,
                                'put': b.stats.put, 'taken': b.stats.taken,
                                'dropped': b.stats.dropped, 'high_water': b.stats.high_water}
                         for name, b in self.buffers.items()},
         }
+
+    def _node_summary(self, name: str, stats: NodeStats, now: float) -> dict[str, Any]:
+        out = stats.summary(now)
+        out['dropped'] = stats.skipped_at_source + sum(
+            self.buffers[b].stats.dropped for b in self.reads.get(name, ()) if b in self.buffers)
+        if name in self.switches:
+            out['enabled'] = bool(self.switches[name].enabled)
+        return out
 
     def one_line(self) -> str:
         snap = self.snapshot()

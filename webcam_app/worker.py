@@ -82,6 +82,8 @@ class Worker:
             self.runner.worker_done()
 
     def _run(self) -> None:
+        if self.runner.stopping.is_set():   # stopped before it began (an early Ctrl-C)
+            return
         try:
             self.node.setup()
         except BaseException as exc:
