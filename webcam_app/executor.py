@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .buffers import Buffer
-from .errors import NodeError
+from .errors import NodeError, WebcamAppError
 from .events import Hotkeys
 from .graph import Graph
 from .metrics import Metrics
@@ -139,8 +139,10 @@ class Runner:
         self.events.publish('hurry', reason)
 
     def fail(self, name: str, exc: BaseException, exit_code: int = EXIT_ERROR) -> None:
-        """A node failed: report it with its name and stop the graph."""
-        log.error('node %r failed: %s: %s', name, type(exc).__name__, exc, exc_info=exc)
+        """A node failed: report it with its name and stop the graph. An app error (e.g. a
+        source lost for good) says what to do in its message: it is logged without a traceback."""
+        log.error('node %r failed: %s: %s', name, type(exc).__name__, exc,
+                  exc_info=None if isinstance(exc, WebcamAppError) else exc)
         error = NodeError(name, f'{type(exc).__name__}: {exc}')
         error.__cause__ = exc
         self.errors.append(error)
