@@ -7,12 +7,12 @@ from typing import Any
 
 from .buffers import POLICIES
 from .config import GraphConfig, LineDict, apply_overrides, did_you_mean, load_config
-from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
+from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable, split_fix
 from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
 from .node import INPUT_KINDS, Node, NodeContext, registry
 from .plugins import load_plugin
-from .wiring_checks import check_wiring
+from .wiring_checks import buffers_named, check_wiring
 
 __all__ = ['build_graph', 'load_graph', 'node_parameters']
 
@@ -63,8 +63,9 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                                            or f'allowed keys: {", ".join(TOP_LEVEL_KEYS)}'))
     _load_plugins(config, issues)
     events = events or EventBus()
-    specs = _build_nodes(config, issues, events, set_all or {})
-    check_wiring(config, specs, issues)
+    unbuilt: set[str] = set()     # buffers of nodes that failed to build: no knock-on errors
+    specs = _build_nodes(config, issues, events, set_all or {}, unbuilt)
+    check_wiring(config, specs, issues, excused=unbuilt)
     mode = _resolve_mode(config, specs, mode, issues)
     buffers = _buffer_specs(config, specs, mode, issues)
     max_in_flight = data.get('max_in_flight', 1)
@@ -107,7 +108,7 @@ def _load_plugins(config: GraphConfig, issues: list[ConfigIssue]) -> None:
 
 
 def _build_nodes(config: GraphConfig, issues: list[ConfigIssue], events: EventBus,
-                 set_all: dict[str, Any]) -> dict[str, NodeSpec]:
+                 set_all: dict[str, Any], unbuilt: set[str]) -> dict[str, NodeSpec]:
     nodes = config.data.get('nodes')
     if not isinstance(nodes, list) or not nodes:
         issues.append(config.issue(config.data.line_of('nodes') if 'nodes' in config.data else 1,
@@ -121,6 +122,7 @@ def _build_nodes(config: GraphConfig, issues: list[ConfigIssue], events: EventBu
             continue
         spec = _build_node(config, entry, issues, events, set_all)
         if spec is None:
+            unbuilt |= buffers_named(entry)
             continue
         if spec.name in specs:
             issues.append(config.key_issue(entry, 'name', f'duplicate node name {spec.name!r}',
@@ -152,8 +154,8 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
     try:
         node = cls(**params)
     except (ValueError, TypeError, WebcamAppError) as exc:
-        issues.append(config.issue(entry.line, f'{label} ({cls.__name__}): {exc}',
-                                   'fix the parameter value'))
+        message, fix = split_fix(exc)
+        issues.append(config.issue(entry.line, f'{label} ({cls.__name__}): {message}', fix))
         return None
     node.name, node.events = name, events
     spec = NodeSpec(node, enable_key=entry.get('enable_key'),
@@ -291,8 +293,9 @@ def _check_nodes(config: GraphConfig, specs: dict[str, NodeSpec],
         except ConfigError as exc:
             issues.extend(exc.issues)
         except (ValueError, OSError, WebcamAppError) as exc:
+            message, fix = split_fix(exc)
             issues.append(config.issue(lines.get(spec.name), f'node {spec.name!r} '
-                                       f'({type(spec.node).__name__}): {exc}'))
+                                       f'({type(spec.node).__name__}): {message}', fix))
     if missing and not issues:
         missing[0].missing = missing
         raise missing[0]

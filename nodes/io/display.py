@@ -5,6 +5,7 @@ import logging
 import os
 import socket
 import sys
+from typing import ClassVar
 
 import cv2
 
@@ -59,6 +60,7 @@ class Display(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role: ClassVar[str] = 'display'   # what --out and --pred-out copy the input of
 
     def __init__(self, window: str = 'webcam_app', headless: bool = False,
                  wait_ms: int = 1) -> None:

@@ -1,4 +1,4 @@
-"""Write predictions to JSON or JSON Lines, in the layout of MMPoseInferencer's pred_out_dir."""
+"""Write predictions as MMPoseInferencer's pred_out_dir does (one JSON per input), or to one file."""
 from __future__ import annotations
 
 import json
@@ -7,19 +7,21 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
 import numpy as np
 
 from webcam_app import Frame, Node, Object
 
+from .images import check_output_dir, is_folder_path, still_name
 from .recorder import check_output_folder, resolve_output
 
 __all__ = ['PredictionWriter', 'frame_record', 'instance_record']
 
 log = logging.getLogger(__name__)
 
-FORMATS = ('auto', 'json', 'jsonl')
+FORMATS = ('auto', 'json', 'jsonl', 'folder')
+FILE_FORMATS = {'.json': 'json', '.jsonl': 'jsonl'}
 
 
 def _number(value: Any, decimals: int) -> float | None:
@@ -35,8 +37,9 @@ def _numbers(values: Any, decimals: int) -> list:
     return [_numbers(v, decimals) if np.ndim(v) else _number(v, decimals) for v in array]
 
 
-def instance_record(obj: Object, decimals: int = 3) -> dict[str, Any]:
-    """One object as mmpose's ``split_instances`` writes it, plus ``label`` and ``track_id``.
+def instance_record(obj: Object, decimals: int = 3, extras: bool = True) -> dict[str, Any]:
+    """One object as mmpose's ``split_instances`` writes it, plus ``label`` and ``track_id``
+    unless ``extras`` is false.
 
     mmpose nests the box one level deeper than it looks: ``bbox`` is ``[[x1, y1, x2, y2]]``.
     """
@@ -46,10 +49,18 @@ def instance_record(obj: Object, decimals: int = 3) -> dict[str, Any]:
                             else _numbers(obj.keypoint_scores, decimals)),
         'bbox': [_numbers(obj.bbox, decimals)],
         'bbox_score': _number(obj.score, decimals),
-        'label': obj.label,
-        'track_id': None if obj.track_id is None else int(obj.track_id),
     }
+    if extras:
+        record['label'] = obj.label
+        record['track_id'] = None if obj.track_id is None else int(obj.track_id)
     return record
+
+
+def inferencer_instances(frame: Frame, decimals: int = 3) -> list[dict[str, Any]]:
+    """A frame's poses exactly as MMPoseInferencer writes them: objects without keypoints left
+    out, and only its four keys."""
+    return [instance_record(obj, decimals, extras=False) for obj in frame.objects
+            if obj.keypoints is not None]
 
 
 def frame_record(frame: Frame, decimals: int = 3) -> dict[str, Any]:
@@ -60,63 +71,113 @@ def frame_record(frame: Frame, decimals: int = 3) -> dict[str, Any]:
             'instances': [instance_record(obj, decimals) for obj in frame.objects]}
 
 
+class _JsonArrayFile:
+    """A JSON array (or JSON Lines) written item by item to a hidden temporary file, which
+    replaces ``path`` at close: a reader never sees half a file."""
+
+    def __init__(self, path: Path, lines: bool = False) -> None:
+        self.path, self.lines, self.count = path, lines, 0
+        fd, self._tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+        self._file: IO[str] = os.fdopen(fd, 'w', encoding='utf-8')
+        if not lines:
+            self._file.write('[')
+
+    def append(self, item: Any) -> None:
+        line = json.dumps(item, allow_nan=False)
+        if self.lines:
+            self._file.write(line + '\n')
+            self._file.flush()
+        else:
+            self._file.write(('\n' if self.count == 0 else ',\n') + line)
+        self.count += 1
+
+    def close(self) -> None:
+        try:
+            if not self.lines:
+                self._file.write('\n]\n' if self.count else ']\n')
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        finally:
+            self._file.close()
+        os.chmod(self._tmp, 0o644)   # mkstemp makes it private; a result file is not
+        os.replace(self._tmp, self.path)
+
+
 class PredictionWriter(Node):
-    """Save boxes and keypoints per frame to a JSON (or JSON Lines) file."""
+    """Save boxes and keypoints: one JSON per input into a folder, or one JSON (Lines) file.
+
+    A folder gets what MMPoseInferencer's ``pred_out_dir`` gets: for each input image,
+    ``<image name>.json`` with its list of instances (``keypoints``, ``keypoint_scores``,
+    ``bbox``, ``bbox_score``); for a video or camera, one ``<video name>.json`` (``webcam.json``)
+    with ``[{frame_id, instances}, ...]``. A ``.json`` (``.jsonl``) file gets every frame as
+    ``{frame_id, timestamp, instances}``, whose instances also carry ``label`` and ``track_id``.
+    """
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role: ClassVar[str] = 'pred_out'   # what --pred-out attaches (see webcam_app/app/sinks.py)
+    forms: ClassVar[str] = 'a folder (preds/), a .json or a .jsonl file'
+
+    @classmethod
+    def accepts(cls, path: str) -> bool:
+        return is_folder_path(path) or Path(path).suffix.lower() in FILE_FORMATS
 
     def __init__(self, path: str, format: str = 'auto', decimals: int = 3) -> None:
         if not isinstance(path, str) or not path:
-            raise ValueError(f'path must be a file name such as preds.json, but got {path!r}')
+            raise ValueError(f'path must be a folder such as preds/ or a file such as '
+                             f'preds.json, but got {path!r}')
         if format not in FORMATS:
             raise ValueError(f'format must be one of {", ".join(FORMATS)}, but got {format!r}')
         if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
             raise ValueError(f'decimals must be an integer >= 0, but got {decimals!r}')
         if format == 'auto':
-            format = 'jsonl' if Path(path).suffix.lower() == '.jsonl' else 'json'
+            if not self.accepts(path):
+                raise ValueError(f'{path!r} is neither a folder nor a .json/.jsonl file; fix: '
+                                 'end a folder with / (preds/), or use .json or .jsonl')
+            format = ('folder' if is_folder_path(path)
+                      else FILE_FORMATS[Path(path).suffix.lower()])
         self.path, self.format, self.decimals = path, format, decimals
         self.frames_written = 0
         self._out: Path | None = None
-        self._file: IO[str] | None = None
-        self._tmp: str | None = None
+        self._stream: _JsonArrayFile | None = None   # the file of every frame, or of a video
 
     def check(self) -> None:
         self._out = resolve_output(self.path, self.context.graph_dir)
-        check_output_folder(self._out, 'predictions')
+        if self.format == 'folder':
+            check_output_dir(self._out, 'predictions')
+        else:
+            check_output_folder(self._out, 'predictions')
 
     def setup(self) -> None:
         if self._out is None:
             self.check()
-        fd, self._tmp = tempfile.mkstemp(prefix=f'.{self._out.name}.', suffix='.tmp',
-                                         dir=self._out.parent)
-        self._file = os.fdopen(fd, 'w', encoding='utf-8')
         self.frames_written = 0
-        if self.format == 'json':
-            self._file.write('[')
+        if self.format == 'folder':
+            self._out.mkdir(parents=True, exist_ok=True)
+        else:
+            self._stream = _JsonArrayFile(self._out, lines=self.format == 'jsonl')
 
     def process(self, frame: Frame) -> None:
-        line = json.dumps(frame_record(frame, self.decimals), allow_nan=False)
-        if self.format == 'json':
-            self._file.write(('\n' if self.frames_written == 0 else ',\n') + line)
+        if self.format != 'folder':
+            self._stream.append(frame_record(frame, self.decimals))
+        elif still_name(frame):
+            path = self._out / (Path(still_name(frame)).stem + '.json')
+            text = json.dumps(inferencer_instances(frame, self.decimals), indent=2,
+                              allow_nan=False)
+            path.write_text(text + '\n', encoding='utf-8')
         else:
-            self._file.write(line + '\n')
-            self._file.flush()
+            if self._stream is None:
+                name = Path(frame.meta.get('input_name') or 'video').stem + '.json'
+                self._stream = _JsonArrayFile(self._out / name)
+            self._stream.append({'frame_id': int(frame.frame_id),
+                                 'instances': inferencer_instances(frame, self.decimals)})
         self.frames_written += 1
         return None
 
     def close(self) -> None:
-        file, self._file = self._file, None
-        if file is None:
-            return
-        try:
-            if self.format == 'json':
-                file.write('\n]\n' if self.frames_written else ']\n')
-            file.flush()
-            os.fsync(file.fileno())
-        finally:
-            file.close()
-        os.chmod(self._tmp, 0o644)   # mkstemp makes it private; a result file is not
-        os.replace(self._tmp, self._out)
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            stream.close()
+        where = self._out if stream is None else stream.path
         log.info('%s: wrote predictions of %d frames to %s', self.name, self.frames_written,
-                 self._out)
+                 where)

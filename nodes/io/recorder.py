@@ -6,7 +6,7 @@ import os
 import queue
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -44,6 +44,13 @@ class Recorder(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role: ClassVar[str] = 'vis_out'     # what --out attaches (see webcam_app/app/sinks.py)
+    forms: ClassVar[str] = f'a video file ({", ".join(CODECS)})'
+
+    @classmethod
+    def accepts(cls, path: str) -> bool:
+        """Whether ``path`` is a form this sink writes: a video file."""
+        return not path.endswith(('/', os.sep)) and Path(path).suffix.lower() in CODECS
 
     def __init__(self, path: str, fps: float | None = None, codec: str | None = None,
                  queue_size: int = 64) -> None:

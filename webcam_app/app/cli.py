@@ -9,9 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
+from nodes.io.images import is_folder_path
+from nodes.io.sources import IMAGE_EXTENSIONS
+
 from ..builder import build_graph, node_parameters
 from ..config import apply_overrides, load_config
-from ..errors import ConfigError, WebcamAppError, WeightsUnavailable
+from ..errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
 from ..executor import EXIT_CONFIG, Runner
 from ..graph import Graph
 from ..node import registry
@@ -28,6 +31,7 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml                         # webcam 0, window
   %(prog)s --config graphs/hand.yaml --input clip.mp4        # a video file (replay)
   %(prog)s --config graphs/body.yaml --input frames/         # a folder of images
+  %(prog)s --config graphs/body.yaml --input photos/ --headless --out out/ --pred-out preds/
   %(prog)s --config graphs/hand.yaml --input clip.mp4 --headless --out out.mp4 --pred-out p.json
   %(prog)s --config graphs/hand.yaml --set detector.score_thr=0.3 --device cuda:0
   %(prog)s --list-nodes
@@ -45,8 +49,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--input', metavar='SRC', help='override the source: webcam id (0, webcam:1), '
                    'video file, image, folder of images, or rtsp/http URL')
     p.add_argument('--headless', action='store_true', help='no window (batch runs, servers)')
-    p.add_argument('--out', metavar='VIDEO', help='record the shown video to this file (.mp4/.avi)')
-    p.add_argument('--pred-out', metavar='PATH', help='write predictions (.json, or .jsonl)')
+    p.add_argument('--out', '--vis-out-dir', dest='out', metavar='PATH',
+                   help='save the shown video: a video file (.mp4/.avi), a folder (out/: one '
+                   'image per input image or frame), or an image file for a single image')
+    p.add_argument('--pred-out', '--pred-out-dir', dest='pred_out', metavar='PATH',
+                   help='save predictions: a folder (preds/: one JSON per input, as '
+                   "MMPoseInferencer's pred_out_dir), or one .json/.jsonl file")
     p.add_argument('--mode', choices=('live', 'replay'),
                    help='live: drop stale frames; replay: every frame, in order '
                    '(default: replay for files, live for cameras)')
@@ -71,27 +79,50 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _cli_path(value: str) -> str:
-    """A path given on the command line is relative to the working directory."""
+    """A path given on the command line is relative to the working directory; a trailing /
+    (a folder) is kept."""
     if value.isdigit() or value.startswith('webcam') or '://' in value:
         return value
-    return str(Path(value).expanduser().resolve())
+    path = str(Path(value).expanduser().resolve())
+    return path + os.sep if value.endswith(('/', os.sep)) else path
+
+
+def _still_images(value: str | None) -> bool:
+    """Whether --input names an image or a folder (of unrelated images, not a video)."""
+    return bool(value) and (Path(value).is_dir() or Path(value).suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
     values = {'input': _cli_path(args.input) if args.input else None,
               'headless': True if args.headless else None, 'device': args.device,
               'max_frames': args.max_frames,
-              'models_dir': _cli_path(args.models_dir) if args.models_dir else None}
+              'models_dir': _cli_path(args.models_dir) if args.models_dir else None,
+              # unrelated images: models that track from frame to frame must not (MediaPipe)
+              'static_image_mode': True if _still_images(args.input) else None}
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_one_image_out(args: argparse.Namespace) -> None:
+    """``--out result.png`` is for one input image: refuse it for a folder, a video or a camera."""
+    if is_folder_path(args.out) or Path(args.out).suffix.lower() not in IMAGE_EXTENSIONS:
+        return
+    if args.input and Path(args.input).is_file() and _still_images(args.input):
+        return
+    given = f'--input {args.input}' if args.input else "the graph's camera"
+    raise ConfigError(ConfigIssue(f'--out {args.out}', f'--out {args.out} is one image file, but '
+                                  f'{given} gives many frames',
+                                  'give a folder (--out out/) for one image per frame, or a '
+                                  'video file (--out out.mp4)'))
 
 
 def prepare_graph(config_path: str | Path, args: argparse.Namespace) -> Graph:
     """Load a graph and apply every command-line override to it. Raises ConfigError."""
     config = load_config(config_path)
     if args.out:
-        attach_sink(config, 'Recorder', _cli_path(args.out))
+        _check_one_image_out(args)
+        attach_sink(config, 'vis_out', args.out, '--out', _cli_path(args.out))
     if args.pred_out:
-        attach_sink(config, 'PredictionWriter', _cli_path(args.pred_out))
+        attach_sink(config, 'pred_out', args.pred_out, '--pred-out', _cli_path(args.pred_out))
     apply_overrides(config, args.overrides)
     return build_graph(config, mode=args.mode, set_all=_set_all(args),
                        check=not args.print_graph)
@@ -198,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.print_graph:
         print(graph.describe(args.print_graph))
         return 0
-    headless = args.headless or not any(type(s.node).__name__ == 'Display'
+    headless = args.headless or not any(getattr(s.node, 'role', None) == 'display'
                                         for s in graph.nodes.values())
     runner = Runner(graph)
     _install_signals(runner)

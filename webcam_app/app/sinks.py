@@ -1,31 +1,69 @@
-"""Graph edits the command line makes: attach a recorder or prediction writer to the shown video."""
+"""Graph edits the command line makes: attach a sink, found by its role, to the shown video.
+
+A sink node type declares ``role`` (``'vis_out'`` for --out, ``'pred_out'`` for --pred-out),
+``accepts(path)`` (whether it writes that form of path) and ``forms`` (those forms, in words).
+Plugins can declare the same and are found the same way.
+"""
 from __future__ import annotations
 
 from ..config import GraphConfig, LineDict
 from ..errors import ConfigError, ConfigIssue
+from ..node import Node, registry
 
-__all__ = ['attach_sink']
+__all__ = ['attach_sink', 'sink_type']
+
+_NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
 
 
-def _nodes_of_type(config: GraphConfig, type_name: str) -> list[LineDict]:
+def _sinks_of(role: str) -> list[type[Node]]:
+    return [cls for cls in map(registry.get, registry.names())
+            if getattr(cls, 'role', None) == role and callable(getattr(cls, 'accepts', None))]
+
+
+def sink_type(role: str, path: str, flag: str) -> type[Node]:
+    """The sink type of ``role`` that writes ``path``; raises one ConfigError naming the forms."""
+    sinks = _sinks_of(role)
+    for cls in sinks:
+        if cls.accepts(path):
+            return cls
+    forms = ', or '.join(str(getattr(cls, 'forms', cls.__name__)) for cls in sinks) or 'none'
+    raise ConfigError(ConfigIssue(f'{flag} {path}', f'not a form {flag} takes; it takes {forms}',
+                                  f'end a folder with / ({flag} out/), or use one of those '
+                                  'file extensions'))
+
+
+def _nodes_of_type(config: GraphConfig, type_names: set[str]) -> list[LineDict]:
     return [n for n in config.data.get('nodes') or []
-            if isinstance(n, dict) and n.get('type') == type_name]
+            if isinstance(n, dict) and n.get('type') in type_names]
 
 
-def attach_sink(config: GraphConfig, type_name: str, path: str) -> None:
-    """Point the graph's ``type_name`` node at ``path``, or add one beside the Display.
+def attach_sink(config: GraphConfig, role: str, given: str, flag: str,
+                path: str | None = None) -> None:
+    """Make the graph write ``path`` (default: ``given``, as the user gave it after ``flag``)
+    with the sink of ``role`` that takes that form of path.
 
-    The new node reads what the Display reads, through a buffer of its own.
+    A graph's own sinks of that role are pointed at ``path`` (and change type if the form needs
+    another one); a graph without one gets one beside the Display, reading what the Display
+    reads through a buffer of its own.
     """
-    existing = _nodes_of_type(config, type_name)
+    cls = sink_type(role, given, flag)
+    path = given if path is None else path
+    existing = _nodes_of_type(config, {c.__name__ for c in _sinks_of(role)})
     if existing:
         for node in existing:
+            if node['type'] != cls.__name__:     # e.g. a Recorder becomes an ImageWriter
+                for key in [k for k in node if k not in _NODE_KEYS]:
+                    del node[key]
+                node['type'] = cls.__name__
             node['path'] = path
         return
-    displays = _nodes_of_type(config, 'Display')
+    type_name = cls.__name__
+    displays = [n for n in config.data.get('nodes') or []
+                if isinstance(n, dict) and getattr(registry.get(str(n.get('type'))), 'role', None)
+                == 'display']
     if not displays or not isinstance(displays[0].get('inputs'), dict):
-        raise ConfigError(ConfigIssue(config.where(), f'cannot add a {type_name}: the graph has '
-                                      'no Display node whose input to copy',
+        raise ConfigError(ConfigIssue(config.where(), f'cannot add a {type_name} for {flag}: '
+                                      'the graph has no Display node whose input to copy',
                                       f'add a {type_name} node to the graph yourself'))
     shown = displays[0]['inputs'].get('frame')
     shown = shown.get('buffer') if isinstance(shown, dict) else shown
