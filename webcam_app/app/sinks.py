@@ -13,6 +13,7 @@ from ..node import Node, registry
 __all__ = ['attach_sink', 'sink_type']
 
 _NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
+_FOLDER_EXAMPLE = {'vis_out': 'out/', 'pred_out': 'preds/'}
 
 
 def _sinks_of(role: str) -> list[type[Node]]:
@@ -28,7 +29,8 @@ def sink_type(role: str, path: str, flag: str) -> type[Node]:
             return cls
     forms = ', or '.join(str(getattr(cls, 'forms', cls.__name__)) for cls in sinks) or 'none'
     raise ConfigError(ConfigIssue(f'{flag} {path}', f'not a form {flag} takes; it takes {forms}',
-                                  f'end a folder with / ({flag} out/), or use one of those '
+                                  f'end a folder with / ({flag} '
+                                  f'{_FOLDER_EXAMPLE.get(role, "out/")}), or use one of those '
                                   'file extensions'))
 
 
