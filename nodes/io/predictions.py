@@ -1,4 +1,4 @@
-"""Write predictions as MMPoseInferencer's pred_out_dir does (one JSON per input), or to one file."""
+"""Write predictions as MMPoseInferencer's pred_out_dir does (a JSON per input), or to one file."""
 from __future__ import annotations
 
 import json
