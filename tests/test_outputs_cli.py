@@ -19,7 +19,7 @@ def photos(tmp_path: Path) -> Path:
     folder = tmp_path / 'photos'
     folder.mkdir()
     for name, level in (('b.jpg', 60), ('a.png', 120)):
-        cv2.imwrite(str(folder / name), np.full((60, 80, 3), level, np.uint8))
+        cv2.imwrite(str(folder / name), np.full((240, 320, 3), level, np.uint8))
     return folder
 
 
@@ -34,7 +34,7 @@ def test_folder_input_gives_an_image_and_a_json_per_photo(tmp_path, photos, out_
     assert sorted(p.name for p in (tmp_path / 'preds').iterdir()) == ['a.json', 'b.json']
     assert json.loads((tmp_path / 'preds' / 'a.json').read_text()) == []   # no model: no poses
     shown = cv2.imread(str(tmp_path / 'out' / 'a.png'))
-    assert shown.shape == (60, 80, 3) and np.median(shown) == 120
+    assert shown.shape == (240, 320, 3) and (shown[-20:, -20:] == 120).all()   # a.png's own
 
 
 def test_video_input_gives_numbered_images_and_one_json(tmp_path):
@@ -54,7 +54,7 @@ def test_one_image_to_one_image_file(tmp_path, photos):
                            '--headless', '--out', 'result.png', cwd=tmp_path)
     assert code == 0, err
     assert list(tmp_path.glob('*.png')) == [tmp_path / 'result.png']
-    assert cv2.imread(str(tmp_path / 'result.png')).shape == (60, 80, 3)
+    assert cv2.imread(str(tmp_path / 'result.png')).shape == (240, 320, 3)
 
 
 @pytest.mark.parametrize('args,words', [
