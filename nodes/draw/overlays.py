@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -90,6 +90,9 @@ class _ProcessStats:
 class Monitor(Node):
     """Overlay per-node fps and service time, end-to-end latency, drops, CPU and memory."""
 
+    #: for the window only: --out and --pred-out take the frames from before it
+    role: ClassVar[str] = 'window_overlay'
+
     def __init__(self, font_scale: float = 0.5, alpha: float = 0.6, interval: float = 0.5,
                  visible: bool = True) -> None:
         _check_style(font_scale, alpha)
@@ -140,6 +143,8 @@ class Monitor(Node):
 
 class HelpBoard(Node):
     """Overlay the hot keys of the running graph; 'h' shows or hides it."""
+
+    role: ClassVar[str] = 'window_overlay'   # for the window only, like the Monitor
 
     KEY = 'h'
 

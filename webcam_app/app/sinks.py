@@ -39,14 +39,48 @@ def _nodes_of_type(config: GraphConfig, type_names: set[str]) -> list[LineDict]:
             if isinstance(n, dict) and n.get('type') in type_names]
 
 
+def _role(node: dict) -> str | None:
+    return getattr(registry.get(str(node.get('type'))), 'role', None)
+
+
+def _frame_input(node: dict) -> str | None:
+    target = node.get('inputs').get('frame') if isinstance(node.get('inputs'), dict) else None
+    return target.get('buffer') if isinstance(target, dict) else target
+
+
+def _writer_of(config: GraphConfig, buffer: str) -> dict | None:
+    for node in config.data.get('nodes') or []:
+        if isinstance(node, dict) and isinstance(node.get('outputs'), dict) and any(
+                buffer == t or (isinstance(t, list) and buffer in t)
+                for t in node['outputs'].values()):
+            return node
+    return None
+
+
+def _shown_buffer(config: GraphConfig) -> str | None:
+    """The buffer the Display reads, traced back past window-only overlays (monitor, help):
+    outputs get the annotated picture without them."""
+    displays = [n for n in config.data.get('nodes') or []
+                if isinstance(n, dict) and _role(n) == 'display']
+    shown = _frame_input(displays[0]) if displays else None
+    writer = _writer_of(config, shown) if shown is not None else None
+    passed: list[dict] = []     # a cycle of overlays would be reported by the wiring checks
+    while (writer is not None and _role(writer) == 'window_overlay' and _frame_input(writer)
+           and not any(writer is p for p in passed)):
+        passed.append(writer)
+        shown = _frame_input(writer)
+        writer = _writer_of(config, shown)
+    return shown
+
+
 def attach_sink(config: GraphConfig, role: str, given: str, flag: str,
                 path: str | None = None) -> None:
     """Make the graph write ``path`` (default: ``given``, as the user gave it after ``flag``)
     with the sink of ``role`` that takes that form of path.
 
     A graph's own sinks of that role are pointed at ``path`` (and change type if the form needs
-    another one); a graph without one gets one beside the Display, reading what the Display
-    reads through a buffer of its own.
+    another one). A graph without one gets one that reads, through a buffer of its own, what
+    the Display shows, less the window-only overlays.
     """
     cls = sink_type(role, given, flag)
     path = given if path is None else path
@@ -60,15 +94,11 @@ def attach_sink(config: GraphConfig, role: str, given: str, flag: str,
             node['path'] = path
         return
     type_name = cls.__name__
-    displays = [n for n in config.data.get('nodes') or []
-                if isinstance(n, dict) and getattr(registry.get(str(n.get('type'))), 'role', None)
-                == 'display']
-    if not displays or not isinstance(displays[0].get('inputs'), dict):
+    shown = _shown_buffer(config)
+    if shown is None:
         raise ConfigError(ConfigIssue(config.where(), f'cannot add a {type_name} for {flag}: '
                                       'the graph has no Display node whose input to copy',
                                       f'add a {type_name} node to the graph yourself'))
-    shown = displays[0]['inputs'].get('frame')
-    shown = shown.get('buffer') if isinstance(shown, dict) else shown
     name = f'{type_name.lower()}_in'
     for node in config.data['nodes']:
         outputs = node.get('outputs') if isinstance(node, dict) else None
@@ -78,5 +108,5 @@ def attach_sink(config: GraphConfig, role: str, given: str, flag: str,
                 outputs[port] = targets + [name]
     entry = LineDict({'name': type_name.lower(), 'type': type_name, 'path': path,
                       'inputs': {'frame': name}})
-    entry.line = displays[0].line
+    entry.line = getattr(_writer_of(config, shown), 'line', 0)
     config.data['nodes'].append(entry)
