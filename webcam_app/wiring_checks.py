@@ -7,18 +7,23 @@ from .config import GraphConfig, LineDict
 from .errors import ConfigIssue
 from .graph import NodeSpec
 
-__all__ = ['buffers_named', 'check_wiring']
+__all__ = ['check_wiring', 'unbuilt_buffers']
 
 
-def buffers_named(entry: dict) -> set[str]:
-    """Every buffer a node entry's inputs and outputs name, whatever their form."""
+def unbuilt_buffers(config: GraphConfig, specs: dict[str, NodeSpec]) -> set[str]:
+    """The buffers named by node entries that could not be built (already reported): their
+    missing writer or reader is no news."""
+    nodes = config.data.get('nodes')
     names: set[str] = set()
-    for ports in (entry.get('inputs'), entry.get('outputs')):
-        for target in (ports.values() if isinstance(ports, dict) else ()):
-            for item in (target if isinstance(target, list) else [target]):
-                item = item.get('buffer') if isinstance(item, dict) else item
-                if isinstance(item, (str, int)):
-                    names.add(str(item))
+    for entry in nodes if isinstance(nodes, list) else ():
+        if not isinstance(entry, dict) or entry.get('name') in specs:
+            continue
+        for ports in (entry.get('inputs'), entry.get('outputs')):
+            for target in (ports.values() if isinstance(ports, dict) else ()):
+                for item in (target if isinstance(target, list) else [target]):
+                    item = item.get('buffer') if isinstance(item, dict) else item
+                    if isinstance(item, (str, int)):
+                        names.add(str(item))
     return names
 
 

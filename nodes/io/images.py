@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 import cv2
 
 from webcam_app import Frame, Node
+from webcam_app.params import Range
 
 from .recorder import resolve_output
 from .sources import IMAGE_EXTENSIONS
@@ -55,19 +56,11 @@ class ImageWriter(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    #: What the command line's --out attaches; ``forms`` is how the error for a path none
-    #: of the sinks of a role takes describes the paths this one takes.
-    role: ClassVar[str] = 'vis_out'
-    forms: ClassVar[str] = 'a folder (out/) or an image file (.png, .jpg)'
+    role = 'video_sink'  # what --out attaches, for a folder or an image path
+    forms: ClassVar[str] = 'a folder (out/) or an image file (.png, .jpg)'   # in --out's error
 
-    def __init__(self, path: str, jpeg_quality: int = 95) -> None:
-        if not isinstance(path, str) or not path:
-            raise ValueError(f'path must be a folder such as out/ or an image such as out.png, '
-                             f'but got {path!r}')
-        if isinstance(jpeg_quality, bool) or not isinstance(jpeg_quality, int) or not (
-                0 <= jpeg_quality <= 100):
-            raise ValueError(f'jpeg_quality must be an integer in [0, 100], but got '
-                             f'{jpeg_quality!r}')
+    def __init__(self, path: str,
+                 jpeg_quality: Annotated[int, Range(0, 100)] = 95) -> None:
         if not self.accepts(path):
             raise ValueError(f'{path!r} is neither a folder nor an image file; fix: end a folder '
                              f'with / (out/), or use one of {", ".join(IMAGE_EXTENSIONS)}')
@@ -86,8 +79,6 @@ class ImageWriter(Node):
         check_output_dir(self._out if self.folder_mode else self._out.parent, 'image output')
 
     def setup(self) -> None:
-        if self._out is None:
-            self.check()
         (self._out if self.folder_mode else self._out.parent).mkdir(parents=True, exist_ok=True)
         self.written = 0
 

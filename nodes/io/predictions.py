@@ -7,11 +7,12 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any, ClassVar
+from typing import IO, Any, ClassVar, Literal
 
 import numpy as np
 
 from webcam_app import Frame, Node, Object
+from webcam_app.params import NonNegative
 
 from .images import check_output_dir, is_folder_path, still_name
 from .recorder import check_output_folder, resolve_output
@@ -20,7 +21,7 @@ __all__ = ['PredictionWriter', 'frame_record', 'instance_record']
 
 log = logging.getLogger(__name__)
 
-FORMATS = ('auto', 'json', 'jsonl', 'folder')
+Format = Literal['auto', 'json', 'jsonl', 'folder']
 FILE_FORMATS = {'.json': 'json', '.jsonl': 'jsonl'}
 
 
@@ -115,21 +116,15 @@ class PredictionWriter(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role: ClassVar[str] = 'pred_out'   # what --pred-out attaches (see webcam_app/app/sinks.py)
-    forms: ClassVar[str] = 'a folder (preds/), a .json or a .jsonl file'
+    role = 'predictions'  # what --pred-out attaches or points at the given path
+    forms: ClassVar[str] = 'a folder (preds/), a .json or a .jsonl file'   # in --pred-out's error
 
     @classmethod
     def accepts(cls, path: str) -> bool:
+        """Whether ``path`` is a form this sink writes: a folder, a .json or .jsonl file."""
         return is_folder_path(path) or Path(path).suffix.lower() in FILE_FORMATS
 
-    def __init__(self, path: str, format: str = 'auto', decimals: int = 3) -> None:
-        if not isinstance(path, str) or not path:
-            raise ValueError(f'path must be a folder such as preds/ or a file such as '
-                             f'preds.json, but got {path!r}')
-        if format not in FORMATS:
-            raise ValueError(f'format must be one of {", ".join(FORMATS)}, but got {format!r}')
-        if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
-            raise ValueError(f'decimals must be an integer >= 0, but got {decimals!r}')
+    def __init__(self, path: str, format: Format = 'auto', decimals: NonNegative = 3) -> None:
         if format == 'auto':
             if not self.accepts(path):
                 raise ValueError(f'{path!r} is neither a folder nor a .json/.jsonl file; fix: '
@@ -149,8 +144,6 @@ class PredictionWriter(Node):
             check_output_folder(self._out, 'predictions')
 
     def setup(self) -> None:
-        if self._out is None:
-            self.check()
         self.frames_written = 0
         if self.format == 'folder':
             self._out.mkdir(parents=True, exist_ok=True)

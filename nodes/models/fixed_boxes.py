@@ -1,20 +1,12 @@
 """FixedBoxes: a detector stand-in that gives the same boxes every frame (or the whole image)."""
 from __future__ import annotations
 
-from typing import Any
-
 from webcam_app import Frame, Node, Object
+from webcam_app.params import Unit
 
 __all__ = ['FixedBoxes']
 
-
-def _box(value: Any) -> tuple[float, float, float, float]:
-    if (not isinstance(value, (list, tuple)) or len(value) != 4
-            or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
-            or not (value[0] < value[2] and value[1] < value[3])):
-        raise ValueError(f'each box must be [x1, y1, x2, y2] with x1 < x2 and y1 < y2, but got '
-                         f'{value!r}')
-    return tuple(float(v) for v in value)
+Box = tuple[float, float, float, float]
 
 
 class FixedBoxes(Node):
@@ -24,16 +16,15 @@ class FixedBoxes(Node):
     ``det_model='whole_image'`` does: the pose model then looks at the full picture.
     """
 
-    def __init__(self, boxes: list | None = None, label: str = 'person',
-                 score: float = 1.0) -> None:
-        if boxes is not None and not isinstance(boxes, (list, tuple)):
-            raise ValueError(f'boxes must be a list of [x1, y1, x2, y2], but got {boxes!r}')
-        if not isinstance(label, str) or not label:
-            raise ValueError(f'label must be a class name such as person, but got {label!r}')
-        if isinstance(score, bool) or not isinstance(score, (int, float)) or not 0 <= score <= 1:
-            raise ValueError(f'score must be a number in [0, 1], but got {score!r}')
-        self.boxes = None if boxes is None else [_box(b) for b in boxes]
-        self.label, self.score = label, float(score)
+    def __init__(self, boxes: list[Box] | None = None, label: str = 'person',
+                 score: Unit = 1.0) -> None:
+        for box in boxes or ():
+            if not (box[0] < box[2] and box[1] < box[3]):
+                raise ValueError(f'each box must be [x1, y1, x2, y2] with x1 < x2 and y1 < y2, '
+                                 f'but got {list(box)}')
+        if not label:
+            raise ValueError('label must be a class name such as person, but got an empty one')
+        self.boxes, self.label, self.score = boxes, label, score
 
     def process(self, frame: Frame) -> Frame:
         boxes = self.boxes

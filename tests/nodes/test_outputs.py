@@ -41,7 +41,8 @@ def test_sink_roles_take_the_forms_of_path_they_write():
     assert [cls.accepts('o.mp4') for cls in (Recorder, ImageWriter)] == [True, False]
     assert [cls.accepts('o/') for cls in (Recorder, ImageWriter)] == [False, True]
     assert [cls.accepts('o.jpg') for cls in (Recorder, ImageWriter)] == [False, True]
-    assert Recorder.role == ImageWriter.role == 'vis_out' and PredictionWriter.role == 'pred_out'
+    assert Recorder.role == ImageWriter.role == 'video_sink'
+    assert PredictionWriter.role == 'predictions'
     assert [PredictionWriter.accepts(p) for p in ('p/', 'p.json', 'p.jsonl', 'p.txt')] == [
         True, True, True, False]
     with pytest.raises(ValueError, match='neither a folder nor an image'):

@@ -1,8 +1,9 @@
-"""Graph edits the command line makes: attach a sink, found by its role, to the shown video.
+"""Graph edits the command line makes: attach a sink of a role to the video the display shows.
 
-A sink node type declares ``role`` (``'vis_out'`` for --out, ``'pred_out'`` for --pred-out),
-``accepts(path)`` (whether it writes that form of path) and ``forms`` (those forms, in words).
-Plugins can declare the same and are found the same way.
+Sinks are found by their declared ``role`` (``'video_sink'`` for --out, ``'predictions'`` for
+--pred-out), never by class name. A sink of those roles also says which paths it takes:
+``accepts(path)``, and ``forms``, the same in words for the error message. Plugins can declare
+the same and are found the same way.
 """
 from __future__ import annotations
 
@@ -13,34 +14,36 @@ from ..node import Node, registry
 __all__ = ['attach_sink', 'sink_type']
 
 _NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
-_FOLDER_EXAMPLE = {'vis_out': 'out/', 'pred_out': 'preds/'}
+_FOLDER_EXAMPLE = {'video_sink': 'out/', 'predictions': 'preds/'}
 
 
-def _sinks_of(role: str) -> list[type[Node]]:
-    return [cls for cls in map(registry.get, registry.names())
-            if getattr(cls, 'role', None) == role and callable(getattr(cls, 'accepts', None))]
+def _types_with_role(role: str) -> list[type[Node]]:
+    """The node types that play ``role``, built-in ones first."""
+    types = [registry.get(name) for name in registry.names()]
+    return sorted((t for t in types if t.role == role),
+                  key=lambda t: (not t.__module__.startswith('nodes.'), t.__name__))
 
 
-def sink_type(role: str, path: str, flag: str) -> type[Node]:
-    """The sink type of ``role`` that writes ``path``; raises one ConfigError naming the forms."""
-    sinks = _sinks_of(role)
+def sink_type(role: str, path: str, flag: str = '--out') -> type[Node]:
+    """The sink type of ``role`` that writes ``path`` (a built-in one when several do); raises
+    one ConfigError naming the forms of path that the sinks of ``role`` take."""
+    sinks = [t for t in _types_with_role(role) if callable(getattr(t, 'accepts', None))]
+    if not sinks:
+        raise ConfigError(ConfigIssue(flag, f'no node type has the role {role!r}',
+                                      'install the built-in nodes (pip install -e .)'))
     for cls in sinks:
         if cls.accepts(path):
             return cls
-    forms = ', or '.join(str(getattr(cls, 'forms', cls.__name__)) for cls in sinks) or 'none'
+    forms = ', or '.join(str(getattr(cls, 'forms', cls.__name__)) for cls in sinks)
     raise ConfigError(ConfigIssue(f'{flag} {path}', f'not a form {flag} takes; it takes {forms}',
                                   f'end a folder with / ({flag} '
                                   f'{_FOLDER_EXAMPLE.get(role, "out/")}), or use one of those '
                                   'file extensions'))
 
 
-def _nodes_of_type(config: GraphConfig, type_names: set[str]) -> list[LineDict]:
-    return [n for n in config.data.get('nodes') or []
-            if isinstance(n, dict) and n.get('type') in type_names]
-
-
 def _role(node: dict) -> str | None:
-    return getattr(registry.get(str(node.get('type'))), 'role', None)
+    cls = registry.get(str(node.get('type')))
+    return cls.role if cls is not None else None
 
 
 def _frame_input(node: dict) -> str | None:
@@ -84,7 +87,8 @@ def attach_sink(config: GraphConfig, role: str, given: str, flag: str,
     """
     cls = sink_type(role, given, flag)
     path = given if path is None else path
-    existing = _nodes_of_type(config, {c.__name__ for c in _sinks_of(role)})
+    existing = [n for n in config.data.get('nodes') or [] if isinstance(n, dict)
+                and _role(n) == role]
     if existing:
         for node in existing:
             if node['type'] != cls.__name__:     # e.g. a Recorder becomes an ImageWriter
