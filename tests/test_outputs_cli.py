@@ -92,10 +92,11 @@ def test_a_bad_sink_parameter_brings_no_knock_on_errors(tmp_path):
     assert issue.where == f'{graph}:{line}'
 
 
-def test_outputs_take_the_drawing_from_before_the_window_overlays():
+def test_outputs_take_the_drawing_from_before_the_window_overlays(photos):
     from webcam_app.app.cli import build_parser, prepare_graph
     args = build_parser().parse_args(['--config', 'body_lite.yaml', '--print-graph',
-                                      '--out', 'out/', '--pred-out', 'preds.json'])
+                                      '--input', str(photos), '--out', 'out/',
+                                      '--pred-out', 'preds.json'])
     graph = prepare_graph(PREVIEW.parent / 'body_lite.yaml', args)     # --print-graph: no checks
     nodes = graph.nodes
     assert type(nodes['imagewriter'].node).__name__ == 'ImageWriter'
@@ -103,3 +104,4 @@ def test_outputs_take_the_drawing_from_before_the_window_overlays():
     assert nodes['banner'].outputs['frame'] == ['bannered', 'imagewriter_in',
                                                 'predictionwriter_in']
     assert nodes['help'].outputs['frame'] == ['shown']        # the window keeps its overlays
+    assert nodes['pose'].node.static_image_mode        # unrelated photos: no tracking
