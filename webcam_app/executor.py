@@ -45,7 +45,8 @@ class Runner:
         self.errors: list[NodeError] = []   # each names its node; the cause is chained
         self._state = threading.Condition()
         self._stop_at: float | None = None
-        self._barrier = threading.Barrier(len(graph.nodes))
+        self._ready = False
+        self._barrier = threading.Barrier(len(graph.nodes), action=self._on_ready)
         self._running = 0
         self.workers = [self._make_worker(spec) for spec in graph.nodes.values()]
         self.threads: list[threading.Thread] = []
@@ -122,6 +123,18 @@ class Runner:
             return True
         except threading.BrokenBarrierError:
             return False
+
+    def _on_ready(self) -> None:
+        with self._state:
+            self._ready = True
+            self._state.notify_all()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until every node's ``setup()`` has succeeded (True), or the run stops first
+        or ``timeout`` passes (False)."""
+        with self._state:
+            self._state.wait_for(lambda: self._ready or self.stopping.is_set(), timeout)
+            return self._ready
 
     def wait(self, timeout: float | None = None, tick: Callable[[], None] | None = None,
              tick_interval: float = 0.25) -> int:

@@ -1,6 +1,7 @@
 """Small nodes for runtime tests: counting sources, pass-throughs, collecting sinks."""
 from __future__ import annotations
 
+import threading
 import time
 
 from webcam_app import EOS, Node, make_frame
@@ -73,6 +74,40 @@ class NeedsThreshold(Node):
 
     def __init__(self, threshold: Unit):
         self.threshold = threshold
+
+    def process(self, frame):
+        return frame
+
+
+class Gate(Node):
+    """Pass frames through, but hold each one until ``Gate.opened`` is set (for live tests)."""
+
+    opened = threading.Event()
+    holding = threading.Event()   # set while a frame waits at the gate
+
+    def process(self, frame):
+        Gate.holding.set()
+        Gate.opened.wait(10)
+        return frame
+
+
+class CountSetups(Node):
+    """Count how often setup runs, as a model node's loading would."""
+
+    setups = 0
+
+    def setup(self):
+        CountSetups.setups += 1
+
+    def process(self, frame):
+        return frame.with_meta(setups=CountSetups.setups)
+
+
+class FailSetup(Node):
+    """A node whose setup fails, like a model that cannot load."""
+
+    def setup(self):
+        raise OSError('cannot load the model')
 
     def process(self, frame):
         return frame
