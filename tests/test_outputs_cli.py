@@ -25,8 +25,7 @@ def photos(tmp_path: Path) -> Path:
 
 @pytest.mark.parametrize('out_flag,pred_flag', [('--out', '--pred-out'),
                                                 ('--vis-out-dir', '--pred-out-dir')])
-def test_folder_input_gives_an_image_and_a_json_per_photo(tmp_path, photos, out_flag,
-                                                         pred_flag):
+def test_folder_input_gives_an_image_and_a_json_per_photo(tmp_path, photos, out_flag, pred_flag):
     code, _, err = run_app('--config', str(PREVIEW), '--input', str(photos), '--headless',
                            out_flag, 'out/', pred_flag, 'preds', cwd=tmp_path)
     assert code == 0, err

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import cv2
 import numpy as np
 
-from nodes.io.predictions import frame_record
+from ..predictions import frame_record
 
 from ..messages import Frame
 

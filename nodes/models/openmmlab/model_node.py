@@ -46,4 +46,3 @@ class _ModelNode(Node):
             import torch
             torch.set_num_threads(self.threads)
         return self._spec
-
