@@ -104,14 +104,14 @@ def _set_all(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _check_one_image_out(args: argparse.Namespace) -> None:
-    """``--out result.png`` is for one input image: refuse it for a folder, a video or a camera."""
+    """``--out result.png`` is for one input image: refuse it for a folder, a video or a camera
+    given as --input."""
     if is_folder_path(args.out) or Path(args.out).suffix.lower() not in IMAGE_EXTENSIONS:
         return
-    if args.input and Path(args.input).is_file() and _still_images(args.input):
-        return
-    given = f'--input {args.input}' if args.input else "the graph's camera"
+    if not args.input or (Path(args.input).is_file() and _still_images(args.input)):
+        return      # the graph's own input: the writer warns if a second frame overwrites it
     raise ConfigError(ConfigIssue(f'--out {args.out}', f'--out {args.out} is one image file, but '
-                                  f'{given} gives many frames',
+                                  f'--input {args.input} gives many frames',
                                   'give a folder (--out out/) for one image per frame, or a '
                                   'video file (--out out.mp4)'))
 
