@@ -104,3 +104,22 @@ def test_outputs_take_the_drawing_from_before_the_window_overlays(photos):
                                                 'predictionwriter_in']
     assert nodes['help'].outputs['frame'] == ['shown']        # the window keeps its overlays
     assert nodes['pose'].node.static_image_mode        # unrelated photos: no tracking
+
+
+def test_a_graphs_own_recorder_becomes_an_image_writer_for_a_folder(tmp_path):
+    from webcam_app.app.cli import build_parser, prepare_graph
+    graph = tmp_path / 'g.yaml'
+    graph.write_text(PREVIEW.read_text().replace(
+        'outputs: {frame: frames}', 'outputs: {frame: [frames, rec_in]}', 1) + '''  - name: rec
+    type: Recorder
+    path: mine.mp4
+    fps: 10
+    inputs: {frame: rec_in}
+''')
+    args = build_parser().parse_args(['--config', str(graph), '--print-graph', '--out', 'o/'])
+    nodes = prepare_graph(graph, args).nodes
+    assert type(nodes['rec'].node).__name__ == 'ImageWriter' and nodes['rec'].node.folder_mode
+    assert nodes['rec'].inputs['frame'][0] == 'rec_in' and 'imagewriter' not in nodes
+    args = build_parser().parse_args(['--config', str(graph), '--print-graph', '--out', 'o.avi'])
+    recorder = prepare_graph(graph, args).nodes['rec'].node
+    assert recorder.path.endswith('o.avi') and recorder.fps == 10     # its own settings kept
