@@ -11,7 +11,7 @@ import cv2
 from webcam_app import Frame, Node
 from webcam_app.params import Range
 
-from .recorder import resolve_output
+from ..common import resolve_output
 from .sources import IMAGE_EXTENSIONS
 
 __all__ = ['ImageWriter', 'check_output_dir', 'is_folder_path', 'still_name']

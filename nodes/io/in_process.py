@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from webcam_app import EOS, Buffer, BufferClosed, Frame, Node
+from webcam_app.params import Positive
 
 __all__ = ['FrameCollector', 'FrameFeed']
 
@@ -25,13 +26,11 @@ class FrameFeed(Node):
     outputs = ('frame',)
     mode_hint = 'replay'
 
-    def __init__(self, size: int = 8) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f'size must be an integer >= 1, but got {size!r}')
+    def __init__(self, size: Positive = 8) -> None:
         self.inbox = Buffer('feed', size, 'block')
 
-    def setup(self) -> None:
-        self.events.subscribe('stop', lambda _reason: self.inbox.close())
+    def setup(self) -> None:   # it blocks on its inbox, not in self.wait(): the stop closes it
+        self.subscribe('stop', lambda _reason: self.inbox.close())
 
     def process(self) -> Frame | Any:
         try:
@@ -58,8 +57,6 @@ class FrameCollector(Node):
     outputs = ()
 
     def __init__(self, on_frame: Callable[[str, Frame], None] | None = None) -> None:
-        if on_frame is not None and not callable(on_frame):
-            raise ValueError(f'on_frame must be callable or None, but got {on_frame!r}')
         self.on_frame = on_frame
         self.frames: list[Frame] = []
 

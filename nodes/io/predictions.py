@@ -12,8 +12,8 @@ from webcam_app import Frame, Node
 from webcam_app.params import NonNegative
 from webcam_app.predictions import frame_record, inferencer_instances, instance_record
 
+from ..common import check_output_folder, resolve_output
 from .images import check_output_dir, is_folder_path, still_name
-from .recorder import check_output_folder, resolve_output
 
 __all__ = ['PredictionWriter', 'frame_record', 'instance_record']
 

@@ -14,6 +14,8 @@ import numpy as np
 from webcam_app import Frame, Node
 from webcam_app.params import Positive, PositiveFloat
 
+from ..common import check_output_folder, resolve_output
+
 __all__ = ['CODECS', 'Recorder']
 
 log = logging.getLogger(__name__)
@@ -23,21 +25,6 @@ CODECS = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.mkv': 'mp4v', '.avi'
 _DEFAULT_FPS = 30.0
 _STOP = object()   # the sentinel that ends the writer thread
 _JOIN_TIMEOUT_S = 120.0
-
-
-def resolve_output(path: str, base_dir: str) -> Path:
-    """An output path: ``~`` expanded, relative paths against ``base_dir``."""
-    out = Path(path).expanduser()
-    return out if out.is_absolute() else Path(base_dir) / out
-
-
-def check_output_folder(path: Path, what: str) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f'{what} folder does not exist: {folder}; fix: create it '
-                         f'(mkdir -p {folder}) or choose another path')
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f'{what} folder is not writable: {folder}; fix: choose another path')
 
 
 class Recorder(Node):
@@ -70,6 +57,7 @@ class Recorder(Node):
         self._out: Path | None = None
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
+        self._hurry = threading.Event()
         self._size: tuple[int, int] | None = None
 
     def check(self) -> None:
@@ -86,6 +74,8 @@ class Recorder(Node):
             pass
         self._queue = queue.Queue(self.queue_size)
         self.dropped = self.written = 0
+        self._hurry.clear()
+        self.subscribe('hurry', lambda _reason: self._hurry.set())   # a 2nd Ctrl-C
 
     def _open_writer(self, fps: float, size: tuple[int, int]) -> Any:
         writer = cv2.VideoWriter(str(self._out), cv2.VideoWriter_fourcc(*self.codec), fps, size)
@@ -150,11 +140,30 @@ class Recorder(Node):
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         return image
 
+    def _drop_backlog(self) -> None:
+        """Drop the queued frames, but keep one if none is written yet: a file with no frame
+        would not play."""
+        keep = [] if self.written else [None]
+        while True:
+            try:
+                image = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if keep and keep[0] is None:
+                keep[0] = image
+            else:
+                self.dropped += 1
+        for image in keep:
+            if image is not None:
+                self._queue.put(image)
+
     def close(self) -> None:
         thread, self._thread = self._thread, None
         if thread is None:
             log.warning('%s: no frames arrived; %s was not written', self.name, self._out)
             return
+        if self._hurry.is_set():   # no time to write the backlog: close with what is written
+            self._drop_backlog()
         self._queue.put(_STOP)   # the writer drains what is queued, then releases the file
         thread.join(_JOIN_TIMEOUT_S)
         if thread.is_alive():

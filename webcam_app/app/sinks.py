@@ -1,17 +1,19 @@
-"""Graph edits the command line makes: attach a sink of a role to the video the display shows.
+"""Graph edits the command line makes: attach a sink of a role (video, predictions, web view) to
+the video the display shows. Sinks are found by their declared ``role``, never by class name.
 
-Sinks are found by their declared ``role`` (``'video_sink'`` for --out, ``'predictions'`` for
---pred-out), never by class name. A sink of those roles also says which paths it takes:
-``accepts(path)``, and ``forms``, the same in words for the error message. Plugins can declare
-the same and are found the same way.
+A file-writing sink (roles ``'video_sink'`` for --out, ``'predictions'`` for --pred-out) also
+says which paths it takes: ``accepts(path)``, and ``forms``, the same in words for the error
+message. Plugins can declare the same and are found the same way.
 """
 from __future__ import annotations
+
+from typing import Any
 
 from ..config import GraphConfig, LineDict
 from ..errors import ConfigError, ConfigIssue
 from ..node import Node, registry
 
-__all__ = ['attach_sink', 'sink_type']
+__all__ = ['attach_sink', 'sink_type', 'type_with_role']
 
 _NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
 _FOLDER_EXAMPLE = {'video_sink': 'out/', 'predictions': 'preds/'}
@@ -24,13 +26,25 @@ def _types_with_role(role: str) -> list[type[Node]]:
                   key=lambda t: (not t.__module__.startswith('nodes.'), t.__name__))
 
 
+def _no_type(role: str, flag: str) -> ConfigError:
+    return ConfigError(ConfigIssue(flag, f'no node type has the role {role!r}',
+                                   'install the built-in nodes (pip install -e .)'))
+
+
+def type_with_role(role: str) -> type[Node]:
+    """The node type that plays ``role``: a built-in one when several do."""
+    found = _types_with_role(role)
+    if not found:
+        raise _no_type(role, '--out/--pred-out/--serve')
+    return found[0]
+
+
 def sink_type(role: str, path: str, flag: str = '--out') -> type[Node]:
     """The sink type of ``role`` that writes ``path`` (a built-in one when several do); raises
     one ConfigError naming the forms of path that the sinks of ``role`` take."""
     sinks = [t for t in _types_with_role(role) if callable(getattr(t, 'accepts', None))]
     if not sinks:
-        raise ConfigError(ConfigIssue(flag, f'no node type has the role {role!r}',
-                                      'install the built-in nodes (pip install -e .)'))
+        raise _no_type(role, flag)
     for cls in sinks:
         if cls.accepts(path):
             return cls
@@ -41,8 +55,8 @@ def sink_type(role: str, path: str, flag: str = '--out') -> type[Node]:
                                   'file extensions'))
 
 
-def _role(node: dict) -> str | None:
-    cls = registry.get(str(node.get('type')))
+def _role(node: object) -> str | None:
+    cls = registry.get(str(node.get('type'))) if isinstance(node, dict) else None
     return cls.role if cls is not None else None
 
 
@@ -63,8 +77,7 @@ def _writer_of(config: GraphConfig, buffer: str) -> dict | None:
 def _shown_buffer(config: GraphConfig) -> str | None:
     """The buffer the Display reads, traced back past window-only overlays (monitor, help):
     outputs get the annotated picture without them."""
-    displays = [n for n in config.data.get('nodes') or []
-                if isinstance(n, dict) and _role(n) == 'display']
+    displays = [n for n in config.data.get('nodes') or [] if _role(n) == 'display']
     shown = _frame_input(displays[0]) if displays else None
     writer = _writer_of(config, shown) if shown is not None else None
     passed: list[dict] = []     # a cycle of overlays would be reported by the wiring checks
@@ -76,32 +89,30 @@ def _shown_buffer(config: GraphConfig) -> str | None:
     return shown
 
 
-def attach_sink(config: GraphConfig, role: str, given: str, flag: str,
-                path: str | None = None) -> None:
-    """Make the graph write ``path`` (default: ``given``, as the user gave it after ``flag``)
-    with the sink of ``role`` that takes that form of path.
+def attach_sink(config: GraphConfig, role: str, params: dict[str, Any], add: bool = True,
+                sink: type[Node] | None = None, flag: str = '') -> bool:
+    """Set ``params`` on the graph's sinks of ``role``, or (``add``) add one that reads, through
+    a buffer of its own, what the display shows, less the window-only overlays.
 
-    A graph's own sinks of that role are pointed at ``path`` (and change type if the form needs
-    another one). A graph without one gets one that reads, through a buffer of its own, what
-    the Display shows, less the window-only overlays.
+    ``sink`` (e.g. from :func:`sink_type`) is the type that takes the form of path given: the
+    graph's own sinks of another type are retyped to it (a Recorder becomes an ImageWriter).
+    ``flag`` names the option in the error. Returns whether the graph had such a sink already.
     """
-    cls = sink_type(role, given, flag)
-    path = given if path is None else path
-    existing = [n for n in config.data.get('nodes') or [] if isinstance(n, dict)
-                and _role(n) == role]
-    if existing:
-        for node in existing:
-            if node['type'] != cls.__name__:     # e.g. a Recorder becomes an ImageWriter
-                for key in [k for k in node if k not in _NODE_KEYS]:
-                    del node[key]
-                node['type'] = cls.__name__
-            node['path'] = path
-        return
-    type_name = cls.__name__
+    existing = [n for n in config.data.get('nodes') or [] if _role(n) == role]
+    for node in existing:
+        if sink is not None and node['type'] != sink.__name__:
+            for key in [k for k in node if k not in _NODE_KEYS]:
+                del node[key]
+            node['type'] = sink.__name__
+        node.update(params)
+    if existing or not add:
+        return bool(existing)
+    type_name = (sink or type_with_role(role)).__name__
     shown = _shown_buffer(config)
     if shown is None:
-        raise ConfigError(ConfigIssue(config.where(), f'cannot add a {type_name} for {flag}: '
-                                      'the graph has no Display node whose input to copy',
+        raise ConfigError(ConfigIssue(config.where(), f'cannot add a {type_name}'
+                                      f'{" for " + flag if flag else ""}: the graph has no '
+                                      'display node whose input to copy',
                                       f'add a {type_name} node to the graph yourself'))
     name = f'{type_name.lower()}_in'
     for node in config.data['nodes']:
@@ -110,7 +121,8 @@ def attach_sink(config: GraphConfig, role: str, given: str, flag: str,
             targets = target if isinstance(target, list) else [target]
             if shown in targets:
                 outputs[port] = targets + [name]
-    entry = LineDict({'name': type_name.lower(), 'type': type_name, 'path': path,
+    entry = LineDict({'name': type_name.lower(), 'type': type_name, **params,
                       'inputs': {'frame': name}})
     entry.line = getattr(_writer_of(config, shown), 'line', 0)
     config.data['nodes'].append(entry)
+    return False
