@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 
 MASK_KEY = 'person_mask'        # what a person-mask node (e.g. PersonMask) puts in frame.meta
 
+
 def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
     """A strong blur of about ``size`` pixels, computed at a quarter of the resolution."""
     h, w = image.shape[:2]

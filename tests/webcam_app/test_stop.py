@@ -156,8 +156,8 @@ def test_a_node_that_cannot_close_is_given_up_on_and_the_others_finalize(tmp_pat
     (2, True, 'forced exit: outputs not finalized within 1 s'),
     (2, False, 'forced exit: second stop signal before the run began'),
 ])
-def test_a_third_signal_or_the_deadline_after_the_second_forces_the_exit(signals, listening,
-                                                                          message):
+def test_a_third_signal_or_the_deadline_after_the_second_forces_the_exit(
+        signals, listening, message):
     code = ('import os, signal, threading, webcam_stop\n'
             'webcam_stop.install()\n'
             f'if {listening}:\n'
