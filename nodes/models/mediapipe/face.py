@@ -13,9 +13,10 @@ import numpy as np
 from webcam_app import Frame, Object
 from webcam_app.params import Positive, Unit
 
+from ...common import box_around
 from .facemesh import DETECTOR, MESH, FullRangeFaceMesh
 from .litert import check_litert
-from .solutions import _landmark_box, _MediaPipeNode, _to_rgb, mediapipe_dir
+from .solutions import _BOX_SCALE, _MediaPipeNode, _to_rgb, mediapipe_dir
 from .wholebody_meta import FACE68_FROM_MESH, FACE_META
 
 __all__ = ['MediaPipeFace', 'mesh_points']
@@ -101,6 +102,6 @@ class MediaPipeFace(_MediaPipeNode):
     @staticmethod
     def _face(mesh: np.ndarray, score: float, width: int, height: int) -> Object:
         mesh.flags.writeable = False
-        return Object(bbox=_landmark_box(mesh[:, :2], width, height), label='face', score=score,
-                      label_id=0, keypoints=mesh[_FACE68, :2],
+        return Object(bbox=box_around(mesh[:, :2], _BOX_SCALE, (width, height)), label='face',
+                      score=score, label_id=0, keypoints=mesh[_FACE68, :2],
                       keypoint_scores=np.full(68, score, np.float32), extras={'mesh': mesh})

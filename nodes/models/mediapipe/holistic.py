@@ -22,9 +22,10 @@ import numpy as np
 from webcam_app import Object
 from webcam_app.params import Unit
 
+from ...common import box_around
 from .face import mesh_points
 from .meta import COCO_FROM_BLAZEPOSE
-from .solutions import _landmark_box, _MediaPipeNode
+from .solutions import _BOX_SCALE, _MediaPipeNode
 from .wholebody_meta import (FACE68_FROM_MESH, FEET_FROM_BLAZEPOSE, WHOLEBODY_META,
                              WHOLEBODY_PARTS)
 
@@ -114,6 +115,6 @@ class MediaPipeWholeBody(_MediaPipeNode):
         if not seen.any():
             seen = np.isfinite(points).all(axis=1)
         body = scores[:17]
-        return (Object(bbox=_landmark_box(points[seen], width, height), label='person',
+        return (Object(bbox=box_around(points[seen], _BOX_SCALE, (width, height)), label='person',
                        score=float(body.mean()), label_id=0, keypoints=points,
                        keypoint_scores=scores),)

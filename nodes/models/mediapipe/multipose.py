@@ -28,10 +28,11 @@ import numpy as np
 from webcam_app import Frame, Object
 from webcam_app.params import Positive, Unit
 
+from ...common import box_around
 from . import blazepose as bp
 from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META
 from .litert import LiteRTModel, check_litert
-from .solutions import _landmark_box, _MediaPipeNode, _to_rgb, mediapipe_dir
+from .solutions import _BOX_SCALE, _MediaPipeNode, _to_rgb, mediapipe_dir
 
 __all__ = ['MediaPipeMultiPose']
 
@@ -124,7 +125,7 @@ class MediaPipeMultiPose(_MediaPipeNode):
     def _person(self, points: np.ndarray, scores: np.ndarray, presence: float, width: int,
                 height: int) -> Object:
         seen = scores >= self.visibility_threshold
-        bbox = _landmark_box(points[seen] if seen.any() else points, width, height)
+        bbox = box_around(points[seen] if seen.any() else points, _BOX_SCALE, (width, height))
         if self._index is not None:
             points, scores = points[self._index], scores[self._index]
         return Object(bbox=bbox, label='person', score=presence, label_id=0, keypoints=points,
