@@ -141,6 +141,7 @@ def main() -> None:
             print(f'{label}, cost per extra person (1 -> 3 people): '
                   f'{(by_people[3] - by_people[1]) / 2:.1f} ms')
     parts(images['3 people 640x480'], args.warmup, args.repeats)
+    work({name: images[name] for name in images if 'person' in name or 'people' in name})
 
 
 def parts(image: np.ndarray, warmup: int, repeats: int) -> None:
@@ -161,6 +162,30 @@ def parts(image: np.ndarray, warmup: int, repeats: int) -> None:
                 times.append((time.perf_counter() - start) * 1000)
         print(f'MediaPipeMultiPose step: {label:24} median {np.median(times):6.1f} ms')
     node.close()
+
+
+def work(scenes: dict[str, np.ndarray], frames: int = 10) -> None:
+    """MediaPipeMultiPose's work per frame, which no load changes: detector rounds and
+    landmark runs, over ``frames`` frames of each still scene."""
+    from nodes.models.mediapipe.solutions import _to_rgb
+    for mode in ('static', 'video', 'detect_every 5'):
+        for name, image in scenes.items():
+            node = MediaPipeMultiPose(static_image_mode=mode == 'static',
+                                      detect_every=5 if mode.startswith('detect') else 1)
+            node.setup()
+            counts = {'detect': 0, 'landmarks': 0}
+            for step in counts:
+                def counted(*args, _step=step, _call=getattr(node, step)):
+                    counts[_step] += 1
+                    return _call(*args)
+                setattr(node, step, counted)
+            rgb = _to_rgb(image)
+            for _ in range(frames):
+                node.find_people(rgb)
+            node.close()
+            print(f'MediaPipeMultiPose work, {mode:14} {name:30} detector rounds '
+                  f'{counts["detect"] / frames:.1f}, landmark runs '
+                  f'{counts["landmarks"] / frames:.1f} a frame')
 
 
 if __name__ == '__main__':

@@ -160,6 +160,24 @@ def test_face_effects_put_sunglasses_on_the_eyes_and_blur_the_backdrop(tmp_path)
     assert detail(shown[:150, 380:]) < detail(image[:150, 380:]) / 4
 
 
+def test_body_effects_put_sunglasses_on_every_player(tmp_path):
+    import cv2
+    result = run_app('--config', str(ROOT / 'graphs' / 'body_effects.yaml'), '--input',
+                     str(footage.photo_path('basketball2.png')), '--headless', '--out', 'o.avi',
+                     '--pred-out', 'p.json', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ok, shown = cv2.VideoCapture(str(tmp_path / 'o.avi')).read()
+    assert ok
+    [entry] = json.loads((tmp_path / 'p.json').read_text())
+    assert len(entry['instances']) == 2
+    source = footage.photo('basketball2.png')
+    for instance in entry['instances']:
+        for eye in (1, 2):                                # COCO: left_eye, right_eye
+            x, y = (int(round(v)) for v in instance['keypoints'][eye])
+            lens = shown[y - 1:y + 2, x - 1:x + 2].astype(int)
+            assert lens.mean() < 50 < source[y - 1:y + 2, x - 1:x + 2].mean(), (x, y)
+
+
 def test_wholebody_graph_falls_back_with_133_points_and_the_nose_in_the_face(tmp_path):
     result = run_app('--config', str(ROOT / 'graphs' / 'wholebody.yaml'),
                      '--input', str(footage.photo_path('messi5.jpg')), '--headless',

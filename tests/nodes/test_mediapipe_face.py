@@ -6,7 +6,7 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.draw.effects import BigEye, Sunglasses
+from nodes.draw.effects_face import BigEye, Sunglasses
 from nodes.models.mediapipe.face import MediaPipeFace
 from nodes.models.mediapipe.wholebody_meta import FACE68_FROM_MESH, FACE_META
 from tests import haar

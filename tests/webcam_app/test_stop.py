@@ -221,3 +221,14 @@ def test_a_stop_during_a_slow_setup_does_not_wait_for_it():
     model.loaded.set()                          # it finishes by itself, and is closed
     loading.join(10)
     assert not loading.is_alive() and model.closed.is_set()
+
+
+def test_a_signal_the_parent_ignores_stays_ignored():
+    code = ('import signal, sys, webcam_stop\n'
+            'signal.signal(signal.SIGINT, signal.SIG_IGN)   # as in a background job\n'
+            'webcam_stop.install()\n'
+            'sys.exit(0 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n'
+            '         and signal.getsignal(signal.SIGTERM) is webcam_stop._handle else 1)\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=30, env={**os.environ, 'PYTHONPATH': str(ROOT)})
+    assert proc.returncode == 0, proc.stderr

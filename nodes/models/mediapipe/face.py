@@ -14,6 +14,7 @@ from webcam_app import Frame, Object
 from webcam_app.params import Positive, Unit
 
 from ...common import box_around
+
 from .facemesh import DETECTOR, MESH, FullRangeFaceMesh
 from .litert import check_litert
 from .solutions import _BOX_SCALE, _MediaPipeNode, _to_rgb, mediapipe_dir

@@ -23,6 +23,7 @@ from webcam_app import Object
 from webcam_app.params import Unit
 
 from ...common import box_around
+
 from .face import mesh_points
 from .meta import COCO_FROM_BLAZEPOSE
 from .solutions import _BOX_SCALE, _MediaPipeNode
@@ -115,6 +116,6 @@ class MediaPipeWholeBody(_MediaPipeNode):
         if not seen.any():
             seen = np.isfinite(points).all(axis=1)
         body = scores[:17]
-        return (Object(bbox=box_around(points[seen], _BOX_SCALE, (width, height)), label='person',
-                       score=float(body.mean()), label_id=0, keypoints=points,
+        return (Object(bbox=box_around(points[seen], _BOX_SCALE, (width, height)),
+                       label='person', score=float(body.mean()), label_id=0, keypoints=points,
                        keypoint_scores=scores),)

@@ -29,6 +29,7 @@ from webcam_app import Frame, Object
 from webcam_app.params import Positive, Unit
 
 from ...common import box_around
+
 from . import blazepose as bp
 from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META
 from .litert import LiteRTModel, check_litert
