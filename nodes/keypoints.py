@@ -9,7 +9,7 @@ import numpy as np
 
 from webcam_app import Object
 
-__all__ = ['ALIASES', 'HAND_SIDES', 'Hand', 'color_param', 'confident', 'eye_points', 'hand_size',
+__all__ = ['ALIASES', 'HAND_SIDES', 'Hand', 'confident', 'eye_points', 'hand_size',
            'hands', 'keypoint', 'keypoint_id', 'meta_cached', 'rgb_to_bgr']
 
 #: Canonical name -> the names datasets use for it, tried in order (mmpose first, then MediaPipe).
@@ -82,17 +82,6 @@ def rgb_to_bgr(colors: Any, count: int, default: tuple[int, int, int]) -> list[t
     if len(array) == 1:
         return [tuple(int(c) for c in array[0][::-1])] * count
     return [default] * count
-
-
-def color_param(value: Any, name: str) -> tuple[int, int, int]:
-    """A node's color parameter (3 numbers, BGR, 0..255, e.g. a YAML list) as an int tuple."""
-    try:
-        color = tuple(int(c) for c in value)
-    except (TypeError, ValueError):
-        color = ()
-    if len(color) != 3 or not all(0 <= c <= 255 for c in color):
-        raise ValueError(f'{name} must be 3 numbers from 0 to 255 (B, G, R), but got {value!r}')
-    return color  # type: ignore[return-value]
 
 
 def keypoint_id(meta: Mapping[str, Any], name: str, prefix: str = '') -> int | None:

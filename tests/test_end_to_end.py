@@ -158,7 +158,7 @@ def test_list_nodes_shows_built_ins_with_ports_and_parameters():
                  'HelpBoard', 'PoseVisualizer', 'DetectorNode', 'TopdownPoseEstimatorNode',
                  'MediaPipeHands', 'MediaPipePose'):
         assert f'\n{name} (' in '\n' + out
-    assert 'parameters: input=0' in out
+    assert '    input: str or int = 0\n' in out and '    fps: float > 0 or null = None' in out
 
 
 def test_print_graph_dot_of_preview():

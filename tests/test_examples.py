@@ -70,5 +70,5 @@ def test_list_nodes_shows_a_graphs_plugin_nodes_beside_built_ins():
                     str(ROOT / 'examples' / 'plugins' / 'spotlight.yaml'))
     assert listed.returncode == 0, listed.stderr
     assert 'Spotlight (' in listed.stdout and 'Darken the picture except around' in listed.stdout
-    assert 'parameters: dim=0.3, padding=20' in listed.stdout
+    assert '    dim: float in [0, 1] = 0.3\n    padding: int >= 0 = 20\n' in listed.stdout
     assert '\nMediaPipeHands (' in listed.stdout

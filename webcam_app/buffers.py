@@ -4,13 +4,14 @@ from __future__ import annotations
 import collections
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from .errors import BufferClosed
 
 __all__ = ['POLICIES', 'Buffer', 'BufferStats']
 
-POLICIES = ('drop_oldest', 'block', 'drop_newest')
+Policy = Literal['drop_oldest', 'block', 'drop_newest']
+POLICIES: tuple[str, ...] = Policy.__args__
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Run a Graph: one thread per node, supervised, with one shutdown path for every cause."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -10,9 +11,10 @@ from typing import Any, Callable
 
 from .buffers import Buffer
 from .errors import NodeError
+from .events import Hotkeys
 from .graph import Graph
 from .metrics import Metrics
-from .flow import FlowLimiter, release
+from .flow import Envelope, FlowLimiter
 from .worker import Worker
 
 __all__ = ['EXIT_ERROR', 'EXIT_OK', 'Runner', 'run_graph']
@@ -34,7 +36,7 @@ class Runner:
         self.graph, self.drain_timeout = graph, drain_timeout
         self.metrics_interval = metrics_interval
         self.live = graph.mode == 'live'
-        self.buffers = {name: Buffer(name, spec.size, spec.policy, on_drop=release)
+        self.buffers = {name: Buffer(name, spec.size, spec.policy, on_drop=Envelope.release)
                         for name, spec in graph.buffers.items()}
         self.metrics = Metrics(list(graph.nodes), self.buffers)
         self.stopping = threading.Event()
@@ -48,11 +50,15 @@ class Runner:
         self._running = 0
         self.workers = [self._make_worker(spec) for spec in graph.nodes.values()]
         self.threads: list[threading.Thread] = []
-        self.events = events = next(iter(graph.nodes.values())).node.events
-        events.subscribe('quit', lambda reason: self.stop(str(reason or 'quit')))
-        events.subscribe('key', self._on_key)
-        for spec in graph.nodes.values():
-            spec.node.context.metrics = self.metrics
+        self.events = graph.events
+        self._subscriptions = (('quit', self._on_quit), ('key', Hotkeys(
+            {s.enable_key: s.node for s in graph.nodes.values() if s.enable_key})))
+        for topic, callback in self._subscriptions:   # until the run ends
+            self.events.subscribe(topic, callback)
+        for spec in graph.nodes.values():   # each node its own context, and the graph's events
+            node = spec.node
+            node.context = dataclasses.replace(node.context, metrics=self.metrics)
+            node.events = self.events
 
     def _make_worker(self, spec: Any) -> Worker:
         inputs = {port: (self.buffers[buf], kind) for port, (buf, kind) in spec.inputs.items()}
@@ -63,6 +69,13 @@ class Runner:
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> 'Runner':
+        """Check the nodes if they were not checked since their last run (raises ConfigError),
+        then start one thread per node."""
+        if not self.graph.checked:
+            self.graph.check_nodes()
+        self.graph.checked = False      # setup may take what check found; the next run re-checks
+        for spec in self.graph.nodes.values():
+            spec.node._begin_run()
         self.metrics.reset_clock()
         for worker in self.workers:
             thread = threading.Thread(target=worker.run, name=f'node:{worker.name}')
@@ -84,7 +97,9 @@ class Runner:
                 self._stop_at = time.monotonic() + self.drain_timeout
             self.stopping.set()
             self._state.notify_all()
-        if first:   # wakes nodes that wait on their own (a source's pacing or reconnect backoff)
+        if first:
+            for spec in self.graph.nodes.values():   # wakes nodes sleeping in self.wait()
+                spec.node._stop_run()
             self.events.publish('stop', reason)
 
     def fail(self, name: str, exc: BaseException, exit_code: int = EXIT_ERROR) -> None:
@@ -168,9 +183,10 @@ class Runner:
         end = time.monotonic() + max(1.0, self.drain_timeout)
         for thread in self.threads:
             thread.join(max(0.0, end - time.monotonic()))
-        stuck = [t.name for t in self.threads if t.is_alive()]
-        if stuck:
-            log.error('threads still busy after shutdown: %s', ', '.join(stuck))
+        for topic, callback in self._subscriptions:
+            self.events.unsubscribe(topic, callback)
+        if self.stuck_threads:
+            log.error('threads still busy after shutdown: %s', ', '.join(self.stuck_threads))
             if self.exit_code in (None, EXIT_OK):
                 self.exit_code = EXIT_ERROR
 
@@ -178,12 +194,8 @@ class Runner:
     def stuck_threads(self) -> list[str]:
         return [t.name for t in self.threads if t.is_alive()]
 
-    def _on_key(self, key: Any) -> None:
-        for spec in self.graph.nodes.values():
-            if spec.enable_key and spec.enable_key == key:
-                spec.node.enabled = not spec.node.enabled
-                log.info('node %r %s (key %r)', spec.name,
-                         'enabled' if spec.node.enabled else 'disabled', key)
+    def _on_quit(self, reason: Any) -> None:
+        self.stop(str(reason or 'quit'))
 
     def write_metrics(self, path: str | Path) -> None:
         snap = self.metrics.snapshot()

@@ -1,4 +1,4 @@
-"""How a worker reads its side inputs, and the live-mode flow limiter."""
+"""What travels in buffers (Envelope), the live-mode flow limiter, and side-input reading."""
 from __future__ import annotations
 
 import threading
@@ -8,7 +8,7 @@ from .buffers import Buffer
 from .errors import BufferClosed
 from .messages import EOS
 
-__all__ = ['FlowLimiter', 'SideInput', 'release']
+__all__ = ['Envelope', 'FlowLimiter', 'SideInput', 'Token']
 
 
 class FlowLimiter:
@@ -53,11 +53,21 @@ class Token:
             self.limiter._finish()
 
 
-def release(item: Any) -> None:
-    """Drop one reference of a buffered ``(message, token)`` item."""
-    token = item[1]
-    if token is not None:
-        token.release()
+class Envelope:
+    """A message in a buffer, with the flow-limiter token of the frame it came from (or None)."""
+
+    __slots__ = ('message', 'token')
+
+    def __init__(self, message: Any, token: Token | None = None) -> None:
+        self.message, self.token = message, token
+
+    def release(self) -> None:
+        """This copy is done with (consumed, dropped or cancelled): drop its token reference."""
+        if self.token is not None:
+            self.token.release()
+
+    def __repr__(self) -> str:
+        return f'Envelope({self.message!r}, {self.token!r})'
 
 
 class SideInput:
@@ -120,9 +130,9 @@ class SideInput:
                 return
             self._accept(item, newest_wins=False)
 
-    def _accept(self, item: Any, newest_wins: bool) -> None:
-        release(item)
-        message = item[0]
+    def _accept(self, item: Envelope, newest_wins: bool) -> None:
+        item.release()
+        message = item.message
         if message is EOS:
             self.ended = True
         elif newest_wins:

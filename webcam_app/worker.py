@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .buffers import Buffer
 from .errors import BufferClosed, WebcamAppError
+from .flow import Envelope, FlowLimiter, SideInput
 from .graph import NodeSpec
 from .messages import EOS, Frame
 from .metrics import NodeStats
-from .flow import FlowLimiter, SideInput, release
 
-if TYPE_CHECKING:
-    from .executor import Runner
-
-__all__ = ['Worker', 'normalize_outputs']
+__all__ = ['Supervisor', 'Worker', 'normalize_outputs']
 
 log = logging.getLogger(__name__)
 _clock = time.perf_counter
@@ -35,10 +33,25 @@ def normalize_outputs(node: Any, result: Any) -> dict[str, Any]:
     return {port: result for port in node.outputs}
 
 
+class Supervisor(Protocol):
+    """What a worker needs from whoever runs the graph (the executor's Runner)."""
+
+    live: bool                    # live mode: side inputs never wait
+    drain_timeout: float          # how long the end of stream may wait for room
+    stopping: threading.Event     # set when shutdown begins: sources stop reading
+    cancelled: threading.Event    # set past the drain deadline: drop what is left
+
+    def fail(self, name: str, exc: BaseException, exit_code: int = 1) -> None: ...
+
+    def wait_for_setup(self) -> bool: ...
+
+    def worker_done(self) -> None: ...
+
+
 class Worker:
     """Feeds one node from its buffers and sends what it returns downstream."""
 
-    def __init__(self, runner: 'Runner', spec: NodeSpec, inputs: dict[str, tuple[Buffer, str]],
+    def __init__(self, runner: Supervisor, spec: NodeSpec, inputs: dict[str, tuple[Buffer, str]],
                  outputs: dict[str, list[Buffer]], limiters: dict[str, FlowLimiter],
                  stats: NodeStats) -> None:
         self.runner, self.spec, self.node, self.name = runner, spec, spec.node, spec.name
@@ -58,6 +71,7 @@ class Worker:
             for buffer in self.input_buffers:   # nobody reads them any more: free the producers
                 buffer.close()
             self._emit_eos()
+            self.node._end_run()
             self.runner.worker_done()
 
     def _run(self) -> None:
@@ -99,9 +113,9 @@ class Worker:
             except BufferClosed:
                 return
             if cancelled.is_set():
-                release(item)
+                item.release()
                 return
-            message, token = item
+            message, token = item.message, item.token
             if message is EOS:
                 return
             stats.frames_in += 1
@@ -116,7 +130,7 @@ class Worker:
                 outputs = normalize_outputs(self.node, result)
             except Exception as exc:
                 if self.spec.on_error != 'skip':
-                    release(item)
+                    item.release()
                     raise
                 stats.skipped_errors += 1
                 log.warning('node %r skipped frame %s: %s: %s', self.name, message.frame_id,
@@ -145,7 +159,7 @@ class Worker:
                     item_token = token
                     if token is not None:
                         token.retain()
-                buffer.put((message, item_token))
+                buffer.put(Envelope(message, item_token))
         if outputs:
             stats.frames_out += 1
             stats.last_out = t1
@@ -153,4 +167,4 @@ class Worker:
     def _emit_eos(self) -> None:
         for buffers in self.outputs.values():
             for buffer in buffers:
-                buffer.put((EOS, None), timeout=self.runner.drain_timeout, wait=True)
+                buffer.put(Envelope(EOS), timeout=self.runner.drain_timeout, wait=True)

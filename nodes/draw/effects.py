@@ -8,23 +8,22 @@ from __future__ import annotations
 import logging
 import math
 import os
-from typing import Sequence
+from typing import Literal, Sequence
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node
+from webcam_app.params import Color, NonNegative, Positive
 
 from .effects_face import BigEye, Sunglasses
 from .effects_hand import FingertipTrail, PinchDetector
-from ..keypoints import color_param
 
 __all__ = ['Background', 'BigEye', 'FingertipTrail', 'PinchDetector', 'Sunglasses',
            'fast_blur']
 
 log = logging.getLogger(__name__)
 
-BACKGROUND_MODES = ('blur', 'color', 'image')
 
 
 def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
@@ -45,19 +44,13 @@ class Background(Node):
     label is in ``labels`` (all objects when empty). With no such object, all is background.
     """
 
-    def __init__(self, mode: str = 'blur', padding: int = 16, blur: int = 31,
-                 color: Sequence[int] = (0, 255, 0), image: str = '',
-                 labels: Sequence[str] = ()) -> None:
-        if mode not in BACKGROUND_MODES:
-            raise ValueError(f'mode must be one of {", ".join(BACKGROUND_MODES)}, '
-                             f'but got {mode!r}')
-        if padding < 0 or blur < 1:
-            raise ValueError(f'padding must be >= 0 and blur >= 1, but got padding={padding}, '
-                             f'blur={blur}')
+    def __init__(self, mode: Literal['blur', 'color', 'image'] = 'blur',
+                 padding: NonNegative = 16, blur: Positive = 31, color: Color = (0, 255, 0),
+                 image: str = '', labels: Sequence[str] = ()) -> None:
         if mode == 'image' and not image:
             raise ValueError("mode 'image' needs image: the path of a picture, but got none")
-        self.mode, self.padding, self.blur = mode, int(padding), int(blur)
-        self.color = color_param(color, 'color')
+        self.mode, self.padding, self.blur = mode, padding, blur
+        self.color = tuple(color)
         self.image_path, self.labels = str(image), frozenset(labels)
         self._picture: np.ndarray | None = None
         self._sized: np.ndarray | None = None    # the background at the frames' size
@@ -86,8 +79,6 @@ class Background(Node):
                 self._sized = np.empty_like(image)
                 self._sized[:] = np.array(self.color, np.uint8)
             return self._sized.copy()
-        if self._picture is None:
-            self.setup()
         if self._sized is None or self._sized.shape[:2] != (h, w):
             self._sized = cv2.resize(self._picture, (w, h), interpolation=cv2.INTER_AREA)
         return self._sized.copy()

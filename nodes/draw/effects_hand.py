@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import collections
-from typing import Any, Hashable, Sequence
+from typing import Annotated, Any, Hashable, Sequence
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node, Object
+from webcam_app.params import Color, Positive, Range, Unit
 
-from ..keypoints import color_param, confident, hand_size, hands
+from ..keypoints import confident, hand_size, hands
 from .visualizer import PALETTE
 
 __all__ = ['FingertipTrail', 'PinchDetector', 'draw_trails']
@@ -67,14 +68,10 @@ def draw_trails(image: np.ndarray, trails: Sequence[tuple[Sequence[Any], tuple[i
 class FingertipTrail(Node):
     """Draw a fading trail behind each hand's index fingertip (per track id, else per order)."""
 
-    def __init__(self, length: int = 20, kpt_thr: float = 0.3, thickness: int = 8,
-                 color: Sequence[int] | None = None) -> None:
-        if length < 2:
-            raise ValueError(f'length must be >= 2 frames, but got {length}')
-        if thickness < 1:
-            raise ValueError(f'thickness must be >= 1, but got {thickness}')
-        self.length, self.kpt_thr, self.thickness = int(length), float(kpt_thr), int(thickness)
-        self.color = None if color is None else color_param(color, 'color')
+    def __init__(self, length: Annotated[int, Range(2)] = 20, kpt_thr: Unit = 0.3,
+                 thickness: Positive = 8, color: Color | None = None) -> None:
+        self.length, self.kpt_thr, self.thickness = length, kpt_thr, thickness
+        self.color = None if color is None else tuple(color)
         self._trails: dict[Hashable, collections.deque] = {}
         self._colors: dict[Hashable, tuple[int, ...]] = {}
 
@@ -121,12 +118,9 @@ class PinchDetector(Node):
     are seen get ``extras['pinch']`` True or False; others pass unchanged.
     """
 
-    def __init__(self, ratio: float = 0.2, kpt_thr: float = 0.3,
-                 color: Sequence[int] = (0, 255, 255)) -> None:
-        if not 0 < ratio < 1:
-            raise ValueError(f'ratio must be in (0, 1), but got {ratio}')
-        self.ratio, self.kpt_thr = float(ratio), float(kpt_thr)
-        self.color = color_param(color, 'color')
+    def __init__(self, ratio: Annotated[float, Range(0, 1, min_open=True, max_open=True)] = 0.2,
+                 kpt_thr: Unit = 0.3, color: Color = (0, 255, 255)) -> None:
+        self.ratio, self.kpt_thr, self.color = ratio, kpt_thr, tuple(color)
 
     def _pinches(self, obj: Object, meta_hands: Sequence[Any]
                  ) -> tuple[bool | None, list[tuple[np.ndarray, float]]]:

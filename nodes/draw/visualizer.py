@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node, Object
+from webcam_app.params import NonNegative, Positive, Unit
 
 from ..keypoints import meta_cached, rgb_to_bgr
 
@@ -193,18 +194,12 @@ class PoseVisualizer(Node):
 
     inputs = {'frame': 'trigger', 'poses': 'latest'}
 
-    def __init__(self, kpt_thr: float = 0.3, radius: int = 3, thickness: int = 2,
-                 draw_bbox: bool = True, skeleton_style: str = 'mmpose',
+    def __init__(self, kpt_thr: Unit = 0.3, radius: NonNegative = 3, thickness: Positive = 2,
+                 draw_bbox: bool = True, skeleton_style: Literal['mmpose', 'openpose'] = 'mmpose',
                  show_labels: bool = True) -> None:
-        if skeleton_style not in ('mmpose', 'openpose'):
-            raise ValueError(f"skeleton_style must be 'mmpose' or 'openpose', "
-                             f'but got {skeleton_style!r}')
-        if radius < 0 or thickness < 1:
-            raise ValueError(f'radius must be >= 0 and thickness >= 1, but got radius={radius}, '
-                             f'thickness={thickness}')
-        self.options = dict(kpt_thr=float(kpt_thr), radius=int(radius), thickness=int(thickness),
-                            draw_bbox=bool(draw_bbox), skeleton_style=skeleton_style,
-                            show_labels=bool(show_labels))
+        self.options = dict(kpt_thr=kpt_thr, radius=radius, thickness=thickness,
+                            draw_bbox=draw_bbox, skeleton_style=skeleton_style,
+                            show_labels=show_labels)
 
     @staticmethod
     def _source(frame: Frame, poses: Frame | None) -> Frame:

@@ -9,6 +9,7 @@ import sys
 import cv2
 
 from webcam_app import Frame, Node
+from webcam_app.params import Positive
 
 __all__ = ['Display', 'gui_available']
 
@@ -59,14 +60,11 @@ class Display(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'display'     # --out and --pred-out copy what this node shows
 
     def __init__(self, window: str = 'webcam_app', headless: bool = False,
-                 wait_ms: int = 1) -> None:
-        if not isinstance(window, str) or not window:
-            raise ValueError(f'window must be a non-empty string, but got {window!r}')
-        if isinstance(wait_ms, bool) or not isinstance(wait_ms, int) or wait_ms < 1:
-            raise ValueError(f'wait_ms must be an integer >= 1, but got {wait_ms!r}')
-        self.window, self.headless, self.wait_ms = window, bool(headless), wait_ms
+                 wait_ms: Positive = 1) -> None:
+        self.window, self.headless, self.wait_ms = window or 'webcam_app', headless, wait_ms
         self.gui = False
         self._shown = False
         self._closed = False

@@ -7,11 +7,12 @@ import math
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import numpy as np
 
 from webcam_app import Frame, Node, Object
+from webcam_app.params import NonNegative
 
 from .recorder import check_output_folder, resolve_output
 
@@ -19,7 +20,7 @@ __all__ = ['PredictionWriter', 'frame_record', 'instance_record']
 
 log = logging.getLogger(__name__)
 
-FORMATS = ('auto', 'json', 'jsonl')
+Format = Literal['auto', 'json', 'jsonl']
 
 
 def _number(value: Any, decimals: int) -> float | None:
@@ -65,14 +66,9 @@ class PredictionWriter(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'predictions'  # what --pred-out attaches or points at the given file
 
-    def __init__(self, path: str, format: str = 'auto', decimals: int = 3) -> None:
-        if not isinstance(path, str) or not path:
-            raise ValueError(f'path must be a file name such as preds.json, but got {path!r}')
-        if format not in FORMATS:
-            raise ValueError(f'format must be one of {", ".join(FORMATS)}, but got {format!r}')
-        if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
-            raise ValueError(f'decimals must be an integer >= 0, but got {decimals!r}')
+    def __init__(self, path: str, format: Format = 'auto', decimals: NonNegative = 3) -> None:
         if format == 'auto':
             format = 'jsonl' if Path(path).suffix.lower() == '.jsonl' else 'json'
         self.path, self.format, self.decimals = path, format, decimals
@@ -86,8 +82,6 @@ class PredictionWriter(Node):
         check_output_folder(self._out, 'predictions')
 
     def setup(self) -> None:
-        if self._out is None:
-            self.check()
         fd, self._tmp = tempfile.mkstemp(prefix=f'.{self._out.name}.', suffix='.tmp',
                                          dir=self._out.parent)
         self._file = os.fdopen(fd, 'w', encoding='utf-8')

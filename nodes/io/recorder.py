@@ -12,6 +12,7 @@ import cv2
 import numpy as np
 
 from webcam_app import Frame, Node
+from webcam_app.params import Positive, PositiveFloat
 
 __all__ = ['CODECS', 'Recorder']
 
@@ -44,19 +45,13 @@ class Recorder(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'video_sink'  # what --out attaches or points at the given file
 
-    def __init__(self, path: str, fps: float | None = None, codec: str | None = None,
-                 queue_size: int = 64) -> None:
-        if not isinstance(path, str) or not path:
-            raise ValueError(f'path must be a file name such as out.mp4, but got {path!r}')
-        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float))
-                                or fps <= 0):
-            raise ValueError(f'fps must be a number > 0 or null, but got {fps!r}')
-        if codec is not None and (not isinstance(codec, str) or len(codec) != 4):
+    def __init__(self, path: str, fps: PositiveFloat | None = None, codec: str | None = None,
+                 queue_size: Positive = 64) -> None:
+        if codec is not None and len(codec) != 4:
             raise ValueError(f'codec must be a FourCC of 4 characters such as mp4v, but got '
                              f'{codec!r}')
-        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
-            raise ValueError(f'queue_size must be an integer >= 1, but got {queue_size!r}')
         suffix = Path(path).suffix.lower()
         if codec is None and suffix not in CODECS:
             raise ValueError(f'cannot choose a codec for {path!r}; fix: use one of '
@@ -76,8 +71,6 @@ class Recorder(Node):
         check_output_folder(self._out, 'recording')
 
     def setup(self) -> None:
-        if self._out is None:
-            self.check()
         # Open a writer once, to fail now (not at the first frame) when codec and file disagree.
         probe = self._open_writer(_DEFAULT_FPS, (64, 48))
         probe.release()

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,7 @@ import cv2
 import numpy as np
 
 from webcam_app import EOS, Frame, Node
+from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat
 
 __all__ = ['IMAGE_EXTENSIONS', 'VideoSource', 'natural_key', 'parse_input']
 
@@ -31,9 +31,6 @@ def natural_key(name: str) -> list[Any]:
 
 def parse_input(value: str | int) -> tuple[str, str | int]:
     """Classify an ``input`` value as ('camera', index), ('url', url) or ('path', path)."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f'input must be a camera index, "webcam[:N]", a path or a URL, '
-                         f'but got {value!r}')
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f'input camera index must be >= 0, but got {value}')
@@ -51,33 +48,18 @@ def parse_input(value: str | int) -> tuple[str, str | int]:
     return 'path', text
 
 
-def _positive(name: str, value: Any, kind: type | tuple = int, allow_zero: bool = False) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, kind) or value < 0 or (
-            value == 0 and not allow_zero):
-        rule = '>= 0' if allow_zero else '> 0'
-        raise ValueError(f'{name} must be a number {rule} or null, but got {value!r}')
-
-
 class VideoSource(Node):
     """Frames from a camera, a video file, a stream URL, an image or a folder of images."""
 
     inputs: dict = {}
     outputs = ('frame',)
 
-    def __init__(self, input: str | int = 0, width: int | None = None, height: int | None = None,
-                 fps: float | None = None, loop: bool = False, start: int = 0,
-                 max_frames: int | None = None, realtime: bool = False,
-                 reconnect_attempts: int = 5, reconnect_backoff: float = 0.5) -> None:
+    def __init__(self, input: str | int = 0, width: Positive | None = None,
+                 height: Positive | None = None, fps: PositiveFloat | None = None,
+                 loop: bool = False, start: NonNegative = 0, max_frames: NonNegative | None = None,
+                 realtime: bool = False, reconnect_attempts: NonNegative = 5,
+                 reconnect_backoff: NonNegativeFloat = 0.5) -> None:
         self.kind, self.target = parse_input(input)
-        _positive('width', width)
-        _positive('height', height)
-        _positive('fps', fps, (int, float))
-        _positive('start', start, allow_zero=True)
-        _positive('max_frames', max_frames, allow_zero=True)
-        _positive('reconnect_attempts', reconnect_attempts, allow_zero=True)
-        _positive('reconnect_backoff', reconnect_backoff, (int, float), allow_zero=True)
         self.input, self.width, self.height, self.fps = input, width, height, fps
         self.loop, self.start, self.max_frames = bool(loop), start, max_frames
         self.realtime = bool(realtime)
@@ -88,7 +70,6 @@ class VideoSource(Node):
         self._cap: Any = None
         self._images: list[Path] | None = None   # a single image or a folder's images
         self._path: Path | None = None
-        self._stop = threading.Event()
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -160,12 +141,8 @@ class VideoSource(Node):
                 f'{_OPEN_TIMEOUT_MS / 1000:.0f} s); fix: check the URL and that the stream is up')
 
     def setup(self) -> None:
-        self._stop.clear()
         self._reset_state()
         self.corrupt_frames = 0
-        self.events.subscribe('stop', lambda _reason: self._stop.set())   # any shutdown
-        if self._cap is None and self._images is None:
-            self.check()   # not checked by the caller (e.g. reused after close)
         if self._cap is not None:
             fps = self._cap.get(cv2.CAP_PROP_FPS)
             self._source_fps = float(fps) if fps and fps > 0 else self.fps
@@ -177,7 +154,6 @@ class VideoSource(Node):
             self._source_fps = self.fps
 
     def close(self) -> None:
-        self._stop.set()
         if self._cap is not None:
             self._cap.release()
             self._cap = None
@@ -226,7 +202,7 @@ class VideoSource(Node):
             return image, source_ms, {'path': str(path)}
 
     def _read_capture(self) -> tuple[np.ndarray, float | None, dict] | None:
-        while not self._stop.is_set():
+        while not self.stopping:
             if self._cap is None:
                 return None
             ok, image = self._cap.read()
@@ -267,7 +243,7 @@ class VideoSource(Node):
         log.warning('%s: no frame from %s; reconnecting in %.1f s (attempt %d of %d)', self.name,
                     self.target, delay, self._failures, self.reconnect_attempts)
         self._cap.release()
-        if self._stop.wait(delay):
+        if not self.wait(delay):
             return False
         self._cap = self._open_capture()
         return True
@@ -282,4 +258,4 @@ class VideoSource(Node):
         if now > due + period:           # fell behind (slow decode): re-anchor, never burst
             self._t0 = now - self._emitted * period
             return True
-        return not (due > now and self._stop.wait(due - now))
+        return due <= now or self.wait(due - now)

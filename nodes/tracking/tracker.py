@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import Hashable, Sequence
+from typing import Hashable, Literal, Sequence
 
 import numpy as np
 
 from webcam_app import Frame, Node, Object
+from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat, Unit
 
 from ..keypoints import confident
 
@@ -105,18 +106,11 @@ class Tracker(Node):
     ``max_dist`` box sizes). A track unseen for more than ``max_age`` frames is forgotten.
     """
 
-    def __init__(self, match: str = 'iou', iou_thr: float = 0.3, oks_thr: float = 0.3,
-                 max_age: int = 10, max_dist: float = 1.5, kpt_thr: float = 0.3) -> None:
-        if match not in ('iou', 'keypoints'):
-            raise ValueError(f"match must be 'iou' or 'keypoints', but got {match!r}")
-        for name, value in (('iou_thr', iou_thr), ('oks_thr', oks_thr), ('kpt_thr', kpt_thr)):
-            if not 0 <= value <= 1:
-                raise ValueError(f'{name} must be in [0, 1], but got {value}')
-        if max_age < 0 or max_dist < 0:
-            raise ValueError(f'max_age and max_dist must be >= 0, but got max_age={max_age}, '
-                             f'max_dist={max_dist}')
-        self.match, self.iou_thr, self.oks_thr = match, float(iou_thr), float(oks_thr)
-        self.max_age, self.max_dist, self.kpt_thr = int(max_age), float(max_dist), float(kpt_thr)
+    def __init__(self, match: Literal['iou', 'keypoints'] = 'iou', iou_thr: Unit = 0.3,
+                 oks_thr: Unit = 0.3, max_age: NonNegative = 10,
+                 max_dist: NonNegativeFloat = 1.5, kpt_thr: Unit = 0.3) -> None:
+        self.match, self.iou_thr, self.oks_thr = match, iou_thr, oks_thr
+        self.max_age, self.max_dist, self.kpt_thr = max_age, max_dist, kpt_thr
         self._tracks: list[_Track] = []
         self._next_id = 0
 
@@ -249,15 +243,11 @@ class Smoother(Node):
     from the capture ``timestamp``. A track unseen for ``max_age`` frames is forgotten.
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0,
-                 max_age: int = 30, smooth_bbox: bool = True) -> None:
-        if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
-            raise ValueError(f'min_cutoff and d_cutoff must be > 0 and beta >= 0, but got '
-                             f'min_cutoff={min_cutoff}, beta={beta}, d_cutoff={d_cutoff}')
-        if max_age < 1:
-            raise ValueError(f'max_age must be >= 1, but got {max_age}')
-        self.params = (float(min_cutoff), float(beta), float(d_cutoff))
-        self.max_age, self.smooth_bbox = int(max_age), bool(smooth_bbox)
+    def __init__(self, min_cutoff: PositiveFloat = 1.0, beta: NonNegativeFloat = 0.0,
+                 d_cutoff: PositiveFloat = 1.0, max_age: Positive = 30,
+                 smooth_bbox: bool = True) -> None:
+        self.params = (min_cutoff, beta, d_cutoff)
+        self.max_age, self.smooth_bbox = max_age, smooth_bbox
         self._states: dict[Hashable, _Smoothed] = {}
         self._count = 0
 

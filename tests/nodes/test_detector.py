@@ -63,11 +63,12 @@ def test_head_num_classes_one_and_two_stage() -> None:
 
 
 @pytest.mark.parametrize('params,message', [
-    ({'score_thr': 1.5}, 'score_thr must be in'), ({'max_objects': 0}, 'max_objects must be'),
+    ({'score_thr': 1.5}, r'score_thr must be float in \[0, 1\]'),
+    ({'max_objects': 0}, 'max_objects must be'),
     ({'det_interval': 0}, 'det_interval must be'), ({'model': ''}, 'model must be')])
 def test_bad_parameters(params: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        DetectorNode(**{'model': 'hand', **params})
+        NodeHarness(DetectorNode, **{'model': 'hand', **params})
 
 
 def test_det_interval_tracks_boxes_from_the_latest_poses(monkeypatch: pytest.MonkeyPatch) -> None:

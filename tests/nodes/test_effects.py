@@ -226,6 +226,6 @@ def test_background_keeps_only_the_chosen_labels_and_checks_its_picture(tmp_path
         with NodeHarness(Background(mode='image', image=str(tmp_path / 'none.png'))):
             pass
     with pytest.raises(ValueError, match='mode must be one of'):
-        Background(mode='green')
-    with pytest.raises(ValueError, match='color must be 3 numbers'):
-        Background(mode='color', color=(0, 300, 0))
+        NodeHarness(Background, mode='green')
+    with pytest.raises(ValueError, match=r'color must be a color: 3 ints from 0 to 255'):
+        NodeHarness(Background, mode='color', color=(0, 300, 0))

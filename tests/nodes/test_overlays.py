@@ -73,10 +73,10 @@ def test_monitor_without_metrics_uses_the_frame_stamps():
     assert lines[1] == 'detector: 25.0 ms'
 
 
-def test_helpboard_lists_hot_keys_and_toggles_with_h():
+def test_helpboard_lists_hot_keys_and_its_enable_key_toggles_it():
     frame = make_frame(0, 320, 240)
-    h = with_context(NodeHarness(HelpBoard, name='help'),
-                     hotkeys={'m': 'monitor', 'b': 'boxes'})
+    h = with_context(NodeHarness(HelpBoard, name='help', enable_key='h'),
+                     hotkeys={'m': 'monitor', 'b': 'boxes', 'h': 'help'})
     with h:
         assert h.feed(frame=frame)['frame'] is frame          # hidden at start
         h.press('h')
@@ -113,4 +113,4 @@ def test_text_panel_fits_small_pictures():
                                              ({'interval': -1}, 'interval must be')])
 def test_monitor_bad_params(params, message):
     with pytest.raises(ValueError, match=message):
-        Monitor(**params)
+        NodeHarness(Monitor, **params)   # built as a graph builds it: declared types checked

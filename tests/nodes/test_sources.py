@@ -128,13 +128,13 @@ def test_parse_input(value, expected):
 
 
 @pytest.mark.parametrize('params, message', [
-    ({'input': -1}, 'index must be >= 0'), ({'input': True}, 'input must be'),
-    ({'start': -2}, 'start must be'), ({'max_frames': 1.5}, 'max_frames must be'),
-    ({'fps': 0}, 'fps must be'),
+    ({'input': -1}, 'index must be >= 0'), ({'input': True}, 'input must be str or int'),
+    ({'start': -2}, 'start must be int >= 0'), ({'max_frames': 1.5}, 'max_frames must be'),
+    ({'fps': 0}, 'fps must be float > 0 or null'),
 ])
 def test_bad_parameters(params, message):
     with pytest.raises(ValueError, match=message):
-        VideoSource(**params)
+        NodeHarness(VideoSource, **params)
 
 
 def test_mode_hints_are_known_before_check():
@@ -237,9 +237,9 @@ def test_stop_interrupts_the_backoff(fake_camera):
     with NodeHarness(VideoSource, input='webcam', reconnect_attempts=3,
                      reconnect_backoff=60.0) as h:
         assert h.feed()['frame'].frame_id == 0
-        timer = threading.Timer(0.05, h.events.publish, ('stop', 'test'))
+        timer = threading.Timer(0.05, h.stop)
         started = time.monotonic()
         timer.start()
-        assert h.feed()['frame'] is EOS    # woken from a 60 s backoff by the runtime's stop event
+        assert h.feed()['frame'] is EOS    # woken from a 60 s backoff: self.wait() saw the stop
         timer.join()
     assert time.monotonic() - started < 10.0

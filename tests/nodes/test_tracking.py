@@ -96,9 +96,9 @@ def test_new_objects_get_new_ids_and_input_is_kept():
 
 def test_tracker_rejects_bad_parameters():
     with pytest.raises(ValueError, match='match must be'):
-        Tracker(match='oks')
-    with pytest.raises(ValueError, match='iou_thr must be in'):
-        Tracker(iou_thr=2)
+        NodeHarness(Tracker, match='oks')
+    with pytest.raises(ValueError, match=r'iou_thr must be float in \[0, 1\]'):
+        NodeHarness(Tracker, iou_thr=2)
 
 
 def test_iou_matrix():

@@ -104,8 +104,8 @@ def test_hot_key_toggles_a_node_through_the_event_bus():
     assert graph.nodes['add'].node.enabled is False
     assert runner.run() == 0
     assert all('value' not in f.meta for f in Collect.seen['chain'])   # bypassed
-    events.publish('key', 'a')
-    assert graph.nodes['add'].node.enabled is True
+    events.publish('key', 'a')                      # the run is over: nobody listens
+    assert graph.nodes['add'].node.enabled is False
 
 
 def test_live_mode_skips_at_the_source_and_wastes_no_work():

@@ -1,10 +1,10 @@
 """Small nodes for runtime tests: counting sources, pass-throughs, collecting sinks."""
 from __future__ import annotations
 
-import threading
 import time
 
 from webcam_app import EOS, Node, make_frame
+from webcam_app.params import Unit
 
 
 class CountSource(Node):
@@ -16,13 +16,12 @@ class CountSource(Node):
         self.n, self.fps, self.width, self.height = n, fps, width, height
         self.mode_hint = 'live' if fps else 'replay'
         self.i = 0
-        self._tick = threading.Event()
 
     def process(self):
         if 0 <= self.n <= self.i:
             return EOS
-        if self.fps:
-            self._tick.wait(1 / self.fps)   # pacing, like a camera
+        if self.fps and not self.wait(1 / self.fps):   # pacing, like a camera
+            return EOS
         self.i += 1
         return make_frame(self.i - 1, self.width, self.height, color=(self.i % 256, 0, 0))
 
@@ -72,9 +71,7 @@ class Collect(Node):
 class NeedsThreshold(Node):
     """A node with a required parameter."""
 
-    def __init__(self, threshold: float):
-        if not 0 <= threshold <= 1:
-            raise ValueError(f'threshold must be in [0, 1], but got {threshold!r}')
+    def __init__(self, threshold: Unit):
         self.threshold = threshold
 
     def process(self, frame):

@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..builder import build_graph, node_parameters
+from ..builder import build_graph
 from ..config import apply_overrides, load_config
 from ..errors import ConfigError, WebcamAppError, WeightsUnavailable
 from ..executor import EXIT_CONFIG, Runner
 from ..graph import Graph
 from ..node import registry
+from ..params import node_params
 from ..plugins import load_plugin
 from .sinks import attach_sink
 
@@ -86,32 +87,37 @@ def _set_all(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def prepare_graph(config_path: str | Path, args: argparse.Namespace) -> Graph:
-    """Load a graph and apply every command-line override to it. Raises ConfigError."""
+    """Load a graph and apply every command-line override to it; its nodes are not checked yet.
+    Raises ConfigError."""
     config = load_config(config_path)
     if args.out:
-        attach_sink(config, 'Recorder', _cli_path(args.out))
+        attach_sink(config, 'video_sink', _cli_path(args.out))
     if args.pred_out:
-        attach_sink(config, 'PredictionWriter', _cli_path(args.pred_out))
+        attach_sink(config, 'predictions', _cli_path(args.pred_out))
     apply_overrides(config, args.overrides)
-    return build_graph(config, mode=args.mode, set_all=_set_all(args),
-                       check=not args.print_graph)
+    return build_graph(config, mode=args.mode, set_all=_set_all(args), check=False)
 
 
 def _load_with_fallback(args: argparse.Namespace) -> Graph:
+    graph = prepare_graph(args.config, args)
+    if args.print_graph:     # touches no device
+        return graph
     try:
-        return prepare_graph(args.config, args)
+        graph.check_nodes()
     except WeightsUnavailable as exc:
-        fallback = load_config(args.config).data.get('fallback')
-        if args.no_fallback or not fallback:
+        if args.no_fallback or graph.fallback is None:
             raise
-        path = Path(args.config).parent / fallback
         log.warning('model weights are unavailable, so the offline fallback graph %s runs '
-                    'instead (use --no-fallback to fail instead):\n%s', path,
+                    'instead (use --no-fallback to fail instead):\n%s', graph.fallback,
                     '\n'.join(str(e) for e in exc.missing))
-        return prepare_graph(path, args)
+        graph = prepare_graph(graph.fallback, args)
+        graph.check_nodes()
+    return graph
 
 
 def list_nodes() -> str:
+    """Every node type: its docstring's first line, ports, and parameters with types and
+    defaults."""
     lines = []
     for name in registry.names():
         cls = registry.get(name)
@@ -119,13 +125,10 @@ def list_nodes() -> str:
         lines.append(f'{name} ({cls.__module__})' + (f': {doc[0]}' if doc else ''))
         ins = ', '.join(f'{p} ({k})' for p, k in cls.inputs.items()) or 'none (source)'
         lines.append(f'    inputs: {ins}; outputs: {", ".join(cls.outputs) or "none (sink)"}')
-        params = node_parameters(cls)
+        params = node_params(cls)
         if params is None:
             lines.append('    parameters: any')
-        elif params:
-            text = ', '.join(p.name if p.default is p.empty else f'{p.name}={p.default!r}'
-                             for p in params.values())
-            lines.append(f'    parameters: {text}')
+        lines += [f'    {param}' for param in (params or {}).values()]
     return '\n'.join(lines)
 
 
@@ -198,8 +201,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.print_graph:
         print(graph.describe(args.print_graph))
         return 0
-    headless = args.headless or not any(type(s.node).__name__ == 'Display'
-                                        for s in graph.nodes.values())
+    headless = args.headless or not any(s.node.role == 'display' for s in graph.nodes.values())
     runner = Runner(graph)
     _install_signals(runner)
     tick = _progress(runner) if headless else None

@@ -2,7 +2,8 @@
 
 ``mediapipe==0.10.21`` ships pretrained palm-detection, hand-landmark, pose-detection and
 pose-landmark models and runs them through its legacy ``mp.solutions`` API, with no download.
-These nodes wrap that API and emit objects in mmpose's layouts (see :mod:`nodes.models.mediapipe.meta`).
+These nodes wrap that API and emit objects in mmpose's layouts (see
+:mod:`nodes.models.mediapipe.meta`).
 mediapipe is imported in ``setup()`` only, so graphs that do not use it never load it.
 """
 from __future__ import annotations
@@ -10,12 +11,13 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node, Object, WeightsUnavailable
+from webcam_app.params import Positive, Unit
 
 from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META, HAND_META
 
@@ -32,18 +34,6 @@ def mediapipe_dir() -> Path | None:
     """The installed mediapipe package's folder, found without importing it (None if absent)."""
     spec = importlib.util.find_spec('mediapipe')
     return Path(spec.origin).parent if spec is not None and spec.origin else None
-
-
-def _check_int(name: str, value: Any, allowed: tuple[int, ...]) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
-        raise ValueError(f'{name} must be one of {allowed}, but got {value!r}')
-    return value
-
-
-def _check_unit(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f'{name} must be a number in [0, 1], but got {value!r}')
-    return float(value)
 
 
 def _landmark_box(points: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:
@@ -87,7 +77,6 @@ class _MediaPipeNode(Node):
                                          'bundles the default models')
 
     def setup(self) -> None:
-        self.check()
         import mediapipe as mp
         self._solution = self._build(mp)
 
@@ -118,19 +107,13 @@ class MediaPipeHands(_MediaPipeNode):
     gives no per-point score, so every keypoint's score is the hand's score.
     """
 
-    def __init__(self, max_num_hands: int = 2, model_complexity: int = 1,
-                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
+    def __init__(self, max_num_hands: Positive = 2, model_complexity: Literal[0, 1] = 1,
+                 min_detection_confidence: Unit = 0.5, min_tracking_confidence: Unit = 0.5,
                  static_image_mode: bool = False) -> None:
-        if isinstance(max_num_hands, bool) or not isinstance(max_num_hands, int) \
-                or max_num_hands < 1:
-            raise ValueError(f'max_num_hands must be an integer >= 1, but got {max_num_hands!r}')
-        self.max_num_hands = max_num_hands
-        self.model_complexity = _check_int('model_complexity', model_complexity, (0, 1))
-        self.min_detection_confidence = _check_unit('min_detection_confidence',
-                                                    min_detection_confidence)
-        self.min_tracking_confidence = _check_unit('min_tracking_confidence',
-                                                   min_tracking_confidence)
-        self.static_image_mode = bool(static_image_mode)
+        self.max_num_hands, self.model_complexity = max_num_hands, model_complexity
+        self.min_detection_confidence = min_detection_confidence
+        self.min_tracking_confidence = min_tracking_confidence
+        self.static_image_mode = static_image_mode
         self.meta = HAND_META
         self._solution: Any = None
 
@@ -174,20 +157,16 @@ class MediaPipePose(_MediaPipeNode):
 
     _MODELS = {0: 'lite', 1: 'full', 2: 'heavy'}
 
-    def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, static_image_mode: bool = False,
-                 smooth_landmarks: bool = True, keypoints: str = 'blazepose',
-                 visibility_threshold: float = 0.5) -> None:
-        self.model_complexity = _check_int('model_complexity', model_complexity, (0, 1, 2))
-        self.min_detection_confidence = _check_unit('min_detection_confidence',
-                                                    min_detection_confidence)
-        self.min_tracking_confidence = _check_unit('min_tracking_confidence',
-                                                   min_tracking_confidence)
-        self.visibility_threshold = _check_unit('visibility_threshold', visibility_threshold)
-        self.static_image_mode = bool(static_image_mode)
-        self.smooth_landmarks = bool(smooth_landmarks)
-        if keypoints not in ('blazepose', 'coco'):
-            raise ValueError(f"keypoints must be 'blazepose' or 'coco', but got {keypoints!r}")
+    def __init__(self, model_complexity: Literal[0, 1, 2] = 1,
+                 min_detection_confidence: Unit = 0.5, min_tracking_confidence: Unit = 0.5,
+                 static_image_mode: bool = False, smooth_landmarks: bool = True,
+                 keypoints: Literal['blazepose', 'coco'] = 'blazepose',
+                 visibility_threshold: Unit = 0.5) -> None:
+        self.model_complexity = model_complexity
+        self.min_detection_confidence = min_detection_confidence
+        self.min_tracking_confidence = min_tracking_confidence
+        self.visibility_threshold = visibility_threshold
+        self.static_image_mode, self.smooth_landmarks = static_image_mode, smooth_landmarks
         self.keypoints = keypoints
         self.meta = BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META
         self._index = None if keypoints == 'blazepose' else np.array(COCO_FROM_BLAZEPOSE)

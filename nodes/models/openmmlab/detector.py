@@ -7,6 +7,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object, WebcamAppError
+from webcam_app.params import Positive, Threads, Unit
 
 from .model_node import _ModelNode
 from ...tracking.tracker import boxes_from_keypoints
@@ -116,18 +117,11 @@ class DetectorNode(_ModelNode):
     model_kind = 'det'      # how tools/download_models.py resolves ``model``
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
-                 labels: list[str] | None = None, score_thr: float = 0.5,
-                 max_objects: int | None = None, classes: list[str] | str | None = None,
-                 det_interval: int = 1, models_dir: str | None = None,
-                 threads: int | None = None) -> None:
+                 labels: list[str] | None = None, score_thr: Unit = 0.5,
+                 max_objects: Positive | None = None, classes: list[str] | str | None = None,
+                 det_interval: Positive = 1, models_dir: str | None = None,
+                 threads: Threads = None) -> None:
         self._set_model(model, weights, device, models_dir, threads)
-        if not 0.0 <= float(score_thr) <= 1.0:
-            raise ValueError(f'score_thr must be in [0, 1], but got {score_thr!r}')
-        if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
-            raise ValueError('max_objects must be an integer >= 1 or null, but got '
-                             f'{max_objects!r}')
-        if not isinstance(det_interval, int) or isinstance(det_interval, bool) or det_interval < 1:
-            raise ValueError(f'det_interval must be an integer >= 1, but got {det_interval!r}')
         self.labels = normalize_classes(labels) or None
         self.classes_override = normalize_classes(classes) or None
         self.score_thr, self.max_objects = float(score_thr), max_objects

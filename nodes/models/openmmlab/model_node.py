@@ -8,7 +8,7 @@ from webcam_app import Node
 from .model_zoo import ModelSpec, resolve_model
 from .weights import resolve_weights
 
-__all__ = ['_ModelNode', 'check_threads']
+__all__: list[str] = []   # _ModelNode is a base for this package's nodes, not a node type
 
 
 class _ModelNode(Node):
@@ -25,36 +25,25 @@ class _ModelNode(Node):
     threads: int | None = None      # torch threads for this node; None: torch decides
     _spec: ModelSpec | None = None
     _checkpoint: str | None = None     # None: random weights (weights: none)
-    _located = False
 
     def _set_model(self, model: str, weights: str | None, device: str, models_dir: str | None,
                    threads: int | None) -> None:
-        """Validate and keep the parameters every model node has."""
-        if not isinstance(model, str) or not model:
-            raise ValueError(f'model must be an alias, model name or config, but got {model!r}')
+        """Keep the parameters every model node has."""
+        if not model:
+            raise ValueError('model must be an alias, model name or config, but got nothing')
         self.model, self.weights, self.device = model, weights, str(device)
-        self.models_dir, self.threads = models_dir, check_threads(threads)
+        self.models_dir, self.threads = models_dir, threads
 
     def check(self) -> None:
         """Resolve the config and the weights (downloading them) before any thread starts."""
         self._spec = resolve_model(self.model, self.model_kind, base_dir=self.context.graph_dir)
         self._checkpoint = resolve_weights(self.name, self._spec.weights_url, self.weights,
                                            self.models_dir, self.context.graph_dir)
-        self._located = True
 
     def locate(self) -> ModelSpec:
-        """The model's spec, resolving it first when check() did not run (e.g. reuse)."""
-        if not self._located:
-            self.check()
+        """The model's spec (check() found it), with torch's threads set for this thread."""
         if self.threads is not None:   # torch's intra-op threads, for this node's thread
             import torch
             torch.set_num_threads(self.threads)
         return self._spec
 
-
-def check_threads(threads: int | None) -> int | None:
-    """Validate a model node's ``threads`` parameter."""
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
-                                or threads < 1):
-        raise ValueError(f'threads must be an integer >= 1 or null, but got {threads!r}')
-    return threads

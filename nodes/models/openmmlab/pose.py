@@ -7,6 +7,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
+from webcam_app.params import Threads, Unit
 
 from .detector import normalize_classes
 from .model_node import _ModelNode
@@ -34,14 +35,10 @@ class TopdownPoseEstimatorNode(_ModelNode):
     model_kind = 'pose'     # how tools/download_models.py resolves ``model``
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
-                 labels: list[str] | None = None, bbox_thr: float = 0.3,
+                 labels: list[str] | None = None, bbox_thr: Unit = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
-                 threads: int | None = None) -> None:
+                 threads: Threads = None) -> None:
         self._set_model(model, weights, device, models_dir, threads)
-        if not 0.0 <= float(bbox_thr) <= 1.0:
-            raise ValueError(f'bbox_thr must be in [0, 1], but got {bbox_thr!r}')
-        if not isinstance(flip_test, bool):
-            raise ValueError(f'flip_test must be true or false, but got {flip_test!r}')
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
         self.dataset_meta: dict[str, Any] = {}
