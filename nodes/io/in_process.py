@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from webcam_app import EOS, Buffer, BufferClosed, Frame, Node
+from webcam_app.params import Positive
 
 __all__ = ['FrameCollector', 'FrameFeed']
 
@@ -24,14 +25,13 @@ class FrameFeed(Node):
     inputs: dict = {}
     outputs = ('frame',)
     mode_hint = 'replay'
+    role = 'python_feed'   # what webcam_app.open() puts in place of a graph's source
 
-    def __init__(self, size: int = 8) -> None:
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            raise ValueError(f'size must be an integer >= 1, but got {size!r}')
+    def __init__(self, size: Positive = 8) -> None:
         self.inbox = Buffer('feed', size, 'block')
 
     def setup(self) -> None:
-        self.events.subscribe('stop', lambda _reason: self.inbox.close())
+        self.subscribe('stop', lambda _reason: self.inbox.close())
 
     def process(self) -> Frame | Any:
         try:
@@ -56,6 +56,7 @@ class FrameCollector(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'python_collector'   # what webcam_app.open() puts in place of a graph's sinks
 
     def __init__(self, on_frame: Callable[[str, Frame], None] | None = None) -> None:
         if on_frame is not None and not callable(on_frame):

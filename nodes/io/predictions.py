@@ -114,3 +114,9 @@ class PredictionWriter(Node):
         os.replace(self._tmp, self._out)
         log.info('%s: wrote predictions of %d frames to %s', self.name, self.frames_written,
                  self._out)
+
+    @staticmethod
+    def record(frame: Frame, decimals: int = 3) -> dict[str, Any]:
+        """One frame as this sink writes it. The role 'predictions' promises this method: the
+        Python API's ``Result.record`` calls it, so both give the same dicts."""
+        return frame_record(frame, decimals)

@@ -1,6 +1,7 @@
 """Small nodes for runtime tests: counting sources, pass-throughs, collecting sinks."""
 from __future__ import annotations
 
+import threading
 import time
 
 from webcam_app import EOS, Node, make_frame
