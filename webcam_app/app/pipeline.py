@@ -36,7 +36,8 @@ class Pipeline:
 
     One lock guards every field below; the graph's collectors take it to hand results over.
     Frames enter the graph with increasing ids, so every wait ends when its frame comes out,
-    the graph fails, or the pipeline closes.
+    the graph fails, or the pipeline closes. A frame that a node drops on the only way to the
+    sinks (``on_error: skip``) is known to be done only when a later frame comes out.
     """
 
     def __init__(self, source: str | Path | dict, *, fps: float | None = None,
@@ -68,7 +69,12 @@ class Pipeline:
         self.runner = Runner(self.graph)
         self.runner.events.subscribe('stop', self._wake)
         self.runner.start()
-        if not self.runner.wait_ready():      # a node failed to set up: nothing is left running
+        try:
+            ready = self.runner.wait_ready()
+        except BaseException:                 # Ctrl-C while the models load
+            self.close(raise_error=False)
+            raise
+        if not ready:                         # a node failed to set up: nothing is left running
             self.close(raise_error=False)
             raise self._failure()
 
