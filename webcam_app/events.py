@@ -15,9 +15,10 @@ class EventBus:
     """Synchronous pub/sub: ``publish`` calls every subscriber of the topic on the caller's thread.
 
     Topics used by the app: ``'key'`` (payload: the pressed key as a one-character str),
-    ``'quit'`` (a node asks the app to end; payload: the reason) and ``'stop'`` (the app is
-    shutting down, for any reason; a node sleeping in ``self.wait`` is woken without it).
-    Subscribers must be quick and thread-safe.
+    ``'quit'`` (a node asks the app to end; payload: the reason), ``'stop'`` (the app is
+    shutting down, for any reason; a node sleeping in ``self.wait`` is woken without it) and
+    ``'hurry'`` (a second Ctrl-C: skip the drain; a sink drops its backlog but still finalizes
+    its file). Subscribers must be quick and thread-safe.
     """
 
     def __init__(self) -> None:

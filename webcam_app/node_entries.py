@@ -8,6 +8,7 @@ from .errors import ConfigIssue, WebcamAppError
 from .graph import NodeSpec
 from .node import INPUT_KINDS, Node, registry
 from .params import Param, convert_params, describe, node_params
+from .plugins import not_a_node
 
 __all__ = ['NODE_KEYS', 'build_nodes']
 
@@ -47,6 +48,13 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
         issues.append(config.issue(entry.line, f'{label} has no name', 'add: name: my_node'))
         return None
     cls = registry.get(str(type_name)) if type_name else None
+    plugin = not_a_node(str(type_name), Node) if type_name and cls is None else None
+    if plugin:
+        issues.append(config.key_issue(entry, 'type', f'{label}: {type_name!r} in {plugin} is '
+                                       'not a Node: it does not subclass webcam_app.Node',
+                                       f'write: class {type_name}(Node): ... (with '
+                                       'from webcam_app import Node)'))
+        return None
     if cls is None:
         what = f'unknown node type {type_name!r}' if type_name else 'no type'
         hint = did_you_mean(type_name, registry.names()) if type_name else ''

@@ -25,7 +25,6 @@ __all__ = ['Background', 'BigEye', 'FingertipTrail', 'PinchDetector', 'Sunglasse
 log = logging.getLogger(__name__)
 
 
-
 def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
     """A strong blur of about ``size`` pixels, computed at a quarter of the resolution."""
     h, w = image.shape[:2]

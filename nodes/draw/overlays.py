@@ -81,7 +81,8 @@ class _ProcessStats:
 
 
 class Monitor(Node):
-    """Overlay per-node fps and service time, end-to-end latency, drops, CPU and memory."""
+    """Overlay per-node fps and service time, end-to-end latency, the age of the results shown,
+    drops, CPU and memory."""
 
     def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
                  interval: NonNegativeFloat = 0.5, visible: bool = True) -> None:
@@ -114,11 +115,13 @@ class Monitor(Node):
         if snap:
             nodes = snap.get('nodes', {})
             e2e = [s['latency_ms_p50'] for s in nodes.values() if 'latency_ms_p50' in s]
+            ages = [s['result_age_ms_p50'] for s in nodes.values() if 'result_age_ms_p50' in s]
             drops = sum(b.get('dropped', 0) for b in snap.get('buffers', {}).values())
             drops += sum(s.get('skipped_at_source', 0) for s in nodes.values())
             latency = max(e2e) if e2e else age_ms
+            results = f'  results {max(ages):.0f} ms old' if ages else ''
             lines = [f'{self.context.graph_name or "graph"} {self.context.mode}  '
-                     f'e2e {latency:.0f} ms  drops {drops}']
+                     f'e2e {latency:.0f} ms{results}  drops {drops}']
             lines += [f'{name}: {s["fps"]:.1f} fps  {s["service_ms_p50"]:.1f} ms'
                       for name, s in nodes.items()]
         else:

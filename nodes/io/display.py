@@ -11,11 +11,11 @@ import cv2
 from webcam_app import Frame, Node
 from webcam_app.params import Positive
 
+from .keys import press_key
+
 __all__ = ['Display', 'gui_available']
 
 log = logging.getLogger(__name__)
-
-QUIT_KEYS = {ord('q'): 'key q', ord('Q'): 'key Q', 27: 'key ESC'}
 
 
 def gui_available() -> tuple[bool, str]:
@@ -107,11 +107,7 @@ class Display(Node):
     def _on_key(self, key: int) -> None:
         if key is None or key < 0:
             return
-        key &= 0xFF
-        if key in QUIT_KEYS:
-            self.events.publish('quit', QUIT_KEYS[key])
-        elif 32 <= key < 127:
-            self.events.publish('key', chr(key))
+        press_key(self.events, chr(key & 0xFF))
 
     def close(self) -> None:
         if not self.gui:

@@ -3,16 +3,15 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any, Literal
+from typing import IO, Literal
 
-import numpy as np
 
-from webcam_app import Frame, Node, Object
+from webcam_app import Frame, Node
 from webcam_app.params import NonNegative
+from webcam_app.predictions import frame_record, instance_record
 
 from .recorder import check_output_folder, resolve_output
 
@@ -21,44 +20,6 @@ __all__ = ['PredictionWriter', 'frame_record', 'instance_record']
 log = logging.getLogger(__name__)
 
 Format = Literal['auto', 'json', 'jsonl']
-
-
-def _number(value: Any, decimals: int) -> float | None:
-    value = float(value)
-    return round(value, decimals) if math.isfinite(value) else None
-
-
-def _numbers(values: Any, decimals: int) -> list:
-    """An array as nested lists of rounded floats; NaN and infinity become null."""
-    array = np.asarray(values, dtype=np.float64)
-    if np.isfinite(array).all():
-        return np.round(array, decimals).tolist()
-    return [_numbers(v, decimals) if np.ndim(v) else _number(v, decimals) for v in array]
-
-
-def instance_record(obj: Object, decimals: int = 3) -> dict[str, Any]:
-    """One object as mmpose's ``split_instances`` writes it, plus ``label`` and ``track_id``.
-
-    mmpose nests the box one level deeper than it looks: ``bbox`` is ``[[x1, y1, x2, y2]]``.
-    """
-    record: dict[str, Any] = {
-        'keypoints': [] if obj.keypoints is None else _numbers(obj.keypoints, decimals),
-        'keypoint_scores': ([] if obj.keypoint_scores is None
-                            else _numbers(obj.keypoint_scores, decimals)),
-        'bbox': [_numbers(obj.bbox, decimals)],
-        'bbox_score': _number(obj.score, decimals),
-        'label': obj.label,
-        'track_id': None if obj.track_id is None else int(obj.track_id),
-    }
-    return record
-
-
-def frame_record(frame: Frame, decimals: int = 3) -> dict[str, Any]:
-    """``{frame_id, timestamp, instances}``; the timestamp is the source's own when it has one."""
-    source_ms = frame.meta.get('source_timestamp_ms')
-    seconds = source_ms / 1000.0 if source_ms is not None else frame.timestamp
-    return {'frame_id': int(frame.frame_id), 'timestamp': _number(seconds, 6),
-            'instances': [instance_record(obj, decimals) for obj in frame.objects]}
 
 
 class PredictionWriter(Node):
@@ -114,9 +75,3 @@ class PredictionWriter(Node):
         os.replace(self._tmp, self._out)
         log.info('%s: wrote predictions of %d frames to %s', self.name, self.frames_written,
                  self._out)
-
-    @staticmethod
-    def record(frame: Frame, decimals: int = 3) -> dict[str, Any]:
-        """One frame as this sink writes it. The role 'predictions' promises this method: the
-        Python API's ``Result.record`` calls it, so both give the same dicts."""
-        return frame_record(frame, decimals)

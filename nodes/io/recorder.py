@@ -64,6 +64,7 @@ class Recorder(Node):
         self._out: Path | None = None
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
+        self._hurry = threading.Event()
         self._size: tuple[int, int] | None = None
 
     def check(self) -> None:
@@ -80,6 +81,8 @@ class Recorder(Node):
             pass
         self._queue = queue.Queue(self.queue_size)
         self.dropped = self.written = 0
+        self._hurry.clear()
+        self.subscribe('hurry', lambda _reason: self._hurry.set())   # a 2nd Ctrl-C
 
     def _open_writer(self, fps: float, size: tuple[int, int]) -> Any:
         writer = cv2.VideoWriter(str(self._out), cv2.VideoWriter_fourcc(*self.codec), fps, size)
@@ -144,11 +147,30 @@ class Recorder(Node):
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         return image
 
+    def _drop_backlog(self) -> None:
+        """Drop the queued frames, but keep one if none is written yet: a file with no frame
+        would not play."""
+        keep = [] if self.written else [None]
+        while True:
+            try:
+                image = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if keep and keep[0] is None:
+                keep[0] = image
+            else:
+                self.dropped += 1
+        for image in keep:
+            if image is not None:
+                self._queue.put(image)
+
     def close(self) -> None:
         thread, self._thread = self._thread, None
         if thread is None:
             log.warning('%s: no frames arrived; %s was not written', self.name, self._out)
             return
+        if self._hurry.is_set():   # no time to write the backlog: close with what is written
+            self._drop_backlog()
         self._queue.put(_STOP)   # the writer drains what is queued, then releases the file
         thread.join(_JOIN_TIMEOUT_S)
         if thread.is_alive():

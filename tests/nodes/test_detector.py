@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from nodes.models.openmmlab import detector as detector_module
-from nodes.models.openmmlab.detector import (ClassNamesMismatch, DetectorNode, head_num_classes,
-                            normalize_classes, resolve_classes)
+from nodes.models.openmmlab.detector import (ClassNamesMismatch, DetectorNode,
+                                             head_num_classes, normalize_classes, resolve_classes)
 from webcam_app import Frame, NodeHarness, Object, WebcamAppError, make_frame
 
 

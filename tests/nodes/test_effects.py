@@ -49,7 +49,8 @@ def test_face_only_models_give_eyes_from_their_contours():
     wflw = {'keypoint_name2id': {f'kpt-{i}': i for i in range(98)}}
     kpts = np.arange(196, dtype=float).reshape(98, 2)
     left, right = eye_points(Object(bbox=(0, 0, 1, 1), keypoints=kpts), wflw)
-    np.testing.assert_allclose(left, kpts[97]) and np.testing.assert_allclose(right, kpts[96])
+    np.testing.assert_allclose(left, kpts[97])
+    np.testing.assert_allclose(right, kpts[96])
 
 
 # -- eye effects ---------------------------------------------------------------------------------

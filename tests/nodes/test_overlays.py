@@ -20,7 +20,8 @@ class FakeMetrics:
                 'nodes': {'camera': {'fps': 29.97, 'service_ms_p50': 1.25,
                                      'skipped_at_source': 2},
                           'display': {'fps': 29.5, 'service_ms_p50': 4.0,
-                                      'latency_ms_p50': 41.6, 'skipped_at_source': 0}},
+                                      'latency_ms_p50': 41.6, 'result_age_ms_p50': 75.2,
+                                      'skipped_at_source': 0}},
                 'buffers': {'frames': {'dropped': 3}, 'shown': {'dropped': 0}}}
 
 
@@ -60,7 +61,7 @@ def test_monitor_text_from_metrics_refreshes_at_most_every_interval():
         h.run([make_frame(i, 320, 240) for i in range(5)])
     lines = h.node.panel.lines
     assert metrics.calls == 1
-    assert lines[0] == 'hand live  e2e 42 ms  drops 5'
+    assert lines[0] == 'hand live  e2e 42 ms  results 75 ms old  drops 5'
     assert 'camera: 30.0 fps  1.2 ms' in lines and 'display: 29.5 fps  4.0 ms' in lines
     assert lines[-1].startswith('cpu ') and 'rss ' in lines[-1]
 

@@ -83,6 +83,19 @@ def test_track_survives_a_gap_up_to_max_age():
         assert len(_ids_per_hand(h.run(frames), truth)[0]) == 2
 
 
+@pytest.mark.parametrize('gap,max_age,ids', [
+    (3, 3, 1),    # unseen for exactly max_age frames: the track survives
+    (4, 3, 2),    # one frame more: it is forgotten, the object gets a new id
+    (1, 0, 2),    # max_age 0: any gap forgets
+])
+def test_max_age_is_the_longest_gap_a_track_survives(gap, max_age, ids):
+    meta = onehand10k_meta()
+    path = [[(100 + 10 * t, 200) for t in range(12)]]
+    frames, truth = _clip(meta, path, missing={(t, 0) for t in range(4, 4 + gap)})
+    with NodeHarness(Tracker, max_age=max_age) as h:
+        assert len(_ids_per_hand(h.run(frames), truth)[0]) == ids
+
+
 def test_new_objects_get_new_ids_and_input_is_kept():
     meta = onehand10k_meta()
     frame = make_frame(0, objects=[hand_object(meta, (100, 100)), hand_object(meta, (400, 300))],

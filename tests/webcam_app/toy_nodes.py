@@ -45,6 +45,40 @@ class AddValue(Node):
         return frame.with_meta(**{self.key: frame.frame_id * self.factor})
 
 
+class HoldFirst(Node):
+    """Passes frames on, but holds the first one until ``opened`` is set (by a test)."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self._first = True
+
+    def process(self, frame):
+        if self._first:
+            self._first = False
+            if not self.opened.wait(30):
+                raise TimeoutError('the test never opened the gate')
+        return frame
+
+
+class SlowSetup(Node):
+    """A node whose setup() (a model loading) lasts until a test sets ``loaded``."""
+
+    def __init__(self) -> None:
+        self.entered, self.loaded, self.closed = (threading.Event(), threading.Event(),
+                                                  threading.Event())
+
+    def setup(self):
+        self.entered.set()
+        if not self.loaded.wait(30):
+            raise TimeoutError('the test never finished loading')
+
+    def process(self, frame):
+        return frame
+
+    def close(self):
+        self.closed.set()
+
+
 class JoinLatest(Node):
     """Copy the side input's frame id into meta."""
 

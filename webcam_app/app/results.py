@@ -2,23 +2,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache, cached_property
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping
 
 import cv2
 import numpy as np
 
+from ..predictions import frame_record
+
 from ..messages import Frame
-from .sinks import type_with_role
 
 __all__ = ['Result', 'to_image']
-
-
-@cache
-def _writer() -> type:
-    """The sink type with the role 'predictions' (what ``--pred-out`` attaches)."""
-    return type_with_role('predictions')
 
 
 def to_image(item: Any) -> tuple[np.ndarray, dict[str, Any]]:
@@ -60,7 +55,7 @@ class Result:
         """The frame as ``--pred-out`` writes it: ``{frame_id, timestamp, instances}``."""
         if self.frame is None:   # a node dropped the frame on the way to the first sink
             return {'frame_id': self.frame_id, 'timestamp': None, 'instances': []}
-        return _writer().record(self.frame)
+        return frame_record(self.frame)
 
     @property
     def predictions(self) -> list[dict[str, Any]]:

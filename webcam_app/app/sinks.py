@@ -1,6 +1,8 @@
-"""Graph edits the command line makes: attach a sink of a role (video, predictions) to the video
-the display shows. Sinks are found by their declared ``role``, never by class name."""
+"""Graph edits the command line makes: attach a sink of a role (video, predictions, web view) to
+the video the display shows. Sinks are found by their declared ``role``, never by class name."""
 from __future__ import annotations
+
+from typing import Any
 
 from ..config import GraphConfig, LineDict
 from ..errors import ConfigError, ConfigIssue
@@ -24,21 +26,24 @@ def type_with_role(role: str) -> type[Node]:
     found = sorted((t for t in types if t.role == role),
                    key=lambda t: (not t.__module__.startswith('nodes.'), t.__name__))
     if not found:
-        raise ConfigError(ConfigIssue('--out/--pred-out', f'no node type has the role {role!r}',
+        raise ConfigError(ConfigIssue('--out/--pred-out/--serve',
+                                      f'no node type has the role {role!r}',
                                       'install the built-in nodes (pip install -e .)'))
     return found[0]
 
 
-def attach_sink(config: GraphConfig, role: str, path: str) -> None:
-    """Point the graph's sinks of ``role`` at ``path``, or add one beside the display.
+def attach_sink(config: GraphConfig, role: str, params: dict[str, Any],
+                add: bool = True) -> bool:
+    """Set ``params`` on the graph's sinks of ``role``, or (``add``) add one beside the display.
 
-    The new node reads what the display reads, through a buffer of its own.
+    The new node reads what the display reads, through a buffer of its own. Returns whether
+    the graph had such a sink already.
     """
     existing = _nodes_with_role(config, role)
-    if existing:
-        for node in existing:
-            node['path'] = path
-        return
+    for node in existing:
+        node.update(params)
+    if existing or not add:
+        return bool(existing)
     type_name = type_with_role(role).__name__
     displays = _nodes_with_role(config, 'display')
     if not displays or not isinstance(displays[0].get('inputs'), dict):
@@ -54,7 +59,8 @@ def attach_sink(config: GraphConfig, role: str, path: str) -> None:
             targets = target if isinstance(target, list) else [target]
             if shown in targets:
                 outputs[port] = targets + [name]
-    entry = LineDict({'name': type_name.lower(), 'type': type_name, 'path': path,
+    entry = LineDict({'name': type_name.lower(), 'type': type_name, **params,
                       'inputs': {'frame': name}})
     entry.line = displays[0].line
     config.data['nodes'].append(entry)
+    return False

@@ -11,7 +11,7 @@ from webcam_app.params import Positive, Threads, Unit
 
 from .model_node import _ModelNode
 from ...tracking.tracker import boxes_from_keypoints
-from .weights import building, load_checkpoint
+from .weights import building
 
 __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'normalize_classes']
 
@@ -120,8 +120,8 @@ class DetectorNode(_ModelNode):
                  labels: list[str] | None = None, score_thr: Unit = 0.5,
                  max_objects: Positive | None = None, classes: list[str] | str | None = None,
                  det_interval: Positive = 1, models_dir: str | None = None,
-                 threads: Threads = None) -> None:
-        self._set_model(model, weights, device, models_dir, threads)
+                 threads: Threads = None, trust_checkpoint: bool = False) -> None:
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint)
         self.labels = normalize_classes(labels) or None
         self.classes_override = normalize_classes(classes) or None
         self.score_thr, self.max_objects = float(score_thr), max_objects
@@ -140,7 +140,7 @@ class DetectorNode(_ModelNode):
             from mmdet.utils import get_test_pipeline_cfg
             from mmpose.utils import adapt_mmdet_pipeline
             det = init_detector(self._spec.config_path, None, device=self.device)
-            meta = load_checkpoint(det, self._checkpoint) if self._checkpoint else {}
+            meta = self._load_checkpoint(det)
             det.cfg = adapt_mmdet_pipeline(det.cfg)     # mmpose's registry scope would break it
             pipeline = get_test_pipeline_cfg(det.cfg.copy())
             pipeline[0].type = 'mmdet.LoadImageFromNDArray'

@@ -11,7 +11,7 @@ from webcam_app.params import Threads, Unit
 
 from .detector import normalize_classes
 from .model_node import _ModelNode
-from .weights import building, load_checkpoint
+from .weights import building
 
 __all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
 
@@ -37,8 +37,8 @@ class TopdownPoseEstimatorNode(_ModelNode):
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, bbox_thr: Unit = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
-                 threads: Threads = None) -> None:
-        self._set_model(model, weights, device, models_dir, threads)
+                 threads: Threads = None, trust_checkpoint: bool = False) -> None:
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint)
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
         self.dataset_meta: dict[str, Any] = {}
@@ -56,7 +56,7 @@ class TopdownPoseEstimatorNode(_ModelNode):
             if 'test_cfg' in cfg.model:
                 cfg.model.test_cfg.flip_test = self.flip_test
             model = init_model(cfg, None, device=self.device)     # then our own loader
-            meta = load_checkpoint(model, self._checkpoint) if self._checkpoint else {}
+            meta = self._load_checkpoint(model)
         if meta.get('dataset_meta'):
             model.dataset_meta = meta['dataset_meta']
         self.dataset_meta = frozen_meta(model.dataset_meta)
