@@ -90,13 +90,14 @@ def embed(config: GraphConfig, on_frame: Callable[[str, Frame], None],
     return Embedding(str(sources[0].get('name')), [str(s.get('name')) for s in sinks]), []
 
 
-def apply_keyword_overrides(config: GraphConfig,
-                            overrides: Mapping[str, Any]) -> tuple[dict[str, Any],
-                                                                   list[ConfigIssue]]:
+def apply_keyword_overrides(config: GraphConfig, overrides: Mapping[str, Any],
+                            strict: bool = True) -> tuple[dict[str, Any], list[ConfigIssue]]:
     """Apply ``open()``'s keyword overrides to the config.
 
     ``node={'param': value}`` sets a parameter of one node; ``param=value`` (e.g. ``device``)
-    goes to every node whose constructor takes it, and is returned for the graph builder.
+    goes to every node whose constructor takes it, and is returned for the graph builder. A key
+    that names no node and no parameter is an issue, unless ``strict`` is False (a fallback
+    graph, which may lack the nodes the overrides were written for).
     """
     entries = {str(e.get('name')): e for e in _entries(config)}
     accepted: set[str] = set()
@@ -118,7 +119,7 @@ def apply_keyword_overrides(config: GraphConfig,
             node.origins = {**getattr(node, 'origins', {}), **{p: where for p in value}}
         elif key in accepted:
             set_all[key] = value
-        else:
+        elif strict:
             hint = did_you_mean(key, sorted(accepted | set(entries)))
             issues.append(ConfigIssue(where, f'no node is called {key!r} and none takes a '
                                       f'parameter {key!r}', hint or

@@ -79,25 +79,27 @@ class Pipeline:
             raise self._failure()
 
     def _build(self, source: str | Path | dict, window: int | None, fallback: bool,
-               overrides: Mapping[str, Any]) -> tuple[Graph, Embedding, int]:
+               overrides: Mapping[str, Any],
+               strict: bool = True) -> tuple[Graph, Embedding, int]:
         config = load_config(source)
-        set_all, issues = apply_keyword_overrides(config, overrides)
+        set_all, issues = apply_keyword_overrides(config, overrides, strict)
         entries = config.data.get('nodes')
         window = window or max(4, 2 * len(entries if isinstance(entries, list) else ()))
         limit = config.data.get('max_in_flight', 1)
         limit = limit if isinstance(limit, int) and limit > 0 else 1
         embedding, more = embed(config, self._on_frame, window + limit)
         config.issues.extend(issues + more)
+        graph = build_graph(config, mode='replay', set_all=set_all, check=False)
         try:
-            graph = build_graph(config, mode='replay', set_all=set_all)
+            graph.check_nodes()
         except WeightsUnavailable as exc:
-            target = config.data.get('fallback')
-            if not fallback or not target:
+            if not fallback or graph.fallback is None:
                 raise
             log.warning('model weights are unavailable, so the offline fallback graph %s runs '
-                        'instead (fallback=False fails instead):\n%s', target,
+                        'instead (fallback=False fails instead):\n%s', graph.fallback,
                         '\n'.join(str(e) for e in exc.missing))
-            return self._build(config.base_dir / target, window, False, overrides)
+            # overrides of nodes or parameters that the fallback graph lacks do not apply
+            return self._build(graph.fallback, window, False, overrides, strict=False)
         if embedding is None:    # build_graph reports the config's issues; this is a guard
             raise ConfigError(more)
         return graph, embedding, window
