@@ -57,7 +57,7 @@ class Pipeline:
         self._done: dict[int, Result] = {}
         self._latest: Result | None = None
         self._given: Result | None = None         # what latest() returned last
-        self._waiting: Frame | None = None       # the newest submitted frame not yet fed
+        self._waiting: tuple | None = None       # (image, meta): a submitted frame not yet fed
         self._next_id = 0
         self.dropped = 0                         # submitted frames replaced by a newer one
         self._closed = self._reported = False
@@ -172,13 +172,13 @@ class Pipeline:
             meta = {**meta, 'source_timestamp_ms': frame_id * 1000.0 / self.fps}
         frame = Frame(frame_id=frame_id, image=image, timestamp=time.monotonic(), meta=meta)
         self._in_flight[frame_id] = route
+        if not self._inbox.put(frame, timeout=0):
+            del self._in_flight[frame_id]
+            raise self._failure()
         if route == _CALL:
             self._calls += 1
         else:
             self._submits += 1
-        if not self._inbox.put(frame, timeout=0):
-            self._in_flight.pop(frame_id)
-            raise self._failure()
         return frame_id
 
     # -- results -------------------------------------------------------------------------------
