@@ -4,7 +4,8 @@ import _signal   # built in, already loaded: recording stop signals from here on
 
 _early: list = []   # signals that arrive before webcam_stop takes over
 for _signum in (_signal.SIGINT, _signal.SIGTERM):
-    _signal.signal(_signum, lambda signum, _frame: _early.append(signum))
+    if _signal.getsignal(_signum) is not _signal.SIG_IGN:   # ignored by the parent: stays so
+        _signal.signal(_signum, lambda signum, _frame: _early.append(signum))
 
 import sys  # noqa: E402
 

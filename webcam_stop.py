@@ -110,7 +110,8 @@ def install(recorded: list[int] | None = None) -> bool:
     _wakeup = os.pipe()
     os.set_blocking(_wakeup[1], False)
     threading.Thread(target=_watch, args=(_wakeup[0],), name='stop-signals', daemon=True).start()
-    _previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    _previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)
+                 if signal.getsignal(s) is not signal.SIG_IGN}   # e.g. a background job's SIGINT
     while recorded:
         _handle(recorded.pop(0), None)
     return True

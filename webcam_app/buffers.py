@@ -54,10 +54,6 @@ class Buffer:
     def __len__(self) -> int:
         return len(self._items)
 
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
     def put(self, item: Any, timeout: float | None = None, wait: bool = False) -> bool:
         """Add an item. Returns False if it was dropped (closed buffer, drop_newest, timeout).
 

@@ -11,11 +11,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .buffers import Buffer
-from .errors import NodeError
+from .errors import NodeError, WebcamAppError
 from .events import Hotkeys
 from .graph import Graph
 from .metrics import Metrics
-from .flow import Envelope, FlowLimiter
+from .flow import Envelope
+from .flow_wiring import source_limiters, worker_flow
 from .worker import Worker
 
 __all__ = ['EXIT_ERROR', 'EXIT_OK', 'Runner', 'run_graph']
@@ -47,7 +48,7 @@ class Runner:
             list(graph.nodes), self.buffers,
             reads={s.name: [buf for buf, _ in s.inputs.values()] for s in graph.nodes.values()},
             switches={s.name: s.node for s in graph.nodes.values()})
-        self.limiters = self._make_limiters()
+        self.limiters = source_limiters(graph, self.buffers, self.metrics.nodes)
         self.stopping = threading.Event()
         self.cancelled = threading.Event()
         self.hurried = threading.Event()
@@ -72,41 +73,10 @@ class Runner:
             node.context = dataclasses.replace(node.context, metrics=self.metrics)
             node.events = self.events
 
-    def _make_limiters(self) -> dict[str, FlowLimiter]:
-        """Live mode: a flow limiter on every buffer a source writes."""
-        if not self.live:
-            return {}
-        limiters = {}
-        for spec in self.graph.nodes.values():
-            if spec.node.is_source():
-                stats = self.metrics.nodes[spec.name]
-                for name in (b for bufs in spec.outputs.values() for b in bufs):
-                    limiters[name] = FlowLimiter(self.graph.max_in_flight, self.buffers[name])
-                    stats.limiters.append(limiters[name])
-        return limiters
-
-    def _upstream_limiter(self, buffer: str) -> FlowLimiter | None:
-        """The flow limiter of the source buffer whose frames, trigger by trigger, make the
-        messages written to ``buffer`` (None if there is none, e.g. in replay mode)."""
-        seen = set()
-        while buffer not in self.limiters and buffer not in seen:
-            seen.add(buffer)
-            producer = self.graph.nodes[self.graph.producer_of(buffer)]
-            buffer = next((b for b, kind in producer.inputs.values() if kind == 'trigger'), None)
-            if buffer is None:
-                return None
-        return self.limiters.get(buffer)
-
     def _make_worker(self, spec: Any) -> Worker:
-        graph = self.graph
         inputs = {port: (self.buffers[buf], kind) for port, (buf, kind) in spec.inputs.items()}
         outputs = {port: [self.buffers[b] for b in bufs] for port, bufs in spec.outputs.items()}
-        limiters = {b: self.limiters[b] for bufs in spec.outputs.values() for b in bufs
-                    if b in self.limiters}
-        side_outputs = {b for bufs in spec.outputs.values() for b in bufs
-                        if graph.consumer_of(b)[2] != 'trigger'}
-        upstream = {port: self._upstream_limiter(buf) for port, (buf, kind) in spec.inputs.items()
-                    if kind == 'latest' and self.live}
+        limiters, side_outputs, upstream = worker_flow(self.graph, spec, self.limiters)
         return Worker(self, spec, inputs, outputs, limiters, self.metrics.nodes[spec.name],
                       side_outputs, upstream)
 
@@ -115,7 +85,11 @@ class Runner:
         """Check the nodes if they were not checked since their last run (raises ConfigError),
         then start one thread per node."""
         if not self.graph.checked:
-            self.graph.check_nodes()
+            try:
+                self.graph.check_nodes()
+            except BaseException:
+                self._unsubscribe()
+                raise
         self.graph.checked = False      # setup may take what check found; the next run re-checks
         for spec in self.graph.nodes.values():
             spec.node._begin_run()
@@ -165,8 +139,10 @@ class Runner:
         self.events.publish('hurry', reason)
 
     def fail(self, name: str, exc: BaseException, exit_code: int = EXIT_ERROR) -> None:
-        """A node failed: report it with its name and stop the graph."""
-        log.error('node %r failed: %s: %s', name, type(exc).__name__, exc, exc_info=exc)
+        """A node failed: report it with its name and stop the graph. An app error (e.g. a
+        source lost for good) says what to do in its message: it is logged without a traceback."""
+        log.error('node %r failed: %s: %s', name, type(exc).__name__, exc,
+                  exc_info=None if isinstance(exc, WebcamAppError) else exc)
         error = NodeError(name, f'{type(exc).__name__}: {exc}')
         error.__cause__ = exc
         self.errors.append(error)
@@ -256,8 +232,7 @@ class Runner:
         if self._running == 0:   # each worker's last act was worker_done(): they are ending
             for thread in self.threads:
                 thread.join(1.0)
-        for topic, callback in self._subscriptions:
-            self.events.unsubscribe(topic, callback)
+        self._unsubscribe()
         if self._in_setup:
             log.info('not waiting for %s, still in setup(); it ends by itself',
                      ', '.join(sorted(self._in_setup)))
@@ -276,6 +251,10 @@ class Runner:
     def stuck_threads(self) -> list[str]:
         """Threads still alive after shutdown, other than those still inside a node's setup()."""
         return [t.name for t in self.threads if t.is_alive() and t.name not in self._in_setup]
+
+    def _unsubscribe(self) -> None:
+        for topic, callback in self._subscriptions:
+            self.events.unsubscribe(topic, callback)
 
     def _on_quit(self, reason: Any) -> None:
         self.stop(str(reason or 'quit'))

@@ -11,7 +11,7 @@ from .messages import EOS
 
 __all__ = ['Envelope', 'FlowLimiter', 'SideInput', 'Token']
 
-_STALE = 0.4       # a waiting frame older than this share of the turnaround is skipped
+_STALE = 0.45      # a waiting frame older than this share of the turnaround is skipped
 _SMOOTHING = 0.2   # weight of the newest sample in a running average
 _JOIN_SHARE = 0.75  # a live join waits for fresher results at most this share of a frame period
 

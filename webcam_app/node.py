@@ -63,10 +63,10 @@ class Node:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> 'Node':
         node = super().__new__(cls)
-        node.name, node.enabled = '', True
+        node.name, node.enabled = '', getattr(cls, 'enabled', True)   # a class may start off
         node.events, node.context = EventBus(), NodeContext()
-        node._stop = threading.Event()
-        node._subscriptions = []
+        node._node_stopped = threading.Event()
+        node._node_subscriptions = []
         return node
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -108,30 +108,30 @@ class Node:
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``, waking at once when the run stops. True if the time passed,
         False if the run is stopping (a source should then end its stream)."""
-        return not self._stop.wait(seconds)
+        return not self._node_stopped.wait(seconds)
 
     @property
     def stopping(self) -> bool:
         """Whether the run is shutting down."""
-        return self._stop.is_set()
+        return self._node_stopped.is_set()
 
     def subscribe(self, topic: str, callback: Callable[[Any], None]) -> None:
         """Receive the graph's events of ``topic`` (e.g. ``'key'``) until the node closes."""
         self.events.subscribe(topic, callback)
-        self._subscriptions.append((topic, callback))
+        self._node_subscriptions.append((topic, callback))
 
     # -- what the runtime calls --------------------------------------------------------------------
     def _begin_run(self) -> None:
-        self._stop.clear()
+        self._node_stopped.clear()
 
     def _stop_run(self) -> None:
-        self._stop.set()
+        self._node_stopped.set()
 
     def _end_run(self) -> None:
         """After close: drop the node's event subscriptions."""
-        for topic, callback in self._subscriptions:
+        for topic, callback in self._node_subscriptions:
             self.events.unsubscribe(topic, callback)
-        self._subscriptions.clear()
+        self._node_subscriptions.clear()
 
     def __repr__(self) -> str:
         return f'{type(self).__name__}(name={self.name!r})'

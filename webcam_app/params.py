@@ -94,6 +94,8 @@ def describe(hint: Any) -> str:
         return f'a list of {len(args)}: [' + ', '.join(describe(a) for a in args) + ']'
     if origin in (list, tuple, collections.abc.Sequence) or hint in (list, tuple):
         return f'a list of {describe(args[0])}' if args else 'a list'
+    if origin is collections.abc.Callable:
+        return 'a callable'
     if origin in (dict, collections.abc.Mapping) or hint is dict:
         return 'a mapping' + (f' of {describe(args[0])} to {describe(args[1])}' if args else '')
     return _NAMES.get(hint, getattr(hint, '__name__', str(hint)))
@@ -143,6 +145,10 @@ def _check(hint: Any, origin: Any, args: tuple, value: Any) -> Any:
     if origin is tuple or hint is tuple or origin in (list, collections.abc.Sequence) \
             or hint is list:
         return _check_sequence(hint, origin, args, value)
+    if origin is collections.abc.Callable:
+        if not callable(value):
+            raise ParamError('', value)
+        return value
     if origin in (dict, collections.abc.Mapping) or hint is dict:
         if not isinstance(value, dict):
             raise ParamError('', value)

@@ -10,7 +10,8 @@ import numpy as np
 from webcam_app import Frame, Node
 from webcam_app.params import Color, PositiveFloat, Range, Unit
 
-from ..keypoints import eye_points
+from ..common import PerMeta
+from ..keypoints import eye_ids, eye_points
 
 __all__ = ['BigEye', 'Sunglasses', 'draw_sunglasses', 'magnify']
 
@@ -86,10 +87,13 @@ class _EyeEffect(Node):
 
     def __init__(self, kpt_thr: Unit = 0.3) -> None:
         self.kpt_thr = kpt_thr
+        self._eye_ids = PerMeta(eye_ids)
 
     def process(self, frame: Frame) -> Frame:
+        meta = frame.dataset_meta
+        ids = self._eye_ids(meta)
         eyes = [pair for obj in frame.objects
-                if (pair := eye_points(obj, frame.dataset_meta, self.kpt_thr)) is not None]
+                if (pair := eye_points(obj, meta, self.kpt_thr, ids)) is not None]
         if not eyes:
             return frame
         image = frame.image.copy()

@@ -30,7 +30,7 @@ class FrameFeed(Node):
     def __init__(self, size: Positive = 8) -> None:
         self.inbox = Buffer('feed', size, 'block')
 
-    def setup(self) -> None:
+    def setup(self) -> None:   # it blocks on its inbox, not in self.wait(): the stop closes it
         self.subscribe('stop', lambda _reason: self.inbox.close())
 
     def process(self) -> Frame | Any:
@@ -59,8 +59,6 @@ class FrameCollector(Node):
     role = 'python_collector'   # what webcam_app.open() puts in place of a graph's sinks
 
     def __init__(self, on_frame: Callable[[str, Frame], None] | None = None) -> None:
-        if on_frame is not None and not callable(on_frame):
-            raise ValueError(f'on_frame must be callable or None, but got {on_frame!r}')
         self.on_frame = on_frame
         self.frames: list[Frame] = []
 

@@ -146,8 +146,9 @@ class LiveCapture:
 
     def _fail(self, silent_for: float) -> None:
         error = SourceLost(f'{self.name}: no frame for {silent_for:.1f} s after '
-                           f'{self.reconnects} reconnect attempts; the source is lost; fix: '
-                           'check the camera or stream, or wait longer with lost_after')
+                           f'{self.reconnects} reconnect attempts: the source is lost\n  fix: '
+                           'check the camera or stream, or wait longer for it with lost_after '
+                           '(e.g. --set source.lost_after=60)')
         with self._changed:
             self._error = error
             self._changed.notify_all()

@@ -8,12 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import IO, Literal
 
-
 from webcam_app import Frame, Node
 from webcam_app.params import NonNegative
 from webcam_app.predictions import frame_record, instance_record
 
-from .recorder import check_output_folder, resolve_output
+from ..common import check_output_folder, resolve_output
 
 __all__ = ['PredictionWriter', 'frame_record', 'instance_record']
 

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 from pathlib import Path
@@ -14,6 +13,8 @@ import numpy as np
 from webcam_app import Frame, Node
 from webcam_app.params import Positive, PositiveFloat
 
+from ..common import check_output_folder, resolve_output
+
 __all__ = ['CODECS', 'Recorder']
 
 log = logging.getLogger(__name__)
@@ -23,21 +24,6 @@ CODECS = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.mkv': 'mp4v', '.avi'
 _DEFAULT_FPS = 30.0
 _STOP = object()   # the sentinel that ends the writer thread
 _JOIN_TIMEOUT_S = 120.0
-
-
-def resolve_output(path: str, base_dir: str) -> Path:
-    """An output path: ``~`` expanded, relative paths against ``base_dir``."""
-    out = Path(path).expanduser()
-    return out if out.is_absolute() else Path(base_dir) / out
-
-
-def check_output_folder(path: Path, what: str) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f'{what} folder does not exist: {folder}; fix: create it '
-                         f'(mkdir -p {folder}) or choose another path')
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f'{what} folder is not writable: {folder}; fix: choose another path')
 
 
 class Recorder(Node):

@@ -80,6 +80,7 @@ class VideoSource(Node):
         self._capture: LiveCapture | None = None   # a camera or stream, read on its own thread
         self._images: list[Path] | None = None   # a single image or a folder's images
         self._path: Path | None = None
+        self.total_frames: int | None = None    # known after check() for files and folders
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -99,6 +100,18 @@ class VideoSource(Node):
             if not self._cap.isOpened():
                 self._cap = None
                 raise ValueError(self._open_error())
+        self.total_frames = self._count_frames()
+
+    def _count_frames(self) -> int | None:
+        """How many frames this source will emit (a progress bar's total), if it can know."""
+        if self.live or self.loop:
+            return self.max_frames
+        count = (len(self._images) if self._images is not None
+                 else int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        if count <= 0:   # the container does not say
+            return self.max_frames
+        count = max(0, count - self.start)
+        return count if self.max_frames is None else min(count, self.max_frames)
 
     def _check_path(self) -> None:
         path = Path(str(self.target)).expanduser()

@@ -1,4 +1,4 @@
-"""Track ids across frames, one-euro smoothing of keypoints, and boxes from keypoints."""
+"""Track ids across frames, and one-euro smoothing of keypoints."""
 from __future__ import annotations
 
 import logging
@@ -11,41 +11,12 @@ import numpy as np
 from webcam_app import Frame, Node, Object
 from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat, Unit
 
+from ..common import track_key
 from ..keypoints import confident
 
-__all__ = ['OneEuro', 'Smoother', 'Tracker', 'boxes_from_keypoints', 'iou_matrix']
+__all__ = ['OneEuro', 'Smoother', 'Tracker', 'iou_matrix']
 
 log = logging.getLogger(__name__)
-
-
-def boxes_from_keypoints(objects: Sequence[Object], scale: float = 1.25, kpt_thr: float = 0.3,
-                         image_size: tuple[int, int] | None = None) -> list[Object]:
-    """Each object with its box replaced by the box around its confident keypoints, scaled.
-
-    As MMPose 0.x's PoseTrackerNode did between detections (``det_interval``): the tightest box
-    of the keypoints scoring above ``kpt_thr``, grown ``scale`` times about its centre, clipped to
-    ``image_size`` (width, height) when given. An object with fewer than two such keypoints
-    keeps its box.
-    """
-    out = []
-    for obj in objects:
-        if obj.keypoints is not None:
-            ok = np.isfinite(obj.keypoints).all(axis=1)
-            if obj.keypoint_scores is not None:
-                ok &= np.asarray(obj.keypoint_scores) > kpt_thr     # strictly, as MMPose 0.x
-            if ok.sum() >= 2:
-                pts = np.asarray(obj.keypoints, np.float64)[ok]
-                centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
-                half = (pts.max(axis=0) - pts.min(axis=0)) * scale / 2
-                x1, y1 = centre - half
-                x2, y2 = centre + half
-                if image_size is not None:
-                    w, h = image_size
-                    x1, x2 = float(np.clip(x1, 0, w)), float(np.clip(x2, 0, w))
-                    y1, y2 = float(np.clip(y1, 0, h)), float(np.clip(y2, 0, h))
-                obj = obj.replace(bbox=(x1, y1, x2, y2))
-        out.append(obj)
-    return out
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -277,7 +248,7 @@ class Smoother(Node):
         t = self.frame_time(frame)
         out = []
         for order, obj in enumerate(frame.objects):
-            key = ('track', obj.track_id) if obj.track_id is not None else ('order', order)
+            key = track_key(obj, order)
             state = self._states.get(key)
             if state is None:
                 state = self._states[key] = _Smoothed(OneEuro(*self.params))

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from nodes.common import normalize_classes
 from nodes.models.openmmlab import detector as detector_module
-from nodes.models.openmmlab.detector import (ClassNamesMismatch, DetectorNode,
-                                             head_num_classes, normalize_classes, resolve_classes)
+from nodes.models.openmmlab.detector import (ClassNamesMismatch, DetectorNode, head_num_classes,
+                                             resolve_classes)
 from webcam_app import Frame, NodeHarness, Object, WebcamAppError, make_frame
 
 
@@ -79,7 +80,7 @@ def test_det_interval_tracks_boxes_from_the_latest_poses(monkeypatch: pytest.Mon
         return tuple(o.replace(bbox=(1, 2, 3, 4)) for o in objects)
     monkeypatch.setattr(detector_module, 'boxes_from_keypoints', boxes_from_keypoints)
     node = DetectorNode('hand', det_interval=3)
-    node.classes = ('hand',)
+    node.classes, node.dataset_meta = ('hand',), {'classes': ('hand',)}   # as setup() sets them
     detected = []
     monkeypatch.setattr(node, 'detect', lambda image: detected.append(1) or (
         Object((0, 0, 10, 10), label='hand', score=0.9),))

@@ -45,12 +45,15 @@ def test_monitor_draws_and_its_key_hides_it():
     assert hidden is frame
 
 
-def test_monitor_hidden_at_start_when_asked():
+@pytest.mark.parametrize('cls,key', [(Monitor, 'm'), (HelpBoard, 'h')])
+def test_hidden_at_start_when_asked_and_shown_by_its_enable_key(cls, key):
     frame = make_frame(0, 320, 240)
-    with NodeHarness(Monitor, enable_key='m', visible=False) as h:
+    with NodeHarness(cls, enable_key=key, visible=False) as h:
         assert h.feed(frame=frame)['frame'] is frame
-        h.press('m')
+        h.press(key)
         assert changed(frame, h.feed(frame=frame)['frame']) > 100
+        h.press(key)
+        assert h.feed(frame=frame)['frame'] is frame
 
 
 def test_monitor_text_from_metrics_refreshes_at_most_every_interval():
@@ -89,16 +92,6 @@ def test_helpboard_lists_hot_keys_and_its_enable_key_toggles_it():
     assert changed(frame, shown) > 100
     assert h.node.panel.lines == ('hot keys', 'b: toggle boxes', 'm: toggle monitor', 'h: help',
                                   'q/ESC: quit')
-
-
-def test_helpboard_with_its_own_enable_key_h():
-    frame = make_frame(0, 320, 240)
-    with NodeHarness(HelpBoard, enable_key='h', visible=False) as h:
-        assert h.feed(frame=frame)['frame'] is frame
-        h.press('h')
-        assert changed(frame, h.feed(frame=frame)['frame']) > 100
-        h.press('h')
-        assert h.feed(frame=frame)['frame'] is frame
 
 
 def test_text_panel_fits_small_pictures():

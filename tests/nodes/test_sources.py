@@ -42,13 +42,16 @@ def test_video_file_yields_every_frame_then_eos(video_file):
     assert frames[3].meta['input'] == str(video_file)
     assert frames[0].timestamp <= frames[-1].timestamp <= time.monotonic()
     assert h.node.corrupt_frames == 0
+    assert h.node.total_frames == 30      # a progress bar's total
 
 
 def test_start_and_max_frames(video_file):
     with NodeHarness(VideoSource, input=str(video_file), start=5, max_frames=10) as h:
         frames = drain(h)
-    assert [f.frame_id for f in frames] == list(range(10))
+    assert [f.frame_id for f in frames] == list(range(10)) and h.node.total_frames == 10
     assert [index_of(f.image) for f in frames] == list(range(5, 15))
+    with NodeHarness(VideoSource, input=str(video_file), start=25) as h:
+        assert h.node.total_frames == len(drain(h)) == 5
     assert frames[0].meta['source_timestamp_ms'] == pytest.approx(200.0)
 
 
@@ -57,6 +60,7 @@ def test_loop_starts_over_at_start(make_video):
     with NodeHarness(VideoSource, input=str(video), loop=True, start=2, max_frames=10) as h:
         frames = drain(h)
     assert [index_of(f.image) for f in frames] == [2, 3, 4, 5, 2, 3, 4, 5, 2, 3]
+    assert h.node.total_frames == 10      # looping: as many as max_frames
     assert [f.frame_id for f in frames] == list(range(10))
 
 
@@ -79,7 +83,7 @@ def test_folder_in_natural_order(image_folder):
     names = [f.meta['path'].rsplit('/', 1)[-1] for f in frames]
     assert names == ['img1.png', 'img2.png', 'img10.png', 'img11.png']
     assert [index_of(f.image) for f in frames] == [0, 1, 2, 3]
-    assert h.node.mode_hint == 'replay'
+    assert h.node.mode_hint == 'replay' and h.node.total_frames == 4
 
 
 def test_folder_skips_unreadable_images(image_folder):

@@ -89,9 +89,8 @@ def test_a_relative_path_is_looked_for_beside_the_graph_then_in_the_working_dir(
     assert found == str(beside.resolve())             # in both: the graph's folder wins
 
 
-def test_models_dir_comes_before_the_environment_folder(tmp_path: Path, cache: Path,
-                                                         monkeypatch: pytest.MonkeyPatch,
-                                                         no_download: list) -> None:
+def test_models_dir_comes_before_the_environment_folder(
+        tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, no_download: list) -> None:
     in_env = touch(tmp_path / 'env' / NAME)
     monkeypatch.setenv(W.MODELS_DIR_ENV, str(tmp_path / 'env'))
     in_dir = touch(tmp_path / 'dir' / NAME)

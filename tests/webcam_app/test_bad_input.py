@@ -42,8 +42,8 @@ def graph(tmp_path: Path, text: str, name: str = 'graph.yaml') -> str:
     ('name: empty\n', 1),
     ('name: mapping\nnodes:\n  source: {type: CountSource}\n', 2),
 ])
-def test_a_graph_without_a_nodes_list_is_named_before_sinks_are_wired(tmp_path, capsys, text,
-                                                                     line):
+def test_a_graph_without_a_nodes_list_is_named_before_sinks_are_wired(
+        tmp_path, capsys, text, line):
     path = graph(tmp_path, text)
     code, err = run(capsys, '--config', path, '--out', str(tmp_path / 'o.mp4'),
                     '--pred-out', str(tmp_path / 'p.json'))
@@ -68,8 +68,8 @@ class Mirror:
 '''
 
 
-def test_a_plugin_class_that_is_not_a_node_is_reported_as_that(tmp_path, capsys,
-                                                                registry_snapshot):
+def test_a_plugin_class_that_is_not_a_node_is_reported_as_that(
+        tmp_path, capsys, registry_snapshot):
     (tmp_path / 'mirror.py').write_text(NOT_A_NODE)
     path = graph(tmp_path, CHAIN.format(plugins='plugins: [mirror.py]', middle='Mirror'))
     code, err = run(capsys, '--config', path)

@@ -121,3 +121,23 @@ def test_hotkeys_flip_enabled_and_the_harness_uses_them():
         h.press('k')
     h.press('z')                                         # closed: its subscription is gone
     assert Recording.calls == ['check', 'setup', 'key k', 'close']
+
+
+def test_a_check_that_fails_at_start_starts_no_thread():
+    from webcam_app import ConfigError
+    from webcam_app.builder import build_graph
+    from webcam_app.config import load_config
+
+    class Refuses(Recording):
+        def check(self):
+            raise ValueError('the camera is gone')
+
+    built = build_graph(load_config({**graph(n=1), 'nodes': [
+        {**n, 'type': 'Refuses'} if n['name'] == 'rec' else n for n in graph(n=1)['nodes']]}),
+        check=False)
+    runner = Runner(built)
+    with pytest.raises(ConfigError, match="node 'rec' \\(Refuses\\): the camera is gone"):
+        runner.start()
+    assert runner.threads == [] and Recording.calls == []
+    built.events.publish('quit', 'late')                  # the runner no longer listens
+    assert not runner.stopping.is_set()

@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Literal, Sequence
+from typing import Annotated, Callable, Literal, Sequence
 
 import pytest
 
@@ -105,6 +105,7 @@ GOOD = [
     (Color, [0, 128, 255], (0, 128, 255)),
     (Threads, None, None),
     (Threads, 2, 2),
+    (Callable[[int], None], print, print),
 ]
 
 
@@ -140,6 +141,7 @@ BAD = [
     (Color, [0, 0, 256], 'a color: 3 ints from 0 to 255 (B, G, R)'),
     (Color, [0, 0], 'a color: 3 ints from 0 to 255 (B, G, R)'),
     (Threads, 0, 'int >= 1 or null'),
+    (Callable[[int], None] | None, 3, 'a callable or null'),
 ]
 
 

@@ -156,8 +156,8 @@ def test_a_node_that_cannot_close_is_given_up_on_and_the_others_finalize(tmp_pat
     (2, True, 'forced exit: outputs not finalized within 1 s'),
     (2, False, 'forced exit: second stop signal before the run began'),
 ])
-def test_a_third_signal_or_the_deadline_after_the_second_forces_the_exit(signals, listening,
-                                                                          message):
+def test_a_third_signal_or_the_deadline_after_the_second_forces_the_exit(
+        signals, listening, message):
     code = ('import os, signal, threading, webcam_stop\n'
             'webcam_stop.install()\n'
             f'if {listening}:\n'
@@ -221,3 +221,14 @@ def test_a_stop_during_a_slow_setup_does_not_wait_for_it():
     model.loaded.set()                          # it finishes by itself, and is closed
     loading.join(10)
     assert not loading.is_alive() and model.closed.is_set()
+
+
+def test_a_signal_the_parent_ignores_stays_ignored():
+    code = ('import signal, sys, webcam_stop\n'
+            'signal.signal(signal.SIGINT, signal.SIG_IGN)   # as in a background job\n'
+            'webcam_stop.install()\n'
+            'sys.exit(0 if signal.getsignal(signal.SIGINT) is signal.SIG_IGN\n'
+            '         and signal.getsignal(signal.SIGTERM) is webcam_stop._handle else 1)\n')
+    proc = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                          timeout=30, env={**os.environ, 'PYTHONPATH': str(ROOT)})
+    assert proc.returncode == 0, proc.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal, Mapping
 
 import cv2
@@ -18,6 +19,8 @@ import numpy as np
 
 from webcam_app import Frame, Node, Object, WeightsUnavailable
 from webcam_app.params import Positive, Unit
+
+from ...common import box_around
 
 from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META, HAND_META
 
@@ -27,21 +30,13 @@ log = logging.getLogger(__name__)
 
 _INSTALL_HINT = "pip install 'mediapipe==0.10.21' (or: pip install -e '.[lite]')"
 _MODEL_URL = 'https://storage.googleapis.com/mediapipe-assets/'
-_BOX_MARGIN = 0.1   # a landmark box grows by this fraction of its size on every side
+_BOX_SCALE = 1.2    # a landmark box grows by a tenth of its size on every side
 
 
 def mediapipe_dir() -> Path | None:
     """The installed mediapipe package's folder, found without importing it (None if absent)."""
     spec = importlib.util.find_spec('mediapipe')
     return Path(spec.origin).parent if spec is not None and spec.origin else None
-
-
-def _landmark_box(points: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:
-    """The points' box, grown by ``_BOX_MARGIN`` on every side and clipped to the image."""
-    (x1, y1), (x2, y2) = points.min(axis=0), points.max(axis=0)
-    dx, dy = (x2 - x1) * _BOX_MARGIN, (y2 - y1) * _BOX_MARGIN
-    return (float(np.clip(x1 - dx, 0, width)), float(np.clip(y1 - dy, 0, height)),
-            float(np.clip(x2 + dx, 0, width)), float(np.clip(y2 + dy, 0, height)))
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:
@@ -53,7 +48,7 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
 class _MediaPipeNode(Node):
     """Shared life cycle: check the bundled model files, build the solution, close it."""
 
-    meta: Mapping[str, Any] = {}   # the dataset_meta of every frame the node emits
+    meta: Mapping[str, Any] = MappingProxyType({})   # the dataset_meta of every frame it emits
 
     def _model_files(self) -> list[str]:
         """Model files, relative to the mediapipe package, that the parameters need."""
@@ -114,7 +109,7 @@ class MediaPipeHands(_MediaPipeNode):
         self.min_detection_confidence = min_detection_confidence
         self.min_tracking_confidence = min_tracking_confidence
         self.static_image_mode = static_image_mode
-        self.meta = HAND_META
+        self.meta = MappingProxyType(HAND_META)   # once: every frame carries this same object
         self._solution: Any = None
 
     def _model_files(self) -> list[str]:
@@ -139,9 +134,10 @@ class MediaPipeHands(_MediaPipeNode):
                               np.float32)
             scores = np.array([p.visibility if p.HasField('visibility') else best.score
                                for p in landmarks.landmark], np.float32)
-            objects.append(Object(bbox=_landmark_box(points, width, height), label='hand',
-                                  score=float(best.score), label_id=0, keypoints=points,
-                                  keypoint_scores=scores, extras={'handedness': best.label}))
+            bbox = box_around(points, _BOX_SCALE, (width, height))
+            objects.append(Object(bbox=bbox, label='hand', score=float(best.score), label_id=0,
+                                  keypoints=points, keypoint_scores=scores,
+                                  extras={'handedness': best.label}))
         return tuple(objects)
 
 
@@ -168,7 +164,7 @@ class MediaPipePose(_MediaPipeNode):
         self.visibility_threshold = visibility_threshold
         self.static_image_mode, self.smooth_landmarks = static_image_mode, smooth_landmarks
         self.keypoints = keypoints
-        self.meta = BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META
+        self.meta = MappingProxyType(BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META)
         self._index = None if keypoints == 'blazepose' else np.array(COCO_FROM_BLAZEPOSE)
         self._solution: Any = None
 
@@ -191,7 +187,7 @@ class MediaPipePose(_MediaPipeNode):
         scores = np.array([p.visibility for p in landmarks], np.float32)
         # The box holds the landmarks a person would see; all of them if none is visible.
         seen = scores >= self.visibility_threshold
-        bbox = _landmark_box(points[seen] if seen.any() else points, width, height)
+        bbox = box_around(points[seen] if seen.any() else points, _BOX_SCALE, (width, height))
         score = float(scores.mean())
         if self._index is not None:
             points, scores = points[self._index], scores[self._index]

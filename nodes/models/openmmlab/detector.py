@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 import numpy as np
@@ -9,11 +10,11 @@ import numpy as np
 from webcam_app import Frame, Object, WebcamAppError
 from webcam_app.params import Positive, Threads, Unit
 
+from ...common import boxes_from_keypoints, normalize_classes
 from .model_node import _ModelNode
-from ...tracking.tracker import boxes_from_keypoints
 from .weights import building
 
-__all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'normalize_classes']
+__all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'resolve_classes']
 
 log = logging.getLogger(__name__)
 
@@ -22,19 +23,6 @@ class ClassNamesMismatch(WebcamAppError, ValueError):
     """A detector's class names do not fit the size of its classification head."""
 
     exit_code = 2
-
-
-def normalize_classes(value: Any) -> tuple[str, ...]:
-    """Class names as a tuple of str: ``'hand'`` -> ``('hand',)``, a list -> a tuple, None -> ()."""
-    if value is None:
-        return ()
-    if isinstance(value, (str, bytes)):
-        return (value.decode() if isinstance(value, bytes) else value,)
-    try:
-        return tuple(str(v) for v in value)
-    except TypeError:
-        raise ValueError('classes must be a name or a list of names, but got '
-                         f'{type(value).__name__} {value!r}') from None
 
 
 def _classes_in(meta: Any) -> Any:
@@ -127,6 +115,7 @@ class DetectorNode(_ModelNode):
         self.score_thr, self.max_objects = float(score_thr), max_objects
         self.det_interval = det_interval
         self.classes: tuple[str, ...] = ()
+        self.dataset_meta: Mapping[str, Any] = MappingProxyType({'classes': ()})
         self._det: Any = None
         self._pipeline: Any = None
         self._keep_ids: frozenset[int] | None = None
@@ -148,6 +137,7 @@ class DetectorNode(_ModelNode):
         self.classes = resolve_classes(self.classes_override, meta, det.cfg,
                                        head_num_classes(det), self._checkpoint)
         det.dataset_meta = {**getattr(det, 'dataset_meta', {}), 'classes': self.classes}
+        self.dataset_meta = MappingProxyType({'classes': self.classes})   # once, for every frame
         self._det = det
         self._keep_ids = self._label_filter()
         log.info('node %s: %s with classes %s on %s', self.name, self._spec.name, self.classes,
@@ -205,7 +195,7 @@ class DetectorNode(_ModelNode):
             objects = self.detect(frame.image)
             self._since_detection = 0
         self._since_detection += 1
-        return frame.replace(objects=objects, dataset_meta={'classes': self.classes})
+        return frame.replace(objects=objects, dataset_meta=self.dataset_meta)
 
     def close(self) -> None:
         self._det = self._pipeline = None

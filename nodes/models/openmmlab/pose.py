@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
@@ -9,7 +10,7 @@ import numpy as np
 from webcam_app import Frame, Object
 from webcam_app.params import Threads, Unit
 
-from .detector import normalize_classes
+from ...common import normalize_classes
 from .model_node import _ModelNode
 from .weights import building
 
@@ -41,7 +42,8 @@ class TopdownPoseEstimatorNode(_ModelNode):
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint)
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
-        self.dataset_meta: dict[str, Any] = {}
+        self.dataset_meta: Mapping[str, Any] = MappingProxyType({})
+        self._metas: dict[Any, Mapping[str, Any]] = {}   # with each detector's classes, built once
         self._model: Any = None
 
     def setup(self) -> None:
@@ -59,7 +61,8 @@ class TopdownPoseEstimatorNode(_ModelNode):
             meta = self._load_checkpoint(model)
         if meta.get('dataset_meta'):
             model.dataset_meta = meta['dataset_meta']
-        self.dataset_meta = frozen_meta(model.dataset_meta)
+        self.dataset_meta = MappingProxyType(frozen_meta(model.dataset_meta))
+        self._metas = {}
         self._model = model
         log.info('node %s: %s (%s, %d keypoints) on %s', self.name, self._spec.name,
                  self.dataset_meta.get('dataset_name'), self.dataset_meta.get('num_keypoints', 0),
@@ -86,10 +89,18 @@ class TopdownPoseEstimatorNode(_ModelNode):
 
     def process(self, frame: Frame) -> Frame:
         objects = self.estimate(frame.image, frame.objects)
-        meta = dict(self.dataset_meta)
-        if 'classes' in frame.dataset_meta:
-            meta['classes'] = frame.dataset_meta['classes']
-        return frame.replace(objects=objects, dataset_meta=meta)
+        return frame.replace(objects=objects, dataset_meta=self._meta_with(
+            frame.dataset_meta.get('classes')))
+
+    def _meta_with(self, classes: Any) -> Mapping[str, Any]:
+        """The model's meta plus the detector's class names: one object per classes tuple."""
+        if classes is None:
+            return self.dataset_meta
+        meta = self._metas.get(classes)
+        if meta is None:
+            meta = self._metas[classes] = MappingProxyType({**self.dataset_meta,
+                                                            'classes': classes})
+        return meta
 
     def close(self) -> None:
         self._model = None
