@@ -186,3 +186,21 @@ def test_feed_and_collector_are_plain_nodes():
         assert h.feed()['frame'].frame_id == 7
         h.events.publish('stop')                 # shutdown ends the stream
         assert h.node.process() is webcam_app.EOS
+
+
+def test_every_sink_becomes_a_collector_and_the_first_one_gives_the_result(tmp_path):
+    path = tmp_path / 'two_sinks.yaml'
+    path.write_text('name: two\nnodes:\n'
+                    '  - {name: source, type: CountSource, outputs: {frame: a}}\n'
+                    '  - {name: add, type: AddValue, inputs: {frame: a},'
+                    ' outputs: {frame: [b, c]}}\n'
+                    '  - {name: first, type: Collect, inputs: {frame: b}}\n'
+                    '  - {name: second, type: AddValue, key: more, inputs: {frame: c},'
+                    ' outputs: {frame: d}}\n'
+                    '  - {name: last, type: Collect, inputs: {frame: d}}\n')
+    with webcam_app.open(path) as p:
+        results = list(p.stream(images(5)))
+    assert p.embedding.collectors == ['first', 'last']
+    assert [sorted(r.outputs) for r in results] == [['first', 'last']] * 5
+    assert all(r.frame is r.outputs['first'] and 'more' not in r.frame.meta for r in results)
+    assert [r.outputs['last'].meta['more'] for r in results] == list(range(5))
