@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -68,6 +69,7 @@ class Pipeline:
         self._inbox = self.graph.nodes[self.embedding.feed].node.inbox
         self.runner = Runner(self.graph)
         self.runner.events.subscribe('stop', self._wake)
+        _close_at_exit(self)
         self.runner.start()
         try:
             ready = self.runner.wait_ready()
@@ -263,6 +265,21 @@ class Pipeline:
 
     def __exit__(self, exc_type: Any, *_exc: Any) -> None:
         self.close(raise_error=exc_type is None)
+
+
+def _close_at_exit(pipeline: Pipeline) -> None:
+    """Close a pipeline its user forgot to close when the interpreter exits, before Python
+    joins the graph's threads (which would otherwise wait for frames for ever). It uses the
+    hook that ``concurrent.futures`` uses for its workers; the pipeline is held weakly."""
+    register = getattr(threading, '_register_atexit', None)
+    if register is None:
+        return
+    ref = weakref.ref(pipeline)
+
+    def close() -> None:
+        if (alive := ref()) is not None:
+            alive.close(raise_error=False)
+    register(close)
 
 
 def open(graph: str | Path | dict, *, fps: float | None = None, window: int | None = None,
