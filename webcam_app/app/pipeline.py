@@ -1,10 +1,6 @@
 """The Python API: run any graph on frames from your own code, like an inferencer.
 
-    import webcam_app
-    with webcam_app.open('graphs/hand_lite.yaml') as p:
-        result = p(image)                  # one frame in, its predictions out
-        for result in p.stream(frames):    # many frames, pipelined, in order
-            ...
+``with webcam_app.open('graphs/hand_lite.yaml') as p: result = p(image)`` (see the README).
 """
 from __future__ import annotations
 
