@@ -31,8 +31,8 @@ _signals: list[int] = []
 _listener: Callable[[int, int], None] | None = None
 _previous: dict[int, Any] | None = None
 _wakeup: SimpleQueue | None = None   # from the handler to the watcher thread
-_heard = 0                                 # signals the listener has been told of
-_deliver_lock = threading.Lock()           # never taken by the signal handler
+_heard = 0                           # signals the listener has been told of
+_deliver_lock = threading.Lock()     # never taken by the signal handler
 
 
 def exit_code() -> int:
