@@ -195,7 +195,7 @@ def python_startup(run: Run, code: int | None, err: str) -> bool:
     Python then exits by the signal, fails to import its site module (exit 1), or, while it
     checks argv[0], prints the KeyboardInterrupt and runs the script as if none had come."""
     return run.kind in KILLED and (code == KILLED[run.kind] or swallowed(err) or (
-        code == 1 and 'Fatal Python error: init_import_site' in err))
+        code == 1 and 'Fatal Python error: init_' in err))
 
 
 def validate(run: Run, code: int | None, err: str, folder: Path) -> list[str]:
@@ -219,7 +219,7 @@ def validate(run: Run, code: int | None, err: str, folder: Path) -> list[str]:
     try:
         nodes = json.loads((folder / 'metrics.json').read_text())['nodes']
     except (OSError, ValueError, KeyError) as exc:
-        return problems + [f'metrics: {exc}']
+        return problems + [f'metrics: {exc}', f'stderr:\n{err[:1500]}\n...\n{err[-1500:]}']
     for name, stats in nodes.items():
         frames = stats['frames_in']
         if name.startswith('pred') and (frames or (folder / 'p.json').exists()):
