@@ -186,7 +186,7 @@ def execute(run: Run, folder: Path) -> tuple[int | None, float | None, str]:
 def swallowed(err: str) -> bool:
     """CPython printed a KeyboardInterrupt raised in its own start-up code (e.g. while checking
     argv[0]) and ran the script on, as if no signal had come."""
-    return 'KeyboardInterrupt' in err and not re.search(
+    return 'KeyboardInterrupt' in err and 'Fatal Python error' not in err and not re.search(
         r'File "[^"]*(run_webcam|webcam_stop|webcam_app|/nodes/)', err)
 
 
