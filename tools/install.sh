@@ -16,7 +16,7 @@ if ! "$venv/bin/python" -c "import mmcv, mmcv.ops" 2>/dev/null; then
 fi
 "$venv/bin/python" -c "import chumpy" 2>/dev/null || "${pip[@]}" --no-build-isolation chumpy
 "${pip[@]}" mmdet mmpose mediapipe opencv-contrib-python
-"${pip[@]}" -e "$root[test]"
+"${pip[@]}" -e "$root[test,onnx,export]"
 
 # Real test footage (photos and videos) from Debian's opencv-doc, when apt is usable.
 doc=/usr/share/doc/opencv-doc/opencv4/html/handSrc.jpg

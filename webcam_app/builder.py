@@ -7,6 +7,7 @@ from typing import Any
 
 from .buffers import POLICIES
 from .config import GraphConfig, LineDict, apply_overrides, did_you_mean, load_config
+from .cores import allot_cores
 from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
 from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
@@ -18,7 +19,7 @@ __all__ = ['build_graph', 'load_graph', 'node_parameters']
 
 NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
 TOP_LEVEL_KEYS = ('name', 'description', 'mode', 'max_in_flight', 'fallback', 'plugins',
-                  'buffers', 'nodes')
+                  'defaults', 'buffers', 'nodes')
 
 
 def node_parameters(cls: type[Node]) -> dict[str, inspect.Parameter] | None:
@@ -63,7 +64,8 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                                            or f'allowed keys: {", ".join(TOP_LEVEL_KEYS)}'))
     _load_plugins(config, issues)
     events = events or EventBus()
-    specs = _build_nodes(config, issues, events, set_all or {})
+    defaults = _defaults(config, issues)
+    specs = _build_nodes(config, issues, events, set_all or {}, defaults)
     check_wiring(config, specs, issues)
     mode = _resolve_mode(config, specs, mode, issues)
     buffers = _buffer_specs(config, specs, mode, issues)
@@ -78,7 +80,8 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                   path=config.path,
                   fallback=config.base_dir / data['fallback'] if data.get('fallback') else None)
     context = NodeContext(mode=mode, graph_name=graph.name, graph_dir=str(config.base_dir),
-                          hotkeys=graph.hotkeys())
+                          hotkeys=graph.hotkeys(),
+                          cores=allot_cores({n: s.node.core_weight() for n, s in specs.items()}))
     for spec in specs.values():
         spec.node.context = context
     if check:
@@ -106,8 +109,27 @@ def _load_plugins(config: GraphConfig, issues: list[ConfigIssue]) -> None:
                                        'fix the plugin, or check the module name'))
 
 
+def _defaults(config: GraphConfig, issues: list[ConfigIssue]) -> dict[str, Any]:
+    """The graph's ``defaults:``, parameters for every node that takes them and sets none."""
+    defaults = config.data.get('defaults') or {}
+    if not isinstance(defaults, dict):
+        issues.append(config.key_issue(config.data, 'defaults', 'defaults must map parameters '
+                                       f'to values, but got {defaults!r}',
+                                       'for example: defaults: {backend: onnxruntime}'))
+        return {}
+    classes = [registry.get(str(e.get('type'))) for e in config.data.get('nodes') or []
+               if isinstance(e, dict)]
+    params = [node_parameters(cls) for cls in classes if cls is not None]
+    takers = {k for p in params if p for k in p}
+    for key in defaults:
+        if key not in takers and None not in params:
+            issues.append(config.key_issue(defaults, key, f'defaults: no node of this graph has '
+                                           f'a parameter {key!r}', 'remove it, or fix its name'))
+    return dict(defaults)
+
+
 def _build_nodes(config: GraphConfig, issues: list[ConfigIssue], events: EventBus,
-                 set_all: dict[str, Any]) -> dict[str, NodeSpec]:
+                 set_all: dict[str, Any], defaults: dict[str, Any]) -> dict[str, NodeSpec]:
     nodes = config.data.get('nodes')
     if not isinstance(nodes, list) or not nodes:
         issues.append(config.issue(config.data.line_of('nodes') if 'nodes' in config.data else 1,
@@ -119,7 +141,7 @@ def _build_nodes(config: GraphConfig, issues: list[ConfigIssue], events: EventBu
         if not isinstance(entry, LineDict):
             issues.append(config.issue(None, f'each node must be a mapping, but got {entry!r}'))
             continue
-        spec = _build_node(config, entry, issues, events, set_all)
+        spec = _build_node(config, entry, issues, events, set_all, defaults)
         if spec is None:
             continue
         if spec.name in specs:
@@ -131,7 +153,8 @@ def _build_nodes(config: GraphConfig, issues: list[ConfigIssue], events: EventBu
 
 
 def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
-                events: EventBus, set_all: dict[str, Any]) -> NodeSpec | None:
+                events: EventBus, set_all: dict[str, Any],
+                defaults: dict[str, Any]) -> NodeSpec | None:
     name, type_name = entry.get('name'), entry.get('type')
     label = f'node {name!r}' if name else 'node'
     if not name or not isinstance(name, str):
@@ -144,8 +167,9 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
         issues.append(config.key_issue(entry, 'type' if type_name else 'name', f'{label}: {what}',
                                        hint or 'run with --list-nodes to see every node type'))
         return None
-    params = {k: v for k, v in entry.items() if k not in NODE_KEYS}
     accepted = node_parameters(cls) or {}
+    params = {k: v for k, v in defaults.items() if k in accepted}
+    params.update({k: v for k, v in entry.items() if k not in NODE_KEYS})
     params.update({k: v for k, v in set_all.items() if k in accepted})
     if not _check_params(config, entry, cls, params, label, issues):
         return None

@@ -30,6 +30,8 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/body.yaml --input frames/         # a folder of images
   %(prog)s --config graphs/hand.yaml --input clip.mp4 --headless --out out.mp4 --pred-out p.json
   %(prog)s --config graphs/hand.yaml --set detector.score_thr=0.3 --device cuda:0
+  %(prog)s --config graphs/hand.yaml --backend onnxruntime   # run the ONNX exports (no torch)
+  %(prog)s export graphs/hand.yaml [--models-dir DIR]      # write those exports
   %(prog)s --list-nodes
 
 exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 130 Ctrl-C, 143 SIGTERM
@@ -53,6 +55,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
     p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
+    p.add_argument('--backend', choices=('pytorch', 'onnxruntime'),
+                   help='backend of every model node: pytorch (mmdet/mmpose) or onnxruntime '
+                   "(their ONNX exports; see 'export')")
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='NODE.KEY=VAL',
                    help='override a node parameter (repeatable); values are YAML')
     p.add_argument('--offline', action='store_true',
@@ -80,6 +85,7 @@ def _cli_path(value: str) -> str:
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
     values = {'input': _cli_path(args.input) if args.input else None,
               'headless': True if args.headless else None, 'device': args.device,
+              'backend': args.backend,
               'max_frames': args.max_frames,
               'models_dir': _cli_path(args.models_dir) if args.models_dir else None}
     return {k: v for k, v in values.items() if v is not None}
@@ -160,6 +166,10 @@ def _progress(runner: Runner) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ['export']:
+        from .export import export_main
+        return export_main(argv[1:])
     args = build_parser().parse_args(argv)
     # native libraries' own chatter (OpenCV, TFLite) is not for users
     if args.log_level != 'DEBUG':

@@ -1,4 +1,5 @@
-"""DetectorNode: find objects with an mmdet detector; class names are normalized at the boundary."""
+"""DetectorNode: find objects with an mmdet detector (PyTorch) or its ONNX export; class names are
+normalized at the boundary."""
 from __future__ import annotations
 
 import logging
@@ -8,7 +9,7 @@ import numpy as np
 
 from webcam_app import Frame, Object, WebcamAppError
 
-from .model_node import _ModelNode
+from .model_node import AUTO, _ModelNode
 from ...tracking.tracker import boxes_from_keypoints
 from .weights import building, load_checkpoint
 
@@ -114,13 +115,14 @@ class DetectorNode(_ModelNode):
 
     inputs = {'frame': 'trigger', 'poses': 'previous'}   # feedback: the last frame's poses
     model_kind = 'det'      # how tools/download_models.py resolves ``model``
+    core_cost = 1.0         # threads: auto gives the pose model three times the detector's share
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, score_thr: float = 0.5,
                  max_objects: int | None = None, classes: list[str] | str | None = None,
                  det_interval: int = 1, models_dir: str | None = None,
-                 threads: int | None = None) -> None:
-        self._set_model(model, weights, device, models_dir, threads)
+                 threads: int | str | None = AUTO, backend: str = 'pytorch') -> None:
+        self._set_model(model, weights, device, models_dir, threads, backend)
         if not 0.0 <= float(score_thr) <= 1.0:
             raise ValueError(f'score_thr must be in [0, 1], but got {score_thr!r}')
         if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
@@ -135,11 +137,30 @@ class DetectorNode(_ModelNode):
         self.classes: tuple[str, ...] = ()
         self._det: Any = None
         self._pipeline: Any = None
+        self._cat_ids: tuple[int, ...] | None = None
         self._keep_ids: frozenset[int] | None = None
         self._since_detection = 0
 
     def setup(self) -> None:
         self.locate()
+        if self.backend != 'pytorch':
+            self._setup_exported()
+        else:
+            self._setup_torch()
+        self._keep_ids = self._label_filter()
+        log.info('node %s: %s with classes %s on %s (%s)', self.name, self.model, self.classes,
+                 self.device, self.backend)
+
+    def _setup_exported(self) -> None:
+        from ..onnx.exported import ExportedDetector
+        det = ExportedDetector(self._exported, self.backend, self.device, self.thread_count())
+        if self.classes_override and len(self.classes_override) != len(det.classes):
+            raise ClassNamesMismatch(f'{self._exported}: classes {self.classes_override} do not '
+                                     f'fit the exported {len(det.classes)} classes {det.classes}')
+        self.classes = self.classes_override or det.classes
+        self._cat_ids, self._det = det.cat_ids, det
+
+    def _setup_torch(self) -> None:
         with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
             from mmcv.transforms import Compose
             from mmdet.apis import init_detector
@@ -154,14 +175,11 @@ class DetectorNode(_ModelNode):
         self.classes = resolve_classes(self.classes_override, meta, det.cfg,
                                        head_num_classes(det), self._checkpoint)
         det.dataset_meta = {**getattr(det, 'dataset_meta', {}), 'classes': self.classes}
-        self._det = det
-        self._keep_ids = self._label_filter()
-        log.info('node %s: %s with classes %s on %s', self.name, self._spec.name, self.classes,
-                 self.device)
+        self._det, self._cat_ids = det, self._spec.cat_ids
 
     def _label_filter(self) -> frozenset[int] | None:
         if self.labels is None:
-            cat_ids = self._spec.cat_ids if self.classes_override is None else None
+            cat_ids = self._cat_ids if self.classes_override is None else None
             return frozenset(cat_ids) if cat_ids is not None else None
         unknown = [name for name in self.labels if name not in self.classes]
         if unknown:
@@ -169,14 +187,20 @@ class DetectorNode(_ModelNode):
                              f'its classes are {self.classes}')
         return frozenset(i for i, name in enumerate(self.classes) if name in self.labels)
 
-    def detect(self, image: np.ndarray) -> tuple[Object, ...]:
-        """Run the detector once on a BGR image; objects sorted by score, filtered and capped."""
+    def _torch_detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from mmdet.apis import inference_detector
         result = inference_detector(self._det, image, test_pipeline=self._pipeline)
         pred = result.pred_instances
+        return (pred.bboxes.cpu().numpy()[:, :4], pred.scores.cpu().numpy(),
+                pred.labels.cpu().numpy())
+
+    def detect(self, image: np.ndarray) -> tuple[Object, ...]:
+        """Run the detector once on a BGR image; objects sorted by score, filtered and capped."""
+        if self.backend == 'pytorch':
+            bboxes, scores, ids = self._torch_detect(image)
+        else:
+            bboxes, scores, ids = self._det.detect(image, self.score_thr)
         height, width = image.shape[:2]
-        bboxes = pred.bboxes.cpu().numpy()[:, :4]
-        scores, ids = pred.scores.cpu().numpy(), pred.labels.cpu().numpy()
         valid = np.isfinite(bboxes).all(axis=1) & np.isfinite(scores)
         bboxes = np.clip(np.nan_to_num(bboxes), 0, [width, height, width, height])
         objects = []

@@ -1,4 +1,5 @@
-"""TopdownPoseEstimatorNode: keypoints of every detected object, one batched mmpose call a frame."""
+"""TopdownPoseEstimatorNode: keypoints of every detected object, one batched model run a frame
+(mmpose's ``inference_topdown``, or an ONNX export with our own pre- and post-processing)."""
 from __future__ import annotations
 
 import logging
@@ -9,7 +10,7 @@ import numpy as np
 from webcam_app import Frame, Object
 
 from .detector import normalize_classes
-from .model_node import _ModelNode
+from .model_node import AUTO, _ModelNode
 from .weights import building, load_checkpoint
 
 __all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
@@ -32,12 +33,13 @@ class TopdownPoseEstimatorNode(_ModelNode):
     """Estimate keypoints of detected objects with an mmpose top-down model (RTMPose, ...)."""
 
     model_kind = 'pose'     # how tools/download_models.py resolves ``model``
+    core_cost = 3.0         # threads: auto: a pose model costs about three detectors
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, bbox_thr: float = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
-                 threads: int | None = None) -> None:
-        self._set_model(model, weights, device, models_dir, threads)
+                 threads: int | str | None = AUTO, backend: str = 'pytorch') -> None:
+        self._set_model(model, weights, device, models_dir, threads, backend)
         if not 0.0 <= float(bbox_thr) <= 1.0:
             raise ValueError(f'bbox_thr must be in [0, 1], but got {bbox_thr!r}')
         if not isinstance(flip_test, bool):
@@ -49,6 +51,18 @@ class TopdownPoseEstimatorNode(_ModelNode):
 
     def setup(self) -> None:
         self.locate()
+        if self.backend != 'pytorch':
+            from ..onnx.exported import ExportedPose
+            self._model = ExportedPose(self._exported, self.backend, self.device,
+                                       self.thread_count())
+            self.dataset_meta = frozen_meta(self._model.dataset_meta)
+        else:
+            self._setup_torch()
+        log.info('node %s: %s (%s, %d keypoints) on %s (%s)', self.name, self.model,
+                 self.dataset_meta.get('dataset_name'), self.dataset_meta.get('num_keypoints', 0),
+                 self.device, self.backend)
+
+    def _setup_torch(self) -> None:
         with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
             from mmengine.config import Config
             from mmpose.apis import init_model
@@ -64,27 +78,32 @@ class TopdownPoseEstimatorNode(_ModelNode):
             model.dataset_meta = meta['dataset_meta']
         self.dataset_meta = frozen_meta(model.dataset_meta)
         self._model = model
-        log.info('node %s: %s (%s, %d keypoints) on %s', self.name, self._spec.name,
-                 self.dataset_meta.get('dataset_name'), self.dataset_meta.get('num_keypoints', 0),
-                 self.device)
 
     def _wanted(self, obj: Object) -> bool:
         return obj.score >= self.bbox_thr and (self.labels is None or obj.label in self.labels)
 
+    def _torch_estimate(self, image: np.ndarray,
+                        bboxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from mmpose.apis import inference_topdown
+        results = inference_topdown(self._model, image, bboxes, bbox_format='xyxy')
+        keypoints = [np.asarray(s.pred_instances.keypoints[0][:, :2]) for s in results]
+        scores = [np.asarray(s.pred_instances.keypoint_scores[0]) for s in results]
+        return np.stack(keypoints), np.stack(scores)
+
     def estimate(self, image: np.ndarray, objects: tuple[Object, ...]) -> tuple[Object, ...]:
         """Keypoints for the wanted objects, in one batched call; the others pass unchanged."""
-        from mmpose.apis import inference_topdown
         picked = [i for i, obj in enumerate(objects) if self._wanted(obj)]
         if not picked:      # inference_topdown would take the whole image as one box
             return objects
         bboxes = np.array([objects[i].bbox for i in picked], dtype=np.float32)
-        results = inference_topdown(self._model, image, bboxes, bbox_format='xyxy')
+        if self.backend == 'pytorch':
+            keypoints, scores = self._torch_estimate(image, bboxes)
+        else:
+            keypoints, scores = self._model.estimate(image, bboxes, self.flip_test)
         out = list(objects)
-        for i, sample in zip(picked, results):
-            pred = sample.pred_instances
-            keypoints = np.asarray(pred.keypoints[0][:, :2], dtype=np.float32)
-            scores = np.asarray(pred.keypoint_scores[0], dtype=np.float32)
-            out[i] = out[i].replace(keypoints=keypoints, keypoint_scores=scores)
+        for j, i in enumerate(picked):
+            out[i] = out[i].replace(keypoints=keypoints[j].astype(np.float32),
+                                    keypoint_scores=scores[j].astype(np.float32))
         return tuple(out)
 
     def process(self, frame: Frame) -> Frame:
