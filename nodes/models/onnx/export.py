@@ -28,8 +28,10 @@ log = logging.getLogger(__name__)
 
 OPSET = 17
 #: ONNX Runtime must match torch this closely on the export's test input, relative to the
-#: outputs' largest magnitude, or the export fails (float32 rounding is about 1e-6)
-MAX_REL_DIFF = 1e-4
+#: outputs' largest magnitude, or the export fails. A broken export is off by O(1); float32
+#: rounding, amplified through an untrained network, reached 1e-3 here (torch's own float32
+#: against float64 is as far off); the sidecar records the figure.
+MAX_REL_DIFF = 1e-2
 
 
 class ExportError(WebcamAppError, ValueError):
@@ -90,8 +92,9 @@ def _max_diff(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
                / max(1.0, float(np.abs(np.asarray(y)).max())) for x, y in zip(a, b))
 
 
-def _slim(path: Path, batch: np.ndarray, reference: list[np.ndarray]) -> bool:
-    """Simplify ``path`` in place with onnxslim when that keeps the outputs; True if it did."""
+def _slim(path: Path, batch: np.ndarray, reference: list[np.ndarray], diff: float) -> bool:
+    """Simplify ``path`` in place with onnxslim when that keeps it as close to torch as it is
+    (``diff``); True if it did."""
     try:
         import onnx
         import onnxslim
@@ -100,9 +103,10 @@ def _slim(path: Path, batch: np.ndarray, reference: list[np.ndarray]) -> bool:
     tmp = path.with_suffix('.slim.tmp')
     try:
         onnx.save(onnxslim.slim(onnx.load(str(path))), str(tmp))
-        diff = _max_diff(_run_ort(tmp, batch), reference)
-        if diff > MAX_REL_DIFF:
-            log.info('onnxslim changed the outputs by %.2g; keeping the unsimplified model', diff)
+        slim_diff = _max_diff(_run_ort(tmp, batch), reference)
+        if slim_diff > max(2 * diff, 1e-5):
+            log.info('onnxslim moved the outputs from torch by %.2g (before: %.2g); keeping the '
+                     'unsimplified model', slim_diff, diff)
             return False
         os.replace(tmp, path)
         return True
@@ -164,7 +168,7 @@ def export_model(spec: Any, checkpoint: str | None, path: str | Path,
         if diff > MAX_REL_DIFF:
             raise ExportError(f'{spec.name}: ONNX Runtime differs from torch by {diff:.3g} '
                               '(relative) on the export test input; keep backend: pytorch')
-        slimmed = _slim(tmp, batch, reference)
+        slimmed = _slim(tmp, batch, reference, diff)
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)

@@ -43,6 +43,8 @@ def _photo_batch(size: Sequence[int], mean: Sequence[float], std: Sequence[float
 def _preprocessor(model: Any) -> tuple[list[float], list[float], bool]:
     pre = model.data_preprocessor
     rgb = bool(getattr(pre, '_channel_conversion', False))
+    if not getattr(pre, '_enable_normalize', True):     # YOLOX: raw pixels
+        return [0.0] * 3, [1.0] * 3, rgb
     return pre.mean.flatten().tolist(), pre.std.flatten().tolist(), rgb
 
 
@@ -72,7 +74,8 @@ def pose_checkpoint(config: str, path: Path, sharpen: float = 4.0) -> Path:
 
 def detector_checkpoint(config: str, path: Path, classes: Sequence[str],
                         sharpen: float = 1.0) -> Path:
-    """A one-stage detector from ``config``, calibrated on photos letterboxed to its input."""
+    """A one-stage detector from ``config``, calibrated on photos letterboxed to its input,
+    its class logits times ``sharpen`` and its box regressions tamed to a few strides."""
     import torch
     from mmdet.apis import init_detector
 
@@ -87,10 +90,15 @@ def detector_checkpoint(config: str, path: Path, classes: Sequence[str],
     batch = np.stack(images)[..., ::-1] if rgb else np.stack(images)
     batch = ((batch.astype(np.float32) - np.float32(mean)) / np.float32(std)).transpose(0, 3, 1, 2)
     calibrate(model, _wrap_detector(model), np.ascontiguousarray(batch))
+    head = model.bbox_head
+    exp_on_reg = getattr(head, 'exp_on_reg', True)     # YOLOX sizes are exp() too
     with torch.no_grad():
-        for conv in getattr(model.bbox_head, 'rtm_cls', None) or \
-                model.bbox_head.multi_level_conv_cls:
+        for conv in getattr(head, 'rtm_cls', None) or head.multi_level_conv_cls:
             conv.weight *= sharpen
+        # boxes of a few strides, not exp(8): sane sizes, and float noise not blown up
+        for conv in getattr(head, 'rtm_reg', None) or head.multi_level_conv_reg:
+            conv.weight *= 0.1
+            conv.bias.fill_(1.0 if exp_on_reg else 2.0)
     torch.save({'state_dict': model.state_dict(),
                 'meta': {'dataset_meta': {'classes': tuple(classes)}}}, path)
     return path
