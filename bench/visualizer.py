@@ -18,8 +18,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parents[1]))
 
-from nodes.draw.effects import (Background, BigEye, FingertipTrail, PinchDetector,  # noqa: E402
-                           Sunglasses)
+from nodes.draw.effects import Background  # noqa: E402
+from nodes.draw.effects_face import BigEye, Sunglasses  # noqa: E402
+from nodes.draw.effects_hand import FingertipTrail, PinchDetector  # noqa: E402
 from nodes.tracking.tracker import Smoother, Tracker  # noqa: E402
 from nodes.draw.visualizer import PoseVisualizer  # noqa: E402
 from tests.nodes.metas import (blazepose33_meta, body_object, coco17_meta,  # noqa: E402
@@ -81,7 +82,7 @@ def cases() -> list[tuple[str, str, Callable[[], Any]]]:
          lambda: PoseVisualizer(draw_bbox=False, show_labels=False)),
         ('2 hands', 'FingertipTrail', FingertipTrail),
         ('2 hands', 'PinchDetector', PinchDetector),
-        ('2 hands', 'Background blur', Background),
+        ('2 hands', 'Background blur', lambda: Background(keep='boxes')),
         ('2 hands', 'Tracker iou', Tracker),
         ('2 hands', 'Tracker keypoints', lambda: Tracker(match='keypoints')),
         ('2 hands', 'Smoother', Smoother),
@@ -90,8 +91,8 @@ def cases() -> list[tuple[str, str, Callable[[], Any]]]:
          lambda: PoseVisualizer(skeleton_style='openpose')),
         ('5 bodies COCO-17', 'Sunglasses', Sunglasses),
         ('5 bodies COCO-17', 'BigEye', BigEye),
-        ('5 bodies COCO-17', 'Background blur', Background),
-        ('5 bodies COCO-17', 'Background color', lambda: Background(mode='color')),
+        ('5 bodies COCO-17', 'Background blur', lambda: Background(keep='boxes')),
+        ('5 bodies COCO-17', 'Background color', lambda: Background(mode='color', keep='boxes')),
         ('5 bodies COCO-17', 'Tracker iou', Tracker),
         ('5 bodies COCO-17', 'Smoother', Smoother),
         ('5 bodies BlazePose-33', 'PoseVisualizer', PoseVisualizer),

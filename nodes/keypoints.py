@@ -1,16 +1,15 @@
 """Find keypoints by name across datasets (mmpose, MediaPipe): effects never hard-code indices."""
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
 from webcam_app import Object
 
-__all__ = ['ALIASES', 'HAND_SIDES', 'Hand', 'color_param', 'confident', 'eye_points', 'hand_size',
-           'hands', 'keypoint', 'keypoint_id', 'meta_cached', 'rgb_to_bgr']
+__all__ = ['ALIASES', 'HAND_SIDES', 'Hand', 'confident', 'eye_ids', 'eye_points', 'hand_size',
+           'hands', 'keypoint', 'keypoint_id', 'rgb_to_bgr']
 
 #: Canonical name -> the names datasets use for it, tried in order (mmpose first, then MediaPipe).
 #: A name that is not a key here is looked up as it is.
@@ -44,32 +43,6 @@ _HAND_PARTS = frozenset(
 # face's own names ('face-36', 'kpt-36'): subject's left eye first, then right eye.
 _FACE_EYES = {68: (range(42, 48), range(36, 42)), 98: ((97,), (96,))}
 
-_cache: dict[tuple[str, int], tuple[Any, Any]] = {}
-_cache_lock = threading.Lock()      # nodes on several threads share the cache
-_CACHE_SIZE = 64
-
-
-def meta_cached(meta: Mapping[str, Any], key: str, compute: Callable[[Mapping[str, Any]], Any]
-                ) -> Any:
-    """``compute(meta)``, remembered while the meta's ``keypoint_name2id`` dict stays the same.
-
-    Frames copy their meta mapping, but the dicts inside are shared from frame to frame, so the
-    name table is a stable identity for "the same model's meta".
-    """
-    anchor = meta.get('keypoint_name2id')
-    if anchor is None:
-        return compute(meta)
-    slot = (key, id(anchor))
-    hit = _cache.get(slot)
-    if hit is not None and hit[0] is anchor:
-        return hit[1]
-    value = compute(meta)
-    with _cache_lock:
-        if len(_cache) >= _CACHE_SIZE:
-            _cache.pop(next(iter(_cache)))
-        _cache[slot] = (anchor, value)   # holding the anchor keeps its id from being reused
-    return value
-
 
 def rgb_to_bgr(colors: Any, count: int, default: tuple[int, int, int]) -> list[tuple[int, ...]]:
     """Meta colors (RGB rows, as mmpose stores them) as ``count`` BGR int tuples for OpenCV."""
@@ -82,17 +55,6 @@ def rgb_to_bgr(colors: Any, count: int, default: tuple[int, int, int]) -> list[t
     if len(array) == 1:
         return [tuple(int(c) for c in array[0][::-1])] * count
     return [default] * count
-
-
-def color_param(value: Any, name: str) -> tuple[int, int, int]:
-    """A node's color parameter (3 numbers, BGR, 0..255, e.g. a YAML list) as an int tuple."""
-    try:
-        color = tuple(int(c) for c in value)
-    except (TypeError, ValueError):
-        color = ()
-    if len(color) != 3 or not all(0 <= c <= 255 for c in color):
-        raise ValueError(f'{name} must be 3 numbers from 0 to 255 (B, G, R), but got {value!r}')
-    return color  # type: ignore[return-value]
 
 
 def keypoint_id(meta: Mapping[str, Any], name: str, prefix: str = '') -> int | None:
@@ -131,7 +93,8 @@ def keypoint(obj: Object, meta: Mapping[str, Any], name: str, kpt_thr: float = 0
     return np.asarray(obj.keypoints[index], dtype=np.float64)
 
 
-def _eye_ids(meta: Mapping[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+def eye_ids(meta: Mapping[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...]] | None:
+    """The keypoint ids of (subject's left eye, subject's right eye) in ``meta``, or None."""
     left, right = keypoint_id(meta, 'left_eye'), keypoint_id(meta, 'right_eye')
     if left is not None and right is not None:
         return (left,), (right,)
@@ -147,14 +110,15 @@ def _eye_ids(meta: Mapping[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...]]
     return None
 
 
-def eye_points(obj: Object, meta: Mapping[str, Any], kpt_thr: float = 0.3
-               ) -> tuple[np.ndarray, np.ndarray] | None:
+def eye_points(obj: Object, meta: Mapping[str, Any], kpt_thr: float = 0.3,
+               ids: Any = None) -> tuple[np.ndarray, np.ndarray] | None:
     """(subject's left eye, subject's right eye) centres of ``obj``, or None when not both seen.
 
     Body models (COCO, COCO-WholeBody, Halpe, BlazePose) give 'left_eye'/'right_eye'; face-only
     68-point and WFLW models give eye contours or pupils, found by their numbered names.
+    ``ids``: ``eye_ids(meta)`` when the caller keeps it (see ``nodes.common.PerMeta``).
     """
-    ids = meta_cached(meta, 'eyes', _eye_ids)
+    ids = eye_ids(meta) if ids is None else ids
     if ids is None or obj.keypoints is None:
         return None
     ok = confident(obj, kpt_thr)
@@ -178,7 +142,8 @@ class Hand:
     members: tuple[int, ...]     # every keypoint of this hand, for its size
 
 
-def _hands(meta: Mapping[str, Any]) -> tuple[Hand, ...]:
+def hands(meta: Mapping[str, Any]) -> tuple[Hand, ...]:
+    """The hands a meta's objects carry, found by name."""
     name2id = meta.get('keypoint_name2id') or {}
     found = []
     for side in HAND_SIDES:
@@ -189,11 +154,6 @@ def _hands(meta: Mapping[str, Any]) -> tuple[Hand, ...]:
                                if name.startswith(side) and name[len(side):] in _HAND_PARTS))
         found.append(Hand(side, index_tip, keypoint_id(meta, 'thumb_tip', side), members))
     return tuple(found)
-
-
-def hands(meta: Mapping[str, Any]) -> tuple[Hand, ...]:
-    """The hands a meta's objects carry, found by name (cached per meta)."""
-    return meta_cached(meta, 'hands', _hands)
 
 
 def hand_size(obj: Object, hand: Hand, kpt_thr: float = 0.3) -> float:

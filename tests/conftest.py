@@ -1,9 +1,20 @@
 """Shared fixtures: a registry snapshot that undoes plugin registrations."""
 from __future__ import annotations
 
+import signal
+
 import pytest
 
 from webcam_app import registry
+
+
+@pytest.fixture(scope='session', autouse=True)
+def interruptible_children():
+    """Apps the tests start must see SIGINT as a terminal delivers it: a suite started as a
+    background job has SIGINT ignored, and a child would inherit that (and rightly keep it)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
 
 
 @pytest.fixture

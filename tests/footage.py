@@ -15,7 +15,8 @@ import cv2
 import numpy as np
 
 __all__ = ['BASKETBALL_PEOPLE', 'Clip', 'MESSI_PERSON', 'affine_clip', 'hand_clip',
-           'hand_region', 'inside', 'map_points', 'photo', 'photo_path', 'write_clip']
+           'hand_region', 'inside', 'map_points', 'photo', 'photo_path', 'three_people',
+           'write_clip']
 
 DOC_DIRS = (Path('/usr/share/doc/opencv-doc/opencv4/html'),
             Path('/usr/share/doc/opencv-doc/examples/data'))
@@ -43,6 +44,21 @@ def photo(name: str) -> np.ndarray:
     if image is None:
         raise OSError(f'cannot decode {photo_path(name)}')
     return image
+
+
+def three_people() -> tuple[np.ndarray, list]:
+    """basketball2.png with Messi (messi5.jpg cropped, scaled 0.6) pasted between the players,
+    standing on the bottom edge; and the three (person box, head box) pairs."""
+    scene, messi = photo('basketball2.png').copy(), photo('messi5.jpg')
+    crop = cv2.resize(messi[40:342, 60:470], None, fx=0.6, fy=0.6)
+    h, w = crop.shape[:2]
+    x0, y0 = 300 - w // 2, 480 - h
+    scene[y0:, x0:x0 + w] = crop
+
+    def moved(box: tuple[float, ...]) -> tuple[float, ...]:
+        return ((box[0] - 60) * 0.6 + x0, (box[1] - 40) * 0.6 + y0,
+                (box[2] - 60) * 0.6 + x0, (box[3] - 40) * 0.6 + y0)
+    return scene, list(BASKETBALL_PEOPLE) + [tuple(map(moved, MESSI_PERSON))]
 
 
 def map_points(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:

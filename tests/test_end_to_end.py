@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import cv2
@@ -105,18 +104,18 @@ def test_bad_inputs_exit_2_before_anything_starts(source, message):
 def test_sigint_during_realtime_replay_leaves_a_playable_video(tmp_path):
     video = make_video(tmp_path / 'in.avi', frames=200, fps=25)
     proc = app('--config', str(PREVIEW), '--input', str(video), '--headless',
-               '--set', 'source.realtime=true', '--out', str(tmp_path / 'out.mp4'))
-    for line in proc.stderr:   # wait until frames flow
-        if 'running' in line or 'recording' in line.lower() or 'INFO' in line:
+               '--set', 'source.realtime=true', '--out', str(tmp_path / 'out.mp4'),
+               '--pred-out', str(tmp_path / 'p.json'))
+    for line in proc.stderr:   # wait until frames reach the recorder
+        if 'recording' in line:
             break
-    time.sleep(1.0)   # let some frames be recorded (not a timing assertion)
-    sent = time.monotonic()
     proc.send_signal(signal.SIGINT)
-    proc.wait(timeout=10)
-    assert time.monotonic() - sent < 2.0
-    assert proc.returncode == 130
+    _, err = proc.communicate(timeout=30)   # how fast: bench/stress_stop.py
+    assert proc.returncode == 130, err
+    assert 'stopping: Ctrl-C' in err
     recorded = count_frames(tmp_path / 'out.mp4')
-    assert 0 < recorded < 200
+    assert recorded > 0
+    assert recorded == len(json.loads((tmp_path / 'p.json').read_text()))   # drained to both
 
 
 def test_node_error_mid_run_exits_1_and_the_recording_is_playable(tmp_path):
@@ -158,7 +157,7 @@ def test_list_nodes_shows_built_ins_with_ports_and_parameters():
                  'HelpBoard', 'PoseVisualizer', 'DetectorNode', 'TopdownPoseEstimatorNode',
                  'MediaPipeHands', 'MediaPipePose'):
         assert f'\n{name} (' in '\n' + out
-    assert 'parameters: input=0' in out
+    assert '    input: str or int = 0\n' in out and '    fps: float > 0 or null = None' in out
 
 
 def test_print_graph_dot_of_preview():

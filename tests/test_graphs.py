@@ -41,7 +41,7 @@ def clip(tmp_path_factory) -> Path:
 
 def test_every_graph_is_covered():
     assert {p.stem for p in GRAPHS} >= {'hand', 'body', 'face', 'wholebody', 'hand_lite',
-                                        'body_lite', 'preview'}
+                                        'body_lite', 'face_lite', 'wholebody_lite', 'preview'}
 
 
 @pytest.mark.models

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests import footage
+from tests import footage, haar
 
 pytestmark = [pytest.mark.timeout(300), pytest.mark.models]
 
@@ -75,9 +75,10 @@ def test_fingertips_land_on_the_real_hand(hand_run):
     assert checked >= 36
 
 
-def test_no_fallback_exits_2_with_the_weights_message(tmp_path):
+@pytest.mark.parametrize('graph', ['hand', 'body', 'face', 'wholebody'])
+def test_no_fallback_exits_2_with_the_weights_message(tmp_path, graph):
     video = footage.write_clip(footage.hand_clip(3).frames, tmp_path / 'hand.avi')
-    result = run_app('--config', str(ROOT / 'graphs' / 'hand.yaml'), '--input', str(video),
+    result = run_app('--config', str(ROOT / 'graphs' / f'{graph}.yaml'), '--input', str(video),
                      '--headless', '--no-fallback', cwd=tmp_path)
     assert result.returncode == 2
     assert 'weights are unavailable' in result.stderr
@@ -94,10 +95,102 @@ def test_body_graph_falls_back_and_finds_people(tmp_path, photo, people):
     assert result.returncode == 0, result.stderr
     assert 'body_lite.yaml' in result.stderr
     [entry] = json.loads((tmp_path / 'p.json').read_text())
-    assert entry['instances'], 'no person found'
-    nose = np.asarray(entry['instances'][0]['keypoints'])[0]      # COCO: nose first
-    heads = [head for _, head in people]
-    assert any(x1 <= nose[0] <= x2 and y1 <= nose[1] <= y2 for x1, y1, x2, y2 in heads)
+    assert len(entry['instances']) == len(people), 'every person, one skeleton each'
+    for _, (x1, y1, x2, y2) in people:
+        noses = [np.asarray(i['keypoints'])[0] for i in entry['instances']]   # COCO: nose first
+        assert sum(x1 <= x <= x2 and y1 <= y <= y2 for x, y in noses) == 1
+
+
+def test_body_fallback_follows_both_players_with_stable_ids(tmp_path):
+    clip = footage.affine_clip(footage.photo('basketball2.png'), n=8, max_shift=(20, 10),
+                               scales=(0.9, 1.0), max_angle=5.0)
+    video = footage.write_clip(clip.frames, tmp_path / 'players')       # lossless PNGs
+    result = run_app('--config', str(ROOT / 'graphs' / 'body.yaml'), '--input', str(video),
+                     '--headless', '--pred-out', 'p.json', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    heads = {}                                    # track id -> the head its nose is in
+    for entry in json.loads((tmp_path / 'p.json').read_text()):
+        assert len(entry['instances']) == 2, f"frame {entry['frame_id']}"
+        for instance in entry['instances']:
+            nose = clip.to_source(entry['frame_id'], np.asarray(instance['keypoints'])[:1])[0]
+            [head] = [i for i, (_, (x1, y1, x2, y2)) in enumerate(footage.BASKETBALL_PEOPLE)
+                      if x1 <= nose[0] <= x2 and y1 <= nose[1] <= y2]
+            assert heads.setdefault(instance['track_id'], head) == head, 'an id changed person'
+    assert sorted(heads.values()) == [0, 1] and len(heads) == 2
+
+
+def test_face_graph_falls_back_and_puts_the_eyes_where_opencv_finds_them(tmp_path):
+    import cv2
+    image = haar.astronaut()
+    cv2.imwrite(str(tmp_path / 'astronaut.png'), image)
+    result = run_app('--config', str(ROOT / 'graphs' / 'face.yaml'), '--input',
+                     'astronaut.png', '--headless', '--pred-out', 'p.json', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'face_lite.yaml' in result.stderr and 'weights are unavailable' in result.stderr
+    [entry] = json.loads((tmp_path / 'p.json').read_text())
+    [face] = entry['instances']
+    points = np.asarray(face['keypoints'])
+    assert points.shape == (68, 2) and face['label'] == 'face'
+    eye_boxes = haar.eyes(image, haar.faces(image)[0])
+    for eye in (points[36:42], points[42:48]):          # 300W: her right eye, then her left
+        assert any(haar.contains(box, eye.mean(axis=0)) for box in eye_boxes)
+
+
+def detail(picture: np.ndarray) -> float:
+    """How much fine detail a BGR picture has: the variance of its Laplacian."""
+    import cv2
+    return float(cv2.Laplacian(cv2.cvtColor(picture, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
+
+
+def test_face_effects_put_sunglasses_on_the_eyes_and_blur_the_backdrop(tmp_path):
+    import cv2
+    image = haar.astronaut()
+    cv2.imwrite(str(tmp_path / 'astronaut.png'), image)
+    result = run_app('--config', str(ROOT / 'graphs' / 'face_effects.yaml'), '--input',
+                     'astronaut.png', '--headless', '--out', 'o.avi', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ok, shown = cv2.VideoCapture(str(tmp_path / 'o.avi')).read()
+    assert ok
+    for x1, y1, x2, y2 in haar.eyes(image, haar.faces(image)[0]).astype(int):
+        cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
+        lens = shown[cy - 3:cy + 4, cx - 3:cx + 4].astype(int)
+        assert lens.mean() < 60 < image[y1:y2, x1:x2].mean(), 'a dark lens on each eye'
+    # The shuttle (top right, behind her) is blurred: far less fine detail.
+    assert detail(shown[:150, 380:]) < detail(image[:150, 380:]) / 4
+
+
+def test_body_effects_put_sunglasses_on_every_player(tmp_path):
+    import cv2
+    result = run_app('--config', str(ROOT / 'graphs' / 'body_effects.yaml'), '--input',
+                     str(footage.photo_path('basketball2.png')), '--headless', '--out', 'o.avi',
+                     '--pred-out', 'p.json', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    ok, shown = cv2.VideoCapture(str(tmp_path / 'o.avi')).read()
+    assert ok
+    [entry] = json.loads((tmp_path / 'p.json').read_text())
+    assert len(entry['instances']) == 2
+    source = footage.photo('basketball2.png')
+    for instance in entry['instances']:
+        for eye in (1, 2):                                # COCO: left_eye, right_eye
+            x, y = (int(round(v)) for v in instance['keypoints'][eye])
+            lens = shown[y - 1:y + 2, x - 1:x + 2].astype(int)
+            assert lens.mean() < 50 < source[y - 1:y + 2, x - 1:x + 2].mean(), (x, y)
+
+
+def test_wholebody_graph_falls_back_with_133_points_and_the_nose_in_the_face(tmp_path):
+    result = run_app('--config', str(ROOT / 'graphs' / 'wholebody.yaml'),
+                     '--input', str(footage.photo_path('messi5.jpg')), '--headless',
+                     '--pred-out', 'p.json', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'wholebody_lite.yaml' in result.stderr
+    [entry] = json.loads((tmp_path / 'p.json').read_text())
+    [person] = entry['instances']
+    assert len(person['keypoints']) == 133 == len(person['keypoint_scores'])
+    boxes = haar.faces(footage.photo('messi5.jpg'), min_size=20)
+    assert any(haar.contains(box, person['keypoints'][0]) for box in boxes), 'nose'
+    small_toe = 18
+    assert person['keypoints'][small_toe] == [None, None]
+    assert person['keypoint_scores'][small_toe] == 0
 
 
 def test_lite_replay_is_deterministic(tmp_path):

@@ -11,9 +11,22 @@ from .messages import EOS, EndOfStream, Frame, Object
 from .node import Node, NodeContext, registry
 from .testing import NodeHarness, make_frame
 
+_PYTHON_API = ('Pipeline', 'Result', 'open')
+
+
+def __getattr__(name: str) -> object:
+    """``open``, ``Pipeline`` and ``Result`` live in the app layer, which imports the built-in
+    nodes (and they import this package): load them on first use."""
+    if name in _PYTHON_API:
+        from .app import pipeline
+        return getattr(pipeline, name)
+    raise AttributeError(f'module {__name__!r} has no attribute {name!r}')
+
+
+# ``open`` is left out, so that ``from webcam_app import *`` does not hide the built-in open.
 __all__ = [
     'EOS', 'Buffer', 'BufferClosed', 'ConfigError', 'ConfigIssue', 'EndOfStream', 'EventBus',
-    'Frame', 'Graph', 'Node', 'NodeContext', 'NodeError', 'NodeHarness', 'Object',
-    'Runner', 'WebcamAppError', 'WeightsUnavailable', 'build_graph', 'load_config', 'load_graph',
-    'make_frame', 'node_parameters', 'registry', 'run_graph'
+    'Frame', 'Graph', 'Node', 'NodeContext', 'NodeError', 'NodeHarness', 'Object', 'Pipeline',
+    'Result', 'Runner', 'WebcamAppError', 'WeightsUnavailable', 'build_graph', 'load_config',
+    'load_graph', 'make_frame', 'node_parameters', 'registry', 'run_graph'
 ]

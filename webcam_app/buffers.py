@@ -4,13 +4,14 @@ from __future__ import annotations
 import collections
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Literal
 
 from .errors import BufferClosed
 
 __all__ = ['POLICIES', 'Buffer', 'BufferStats']
 
-POLICIES = ('drop_oldest', 'block', 'drop_newest')
+Policy = Literal['drop_oldest', 'block', 'drop_newest']
+POLICIES: tuple[str, ...] = Policy.__args__
 
 
 @dataclass
@@ -52,10 +53,6 @@ class Buffer:
 
     def __len__(self) -> int:
         return len(self._items)
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
 
     def put(self, item: Any, timeout: float | None = None, wait: bool = False) -> bool:
         """Add an item. Returns False if it was dropped (closed buffer, drop_newest, timeout).

@@ -124,8 +124,12 @@ def apply_overrides(config: GraphConfig, overrides: list[str]) -> None:
             continue
         try:
             value = yaml.safe_load(raw) if raw.strip() else ''
-        except yaml.YAMLError:
-            value = raw
+        except yaml.YAMLError as exc:
+            problem = getattr(exc, 'problem', None) or str(exc).splitlines()[0]
+            issues.append(ConfigIssue(where, f'the value {raw!r} is not valid YAML ({problem})',
+                                      f"quote it to mean text: --set \"{target.strip()}='{raw}'\""
+                                      ', or fix the brackets or quotes'))
+            continue
         node = nodes[node_name]
         node[param] = _to_line_dict(value)
         node.origins = {**getattr(node, 'origins', {}), param: where}

@@ -4,9 +4,9 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
-__all__ = ['EventBus']
+__all__ = ['EventBus', 'Hotkeys']
 
 log = logging.getLogger(__name__)
 
@@ -15,9 +15,10 @@ class EventBus:
     """Synchronous pub/sub: ``publish`` calls every subscriber of the topic on the caller's thread.
 
     Topics used by the app: ``'key'`` (payload: the pressed key as a one-character str),
-    ``'quit'`` (a node asks the app to end; payload: the reason) and ``'stop'`` (the app is
-    shutting down, for any reason; a node waiting on its own should wake). Subscribers must be
-    quick and thread-safe.
+    ``'quit'`` (a node asks the app to end; payload: the reason), ``'stop'`` (the app is
+    shutting down, for any reason; a node sleeping in ``self.wait`` is woken without it) and
+    ``'hurry'`` (a second Ctrl-C: skip the drain; a sink drops its backlog but still finalizes
+    its file). Subscribers must be quick and thread-safe.
     """
 
     def __init__(self) -> None:
@@ -28,6 +29,13 @@ class EventBus:
         with self._lock:
             self._subscribers[topic].append(callback)
 
+    def unsubscribe(self, topic: str, callback: Callable[[Any], None]) -> None:
+        """Drop one subscription of ``callback`` to ``topic``; nothing if there is none."""
+        with self._lock:
+            callbacks = self._subscribers.get(topic, [])
+            if callback in callbacks:
+                callbacks.remove(callback)
+
     def publish(self, topic: str, payload: Any = None) -> None:
         with self._lock:
             callbacks = list(self._subscribers.get(topic, ()))
@@ -36,3 +44,18 @@ class EventBus:
                 callback(payload)
             except Exception:
                 log.exception('event subscriber %r failed on %r', callback, topic)
+
+
+class Hotkeys:
+    """The one show/hide mechanism: a ``'key'`` event flips ``enabled`` of the node bound to that
+    key (its YAML ``enable_key``). A disabled node's ``bypass`` replaces its ``process``."""
+
+    def __init__(self, nodes: Mapping[str, Any]) -> None:
+        self.nodes = dict(nodes)   # key -> node
+
+    def __call__(self, key: Any) -> None:
+        node = self.nodes.get(key)
+        if node is not None:
+            node.enabled = not node.enabled
+            log.info('node %r %s (key %r)', node.name,
+                     'enabled' if node.enabled else 'disabled', key)

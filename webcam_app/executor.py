@@ -1,18 +1,22 @@
 """Run a Graph: one thread per node, supervised, with one shutdown path for every cause."""
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
+import os
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 from .buffers import Buffer
-from .errors import NodeError
+from .errors import NodeError, WebcamAppError
+from .events import Hotkeys
 from .graph import Graph
 from .metrics import Metrics
-from .flow import FlowLimiter, release
+from .flow import Envelope
+from .flow_wiring import source_limiters, worker_flow
 from .worker import Worker
 
 __all__ = ['EXIT_ERROR', 'EXIT_OK', 'Runner', 'run_graph']
@@ -27,47 +31,75 @@ class Runner:
 
     Shutdown, whatever its cause: sources stop, the graph drains for ``drain_timeout`` seconds,
     then every buffer is closed, which wakes every waiting thread, and all threads are joined.
+    ``hurry()`` (a second Ctrl-C) skips the drain: nodes close at once, and sinks finalize their
+    files with what they have, within ``finalize_timeout`` seconds.
     """
+
+    finalize_timeout = 0.75
 
     def __init__(self, graph: Graph, drain_timeout: float = 1.0,
                  metrics_interval: float = 5.0) -> None:
         self.graph, self.drain_timeout = graph, drain_timeout
         self.metrics_interval = metrics_interval
         self.live = graph.mode == 'live'
-        self.buffers = {name: Buffer(name, spec.size, spec.policy, on_drop=release)
+        self.buffers = {name: Buffer(name, spec.size, spec.policy, on_drop=Envelope.release)
                         for name, spec in graph.buffers.items()}
-        self.metrics = Metrics(list(graph.nodes), self.buffers)
+        self.metrics = Metrics(
+            list(graph.nodes), self.buffers,
+            reads={s.name: [buf for buf, _ in s.inputs.values()] for s in graph.nodes.values()},
+            switches={s.name: s.node for s in graph.nodes.values()})
+        self.limiters = source_limiters(graph, self.buffers, self.metrics.nodes)
         self.stopping = threading.Event()
         self.cancelled = threading.Event()
+        self.hurried = threading.Event()
         self.exit_code: int | None = None
         self.errors: list[NodeError] = []   # each names its node; the cause is chained
         self._state = threading.Condition()
         self._stop_at: float | None = None
-        self._barrier = threading.Barrier(len(graph.nodes))
+        self._join_by: float | None = None    # when _cancel gives up on the threads
+        self._ready = False
+        self._barrier = threading.Barrier(len(graph.nodes), action=self._on_ready)
         self._running = 0
+        self._in_setup: set[str] = set()   # threads inside a node's setup(): nothing to drain
         self.workers = [self._make_worker(spec) for spec in graph.nodes.values()]
         self.threads: list[threading.Thread] = []
-        self.events = events = next(iter(graph.nodes.values())).node.events
-        events.subscribe('quit', lambda reason: self.stop(str(reason or 'quit')))
-        events.subscribe('key', self._on_key)
-        for spec in graph.nodes.values():
-            spec.node.context.metrics = self.metrics
+        self.events = graph.events
+        self._subscriptions = (('quit', self._on_quit), ('key', Hotkeys(
+            {s.enable_key: s.node for s in graph.nodes.values() if s.enable_key})))
+        for topic, callback in self._subscriptions:   # until the run ends
+            self.events.subscribe(topic, callback)
+        for spec in graph.nodes.values():   # each node its own context, and the graph's events
+            node = spec.node
+            node.context = dataclasses.replace(node.context, metrics=self.metrics)
+            node.events = self.events
 
     def _make_worker(self, spec: Any) -> Worker:
         inputs = {port: (self.buffers[buf], kind) for port, (buf, kind) in spec.inputs.items()}
         outputs = {port: [self.buffers[b] for b in bufs] for port, bufs in spec.outputs.items()}
-        limiters = ({b: FlowLimiter(self.graph.max_in_flight) for bufs in spec.outputs.values()
-                     for b in bufs} if self.live and spec.node.is_source() else {})
-        return Worker(self, spec, inputs, outputs, limiters, self.metrics.nodes[spec.name])
+        limiters, side_outputs, upstream = worker_flow(self.graph, spec, self.limiters)
+        return Worker(self, spec, inputs, outputs, limiters, self.metrics.nodes[spec.name],
+                      side_outputs, upstream)
 
     # -- lifecycle ---------------------------------------------------------------------------
     def start(self) -> 'Runner':
+        """Check the nodes if they were not checked since their last run (raises ConfigError),
+        then start one thread per node."""
+        if not self.graph.checked:
+            try:
+                self.graph.check_nodes()
+            except BaseException:
+                self._unsubscribe()
+                raise
+        self.graph.checked = False      # setup may take what check found; the next run re-checks
+        for spec in self.graph.nodes.values():
+            spec.node._begin_run()
         self.metrics.reset_clock()
         for worker in self.workers:
             thread = threading.Thread(target=worker.run, name=f'node:{worker.name}')
             self.threads.append(thread)
         with self._state:
             self._running = len(self.threads)
+            self._in_setup = {t.name for t in self.threads}
         for thread in self.threads:
             thread.start()
         return self
@@ -83,12 +115,34 @@ class Runner:
                 self._stop_at = time.monotonic() + self.drain_timeout
             self.stopping.set()
             self._state.notify_all()
-        if first:   # wakes nodes that wait on their own (a source's pacing or reconnect backoff)
+        self._barrier.abort()   # nodes still setting up will not start
+        if first:
+            for spec in self.graph.nodes.values():   # wakes nodes sleeping in self.wait()
+                spec.node._stop_run()
             self.events.publish('stop', reason)
 
+    def hurry(self, reason: str = 'stop now', exit_code: int = EXIT_OK) -> None:
+        """Stop without draining: buffers close now; sinks still finalize their outputs.
+
+        Publishes ``'hurry'``, so that a sink with a backlog (a recorder's queue) drops it.
+        """
+        self.stop(reason, exit_code)
+        with self._state:
+            if self.hurried.is_set():
+                return
+            self.hurried.set()
+            now = time.monotonic()
+            self._stop_at = min(self._stop_at or now, now)
+            self._join_by = min(self._join_by or now + 1e9, now + self.finalize_timeout)
+            self._state.notify_all()
+        log.info('stopping now: skipping the drain (%s)', reason)
+        self.events.publish('hurry', reason)
+
     def fail(self, name: str, exc: BaseException, exit_code: int = EXIT_ERROR) -> None:
-        """A node failed: report it with its name and stop the graph."""
-        log.error('node %r failed: %s: %s', name, type(exc).__name__, exc, exc_info=exc)
+        """A node failed: report it with its name and stop the graph. An app error (e.g. a
+        source lost for good) says what to do in its message: it is logged without a traceback."""
+        log.error('node %r failed: %s: %s', name, type(exc).__name__, exc,
+                  exc_info=None if isinstance(exc, WebcamAppError) else exc)
         error = NodeError(name, f'{type(exc).__name__}: {exc}')
         error.__cause__ = exc
         self.errors.append(error)
@@ -98,15 +152,30 @@ class Runner:
     def worker_done(self) -> None:
         with self._state:
             self._running -= 1
+            self._in_setup.discard(threading.current_thread().name)
             self._state.notify_all()
 
     def wait_for_setup(self) -> bool:
         """Called by each worker after setup; False if the run was aborted meanwhile."""
+        with self._state:
+            self._in_setup.discard(threading.current_thread().name)
         try:
             self._barrier.wait()
             return True
         except threading.BrokenBarrierError:
             return False
+
+    def _on_ready(self) -> None:
+        with self._state:
+            self._ready = True
+            self._state.notify_all()
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Wait until every node's ``setup()`` has succeeded (True), or the run stops first
+        or ``timeout`` passes (False)."""
+        with self._state:
+            self._state.wait_for(lambda: self._ready or self.stopping.is_set(), timeout)
+            return self._ready
 
     def wait(self, timeout: float | None = None, tick: Callable[[], None] | None = None,
              tick_interval: float = 0.25) -> int:
@@ -122,7 +191,7 @@ class Runner:
         with self._state:
             while self._running > 0:
                 now = time.monotonic()
-                if self._stop_at is not None and now >= self._stop_at:
+                if self._stop_at is not None and (now >= self._stop_at or self._only_setting_up):
                     break
                 if deadline is not None and now >= deadline:
                     return -1
@@ -152,30 +221,55 @@ class Runner:
         self._barrier.abort()
         for buffer in self.buffers.values():
             buffer.close()
-        end = time.monotonic() + max(1.0, self.drain_timeout)
-        for thread in self.threads:
-            thread.join(max(0.0, end - time.monotonic()))
-        stuck = [t.name for t in self.threads if t.is_alive()]
-        if stuck:
-            log.error('threads still busy after shutdown: %s', ', '.join(stuck))
+        with self._state:
+            end = time.monotonic() + max(1.0, self.drain_timeout)
+            self._join_by = min(self._join_by or end, end)
+            while self._running > 0 and not self._only_setting_up:   # hurry() may bring
+                left = self._join_by - time.monotonic()                # _join_by forward
+                if left <= 0:
+                    break
+                self._state.wait(left)
+        if self._running == 0:   # each worker's last act was worker_done(): they are ending
+            for thread in self.threads:
+                thread.join(1.0)
+        self._unsubscribe()
+        if self._in_setup:
+            log.info('not waiting for %s, still in setup(); it ends by itself',
+                     ', '.join(sorted(self._in_setup)))
+        if self.stuck_threads:
+            log.error('threads still busy after shutdown: %s', ', '.join(self.stuck_threads))
             if self.exit_code in (None, EXIT_OK):
                 self.exit_code = EXIT_ERROR
 
     @property
-    def stuck_threads(self) -> list[str]:
-        return [t.name for t in self.threads if t.is_alive()]
+    def _only_setting_up(self) -> bool:
+        """Every node still running is inside its setup(): it holds no frame to drain or
+        output to close, and cannot be interrupted. Call with ``_state`` held."""
+        return self._running == len(self._in_setup)
 
-    def _on_key(self, key: Any) -> None:
-        for spec in self.graph.nodes.values():
-            if spec.enable_key and spec.enable_key == key:
-                spec.node.enabled = not spec.node.enabled
-                log.info('node %r %s (key %r)', spec.name,
-                         'enabled' if spec.node.enabled else 'disabled', key)
+    @property
+    def stuck_threads(self) -> list[str]:
+        """Threads still alive after shutdown, other than those still inside a node's setup()."""
+        return [t.name for t in self.threads if t.is_alive() and t.name not in self._in_setup]
+
+    def _unsubscribe(self) -> None:
+        for topic, callback in self._subscriptions:
+            self.events.unsubscribe(topic, callback)
+
+    def _on_quit(self, reason: Any) -> None:
+        self.stop(str(reason or 'quit'))
 
     def write_metrics(self, path: str | Path) -> None:
+        """Write the metrics as JSON, atomically: a reader never sees half a file."""
         snap = self.metrics.snapshot()
         snap.update(graph=self.graph.name, mode=self.graph.mode, exit_code=self.exit_code)
-        Path(path).write_text(json.dumps(snap, indent=2))
+        path = Path(path)
+        tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+        try:
+            tmp.write_text(json.dumps(snap, indent=2))
+            os.replace(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
 
 
 def run_graph(graph: Graph, timeout: float | None = None, **kwargs: Any) -> Runner:

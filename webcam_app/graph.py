@@ -4,6 +4,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
+from .events import EventBus
 from .node import Node
 
 __all__ = ['BufferSpec', 'Graph', 'NodeSpec', 'default_buffer']
@@ -32,6 +34,7 @@ class NodeSpec:
     outputs: dict[str, list[str]] = field(default_factory=dict)        # port -> buffers
     enable_key: str | None = None
     on_error: str = 'stop'
+    where: str = ''     # 'graph.yaml:12', where the node is written
 
     @property
     def name(self) -> str:
@@ -40,13 +43,40 @@ class NodeSpec:
 
 @dataclass
 class Graph:
+    """The nodes, their wiring and buffers; the event bus they share; the offline fallback."""
+
     name: str
     mode: str
     nodes: dict[str, NodeSpec]
     buffers: dict[str, BufferSpec]
     max_in_flight: int = 1
     path: Path | None = None
-    fallback: Path | None = None
+    fallback: Path | None = None     # the graph to run instead when weights are unavailable
+    events: EventBus = field(default_factory=EventBus)
+    checked: bool = False            # every node's check() ran since the last run
+
+    def check_nodes(self) -> None:
+        """Run every node's cheap check of the outside world (files, cameras, weights) on this
+        thread. Raises ConfigError with every problem, or, when weights are all that is missing,
+        one WeightsUnavailable listing them (``missing``) so a caller can use the fallback."""
+        issues: list[ConfigIssue] = []
+        missing: list[WeightsUnavailable] = []
+        for spec in self.nodes.values():
+            try:
+                spec.node.check()
+            except WeightsUnavailable as exc:
+                missing.append(exc)
+            except ConfigError as exc:
+                issues.extend(exc.issues)
+            except (ValueError, OSError, WebcamAppError) as exc:
+                issues.append(ConfigIssue(spec.where or self.name, f'node {spec.name!r} '
+                                          f'({type(spec.node).__name__}): {exc}'))
+        if issues:
+            raise ConfigError(issues)
+        if missing:
+            missing[0].missing = missing
+            raise missing[0]
+        self.checked = True
 
     def producer_of(self, buffer: str) -> str:
         return next(s.name for s in self.nodes.values()

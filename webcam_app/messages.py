@@ -67,6 +67,9 @@ class Frame:
         dataset_meta: the meta of the model that made the keypoints (names, skeleton, colors).
         stamps: ``(node, enter, exit)`` for every node the frame went through.
         meta: free-form metadata, such as the source's own timestamp and fps.
+        results_timestamp: capture time of the frame whose results (objects) this frame
+            carries, when they came from another frame (a live join of the latest results);
+            None when they are this frame's own. See ``results_time``.
     """
 
     frame_id: int
@@ -76,6 +79,7 @@ class Frame:
     dataset_meta: Mapping[str, Any] = field(default_factory=dict)
     stamps: tuple[tuple[str, float, float], ...] = ()
     meta: Mapping[str, Any] = field(default_factory=dict)
+    results_timestamp: float | None = None
 
     def __post_init__(self) -> None:
         readonly(self.image)
@@ -83,6 +87,11 @@ class Frame:
             object.__setattr__(self, 'objects', tuple(self.objects))
         object.__setattr__(self, 'dataset_meta', _frozen_mapping(self.dataset_meta))
         object.__setattr__(self, 'meta', _frozen_mapping(self.meta))
+
+    @property
+    def results_time(self) -> float:
+        """Capture time of the frame the carried results were computed on."""
+        return self.timestamp if self.results_timestamp is None else self.results_timestamp
 
     def replace(self, **changes: Any) -> 'Frame':
         """Return a copy with the given fields changed (the image is shared, not copied)."""

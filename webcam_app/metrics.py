@@ -1,9 +1,10 @@
-"""Per-node and per-buffer counters, service-time percentiles and end-to-end latency."""
+"""Per-node and per-buffer counters, service-time percentiles, end-to-end latency and the age of
+the results shown."""
 from __future__ import annotations
 
 import collections
 import time
-from typing import Any
+from typing import Any, Mapping
 
 __all__ = ['Metrics', 'NodeStats', 'percentile']
 
@@ -22,16 +23,23 @@ def percentile(samples: Any, q: float) -> float:
 class NodeStats:
     """Counters one node's worker updates; only that thread writes them (no lock needed)."""
 
-    __slots__ = ('frames_in', 'frames_out', 'skipped_errors', 'skipped_at_source', 'wait_s',
-                 'service', 'latency', 'started', 'last_out')
+    __slots__ = ('frames_in', 'frames_out', 'skipped_errors', 'wait_s',
+                 'service', 'latency', 'result_age', 'started', 'last_out', 'limiters')
 
     def __init__(self) -> None:
-        self.frames_in = self.frames_out = self.skipped_errors = self.skipped_at_source = 0
+        self.frames_in = self.frames_out = self.skipped_errors = 0
         self.wait_s = 0.0
         self.service: collections.deque = collections.deque(maxlen=_WINDOW)
         self.latency: collections.deque = collections.deque(maxlen=_WINDOW)
+        self.result_age: collections.deque = collections.deque(maxlen=_WINDOW)
+        self.limiters: list[Any] = []   # a live source's flow limiters: their skips are its own
         self.started = time.monotonic()
         self.last_out = self.started
+
+    @property
+    def skipped_at_source(self) -> int:
+        """Live source: frames that never entered a flow-limited path (all slots were taken)."""
+        return sum(limiter.skipped for limiter in self.limiters)
 
     def fps(self, now: float | None = None) -> float:
         elapsed = (now or time.monotonic()) - self.started
@@ -45,19 +53,26 @@ class NodeStats:
                'service_ms_p95': round(percentile(service, 95) * 1e3, 3),
                'wait_s': round(self.wait_s, 3), 'skipped_errors': self.skipped_errors,
                'skipped_at_source': self.skipped_at_source}
-        if self.latency:
-            latency = list(self.latency)
-            out['latency_ms_p50'] = round(percentile(latency, 50) * 1e3, 3)
-            out['latency_ms_p95'] = round(percentile(latency, 95) * 1e3, 3)
+        for key, samples in (('latency', self.latency), ('result_age', self.result_age)):
+            if samples:
+                samples = list(samples)
+                out[f'{key}_ms_p50'] = round(percentile(samples, 50) * 1e3, 3)
+                out[f'{key}_ms_p95'] = round(percentile(samples, 95) * 1e3, 3)
         return out
 
 
 class Metrics:
     """All the numbers of one run; ``snapshot()`` is safe to call from any thread."""
 
-    def __init__(self, node_names: list[str], buffers: dict[str, Any]) -> None:
+    def __init__(self, node_names: list[str], buffers: dict[str, Any],
+                 reads: Mapping[str, list[str]] | None = None,
+                 switches: Mapping[str, Any] | None = None) -> None:
+        """``reads``: node -> the buffers it reads (to count its drops); ``switches``: node ->
+        the node object, whose ``enabled`` flag the snapshot reports."""
         self.nodes = {name: NodeStats() for name in node_names}
         self.buffers = buffers
+        self.reads = dict(reads or {})
+        self.switches = dict(switches or {})
         self.started = time.monotonic()
 
     def reset_clock(self) -> None:
@@ -70,12 +85,20 @@ class Metrics:
         now = time.monotonic()
         return {
             'elapsed_s': round(now - self.started, 3),
-            'nodes': {name: s.summary(now) for name, s in self.nodes.items()},
+            'nodes': {name: self._node_summary(name, s, now) for name, s in self.nodes.items()},
             'buffers': {name: {'depth': len(b), 'size': b.size, 'policy': b.policy,
                                'put': b.stats.put, 'taken': b.stats.taken,
                                'dropped': b.stats.dropped, 'high_water': b.stats.high_water}
                         for name, b in self.buffers.items()},
         }
+
+    def _node_summary(self, name: str, stats: NodeStats, now: float) -> dict[str, Any]:
+        out = stats.summary(now)
+        out['dropped'] = stats.skipped_at_source + sum(
+            self.buffers[b].stats.dropped for b in self.reads.get(name, ()) if b in self.buffers)
+        if name in self.switches:
+            out['enabled'] = bool(self.switches[name].enabled)
+        return out
 
     def one_line(self) -> str:
         snap = self.snapshot()
@@ -83,7 +106,9 @@ class Metrics:
         for name, s in snap['nodes'].items():
             text = f"{name} {s['fps']:.1f}fps {s['service_ms_p50']:.1f}ms"
             if 'latency_ms_p50' in s:
-                text += f" e2e {s['latency_ms_p50']:.0f}ms"
+                text += (f" e2e {s['latency_ms_p50']:.0f}/{s['latency_ms_p95']:.0f}ms"
+                         f" result age {s['result_age_ms_p50']:.0f}/{s['result_age_ms_p95']:.0f}ms"
+                         ' (p50/p95)')
             parts.append(text)
         drops = sum(b['dropped'] for b in snap['buffers'].values())
         drops += sum(s['skipped_at_source'] for s in snap['nodes'].values())

@@ -1,11 +1,11 @@
 """The node contract that built-in nodes and plugins share, and the registry of node types."""
 from __future__ import annotations
 
-import difflib
 import inspect
 import logging
+import threading
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Mapping
+from typing import Any, Callable, ClassVar, Mapping
 
 from .events import EventBus
 
@@ -41,23 +41,34 @@ class Node:
     * ``process`` receives one keyword argument per input port and returns None (emit nothing), a
       message (sent on every output port) or a ``{port: message}`` dict.
 
-    Lifecycle guarantees: ``check`` runs on the main thread before any thread starts; ``setup`` runs
-    on the node's own thread before the first message; ``process`` is never called concurrently;
-    ``close`` runs whenever ``setup`` succeeded. When a hot key disables the node, ``bypass``
-    replaces ``process``.
+    Lifecycle guarantees: ``check`` runs on the main thread before any thread starts, and before
+    every ``setup``; ``setup`` runs on the node's own thread before the first message; ``process``
+    is never called concurrently; ``close`` runs whenever ``setup`` succeeded, and then the node's
+    event subscriptions are dropped. When the node's ``enable_key`` switches it off (``enabled``
+    is False), ``bypass`` replaces ``process``. ``self.wait(seconds)`` sleeps and wakes on stop.
     """
 
     inputs: ClassVar[Mapping[str, str]] = {'frame': 'trigger'}
     outputs: ClassVar[tuple[str, ...]] = ('frame',)
     #: 'live' or 'replay' when this node (a source) knows which suits its input, else None.
     mode_hint: ClassVar[str | None] = None
+    #: What an app does with this sink, e.g. 'display', 'video_sink', 'predictions'; None if none.
+    role: ClassVar[str | None] = None
 
-    # Set by the runtime before check(); plain class defaults so subclasses
-    # need no super().__init__.
-    name: str = ''
-    events: EventBus = EventBus()
-    context: NodeContext = NodeContext()
-    enabled: bool = True
+    # Each node's own, set here so that subclasses need no super().__init__(); the runtime gives
+    # every node its name, its context and the graph's event bus before check().
+    name: str
+    events: EventBus
+    context: NodeContext
+    enabled: bool
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> 'Node':
+        node = super().__new__(cls)
+        node.name, node.enabled = '', getattr(cls, 'enabled', True)   # a class may start off
+        node.events, node.context = EventBus(), NodeContext()
+        node._node_stopped = threading.Event()
+        node._node_subscriptions = []
+        return node
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -99,6 +110,35 @@ class Node:
     def close(self) -> None:
         """Release what setup acquired."""
 
+    # -- what a node may call --------------------------------------------------------------------
+    def wait(self, seconds: float) -> bool:
+        """Sleep up to ``seconds``, waking at once when the run stops. True if the time passed,
+        False if the run is stopping (a source should then end its stream)."""
+        return not self._node_stopped.wait(seconds)
+
+    @property
+    def stopping(self) -> bool:
+        """Whether the run is shutting down."""
+        return self._node_stopped.is_set()
+
+    def subscribe(self, topic: str, callback: Callable[[Any], None]) -> None:
+        """Receive the graph's events of ``topic`` (e.g. ``'key'``) until the node closes."""
+        self.events.subscribe(topic, callback)
+        self._node_subscriptions.append((topic, callback))
+
+    # -- what the runtime calls --------------------------------------------------------------------
+    def _begin_run(self) -> None:
+        self._node_stopped.clear()
+
+    def _stop_run(self) -> None:
+        self._node_stopped.set()
+
+    def _end_run(self) -> None:
+        """After close: drop the node's event subscriptions."""
+        for topic, callback in self._node_subscriptions:
+            self.events.unsubscribe(topic, callback)
+        self._node_subscriptions.clear()
+
     def __repr__(self) -> str:
         return f'{type(self).__name__}(name={self.name!r})'
 
@@ -121,10 +161,6 @@ class _Registry:
     def get(self, name: str) -> type[Node] | None:
         self.load_entry_points()
         return self._types.get(name)
-
-    def suggest(self, name: str) -> list[str]:
-        self.load_entry_points()
-        return difflib.get_close_matches(name, self._types, n=3, cutoff=0.5)
 
     def names(self) -> list[str]:
         self.load_entry_points()

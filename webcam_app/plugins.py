@@ -9,9 +9,10 @@ import traceback
 from pathlib import Path
 from types import ModuleType
 
-__all__ = ['load_plugin']
+__all__ = ['load_plugin', 'not_a_node']
 
 _loaded_files: dict[Path, ModuleType] = {}
+_loaded_modules: dict[str, ModuleType] = {}   # plugins named as modules
 
 
 def load_plugin(entry: str, base_dir: Path) -> ModuleType:
@@ -24,9 +25,11 @@ def load_plugin(entry: str, base_dir: Path) -> ModuleType:
     if entry.endswith('.py') or '/' in entry or '\\' in entry:
         return _load_file((base_dir / entry).resolve())
     try:
-        return importlib.import_module(entry)
+        module = importlib.import_module(entry)
     except Exception as exc:
         raise ImportError(_describe(exc)) from exc
+    _loaded_modules[entry] = module
+    return module
 
 
 def _load_file(path: Path) -> ModuleType:
@@ -49,8 +52,21 @@ def _load_file(path: Path) -> ModuleType:
 
 
 def _describe(exc: BaseException) -> str:
-    """The exception and the innermost line of the plugin's own code that raised it."""
+    """The exception and the innermost line of the plugin's own code that raised it (never a
+    line of this loader's or of importlib's)."""
+    if isinstance(exc, SyntaxError):   # raised by the compiler: no frame of the plugin's own
+        return f'{type(exc).__name__}: {exc.msg} ({exc.filename}:{exc.lineno})'
     frames = traceback.extract_tb(exc.__traceback__)
-    own = [f for f in frames if 'importlib' not in f.filename]
+    own = [f for f in frames if 'importlib' not in f.filename and f.filename != __file__]
     where = f' ({own[-1].filename}:{own[-1].lineno})' if own else ''
     return f'{type(exc).__name__}: {exc}{where}'
+
+
+def not_a_node(type_name: str, base: type) -> str | None:
+    """Where a loaded plugin defines a class ``type_name`` that does not subclass ``base``."""
+    for module in [*_loaded_files.values(), *_loaded_modules.values()]:
+        found = getattr(module, type_name, None)
+        if (isinstance(found, type) and not issubclass(found, base)
+                and getattr(found, '__module__', None) == module.__name__):
+            return getattr(module, '__file__', None) or module.__name__
+    return None

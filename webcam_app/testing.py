@@ -5,9 +5,10 @@ from typing import Any
 
 import numpy as np
 
-from .events import EventBus
+from .events import EventBus, Hotkeys
 from .messages import Frame, Object
 from .node import Node, NodeContext
+from .params import check_params
 from .worker import normalize_outputs
 
 __all__ = ['NodeHarness', 'make_frame']
@@ -35,25 +36,36 @@ class NodeHarness:
     def __init__(self, node: Node | type[Node], *, name: str = 'node', run_mode: str = 'replay',
                  enable_key: str | None = None, **params: Any) -> None:
         """``node``: a node class (built with ``params``) or instance; ``run_mode``: the graph
-        mode the node sees in ``self.context.mode`` ('live' or 'replay')."""
-        self.node = node(**params) if isinstance(node, type) else node
+        mode the node sees in ``self.context.mode`` ('live' or 'replay'). A class's ``params``
+        are checked against its declared types first, as the graph builder checks YAML."""
+        self.node = node(**check_params(node, params)) if isinstance(node, type) else node
         self.events = EventBus()
         self.node.name, self.node.events = name, self.events
         hotkeys = {enable_key: name} if enable_key else {}
         self.node.context = NodeContext(mode=run_mode, graph_name='harness', hotkeys=hotkeys)
-        if enable_key:
-            def toggle(key: Any) -> None:
-                if key == enable_key:
-                    self.node.enabled = not self.node.enabled
-            self.events.subscribe('key', toggle)
+        self.events.subscribe('key', Hotkeys({enable_key: self.node} if enable_key else {}))
 
     def __enter__(self) -> 'NodeHarness':
+        """The runtime's order: check, then setup (close runs at exit if setup succeeded)."""
+        self.node._begin_run()
         self.node.check()
-        self.node.setup()
+        try:
+            self.node.setup()
+        except BaseException:
+            self.node._end_run()
+            raise
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        self.node.close()
+        try:
+            self.node.close()
+        finally:
+            self.node._end_run()
+
+    def stop(self) -> None:
+        """Stop the run as the runtime would: ``self.wait()`` in the node returns False."""
+        self.node._stop_run()
+        self.events.publish('stop', 'harness')
 
     def feed(self, **inputs: Any) -> dict[str, Any]:
         """Call process (or bypass, when disabled) once; returns {output port: message}."""

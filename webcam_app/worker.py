@@ -2,20 +2,18 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .buffers import Buffer
 from .errors import BufferClosed, WebcamAppError
+from .flow import Envelope, FlowLimiter, SideInput
 from .graph import NodeSpec
 from .messages import EOS, Frame
 from .metrics import NodeStats
-from .flow import FlowLimiter, SideInput, release
 
-if TYPE_CHECKING:
-    from .executor import Runner
-
-__all__ = ['Worker', 'normalize_outputs']
+__all__ = ['Supervisor', 'Worker', 'normalize_outputs']
 
 log = logging.getLogger(__name__)
 _clock = time.perf_counter
@@ -35,19 +33,41 @@ def normalize_outputs(node: Any, result: Any) -> dict[str, Any]:
     return {port: result for port in node.outputs}
 
 
+class Supervisor(Protocol):
+    """What a worker needs from whoever runs the graph (the executor's Runner)."""
+
+    live: bool                    # live mode: side inputs never wait
+    drain_timeout: float          # how long the end of stream may wait for room
+    stopping: threading.Event     # set when shutdown begins: sources stop reading
+    cancelled: threading.Event    # set past the drain deadline: drop what is left
+
+    def fail(self, name: str, exc: BaseException, exit_code: int = 1) -> None: ...
+
+    def wait_for_setup(self) -> bool: ...
+
+    def worker_done(self) -> None: ...
+
+
 class Worker:
     """Feeds one node from its buffers and sends what it returns downstream."""
 
-    def __init__(self, runner: 'Runner', spec: NodeSpec, inputs: dict[str, tuple[Buffer, str]],
+    def __init__(self, runner: Supervisor, spec: NodeSpec, inputs: dict[str, tuple[Buffer, str]],
                  outputs: dict[str, list[Buffer]], limiters: dict[str, FlowLimiter],
-                 stats: NodeStats) -> None:
+                 stats: NodeStats, side_outputs: set[str] = frozenset(),
+                 upstream: dict[str, FlowLimiter] | None = None) -> None:
+        """``limiters``: a source's flow limiter per output buffer (live mode);
+        ``side_outputs``: output buffers read as side inputs (their items hold no flow token);
+        ``upstream``: per side input port, the flow limiter of the path that feeds it."""
         self.runner, self.spec, self.node, self.name = runner, spec, spec.node, spec.name
         self.outputs, self.limiters, self.stats = outputs, limiters, stats
+        self.side_outputs = side_outputs
         self.trigger_port, self.trigger = next(
             ((port, buf) for port, (buf, kind) in inputs.items() if kind == 'trigger'),
             (None, None))
-        self.sides = {port: SideInput(buf, kind, runner.live)
+        upstream = upstream or {}
+        self.sides = {port: SideInput(buf, kind, runner.live, upstream.get(port))
                       for port, (buf, kind) in inputs.items() if kind != 'trigger'}
+        self.latest_ports = [port for port, side in self.sides.items() if side.kind == 'latest']
         self.input_buffers = [buf for buf, _ in inputs.values()]
         self.is_sink = not any(outputs.values())
 
@@ -58,21 +78,23 @@ class Worker:
             for buffer in self.input_buffers:   # nobody reads them any more: free the producers
                 buffer.close()
             self._emit_eos()
+            self.node._end_run()
             self.runner.worker_done()
 
     def _run(self) -> None:
+        if self.runner.stopping.is_set():   # stopped before it began (an early Ctrl-C)
+            return
         try:
             self.node.setup()
         except BaseException as exc:
-            self.runner.fail(self.name, exc, getattr(exc, 'exit_code', 1)
-                             if isinstance(exc, WebcamAppError) else 1)
+            self.runner.fail(self.name, exc, _exit_code(exc))
             return
         try:
             if self.runner.wait_for_setup():
                 self.stats.started = time.monotonic()   # rates count from the first frame on
                 self._loop_source() if self.trigger is None else self._loop()
         except BaseException as exc:
-            self.runner.fail(self.name, exc)
+            self.runner.fail(self.name, exc, _exit_code(exc))
         finally:
             try:
                 self.node.close()
@@ -81,13 +103,17 @@ class Worker:
 
     def _loop_source(self) -> None:
         node, stopping = self.node, self.runner.stopping
-        while not stopping.is_set():
-            t0 = _clock()
-            message = node.process()
-            if message is EOS:
-                return
-            if message is not None:
-                self._emit(normalize_outputs(node, message), None, t0, _clock())
+        try:
+            while not stopping.is_set():
+                t0 = _clock()
+                message = node.process()
+                if message is EOS:
+                    return
+                if message is not None:
+                    self._emit(normalize_outputs(node, message), None, t0, _clock())
+        finally:
+            for limiter in self.limiters.values():   # a frame waiting for a slot: skipped
+                limiter.close()
 
     def _loop(self) -> None:
         get, cancelled, stats = self.trigger.get, self.runner.cancelled, self.stats
@@ -99,13 +125,13 @@ class Worker:
             except BufferClosed:
                 return
             if cancelled.is_set():
-                release(item)
+                item.release()
                 return
-            message, token = item
+            message, token = item.message, item.token
             if message is EOS:
                 return
             stats.frames_in += 1
-            kwargs = {port: side.value_for(message.frame_id, previous_id)
+            kwargs = {port: side.value_for(message, previous_id)
                       for port, side in self.sides.items()}
             previous_id = message.frame_id
             kwargs[self.trigger_port] = message
@@ -114,9 +140,11 @@ class Worker:
             try:
                 result = (self.node.process if self.node.enabled else self.node.bypass)(**kwargs)
                 outputs = normalize_outputs(self.node, result)
+                if self.latest_ports:
+                    outputs = _with_results_time(outputs, [kwargs[p] for p in self.latest_ports])
             except Exception as exc:
                 if self.spec.on_error != 'skip':
-                    release(item)
+                    item.release()
                     raise
                 stats.skipped_errors += 1
                 log.warning('node %r skipped frame %s: %s: %s', self.name, message.frame_id,
@@ -124,7 +152,9 @@ class Worker:
                 outputs = {}
             t1 = _clock()
             if self.is_sink:
-                stats.latency.append(time.monotonic() - message.timestamp)
+                now = time.monotonic()
+                stats.latency.append(now - message.timestamp)
+                stats.result_age.append(now - message.results_time)
             self._emit(outputs, token, t0, t1)
             if token is not None:
                 token.release()
@@ -132,20 +162,23 @@ class Worker:
     def _emit(self, outputs: dict[str, Any], token: Any, t0: float, t1: float) -> None:
         stats = self.stats
         stats.service.append(t1 - t0)
+        items = []
         for port, message in outputs.items():
             if isinstance(message, Frame):
                 message = message.stamped(self.name, t0, t1)
             for buffer in self.outputs.get(port, ()):
-                if self.limiters:
-                    item_token = self.limiters[buffer.name].admit()
+                if self.limiters:   # a live source: every admission is decided before any put
+                    item_token = self.limiters[buffer.name].offer(message)
                     if item_token is None:
-                        stats.skipped_at_source += 1
-                        continue
-                else:
+                        continue    # it waits for a slot, and the limiter puts it
+                elif token is not None and buffer.name not in self.side_outputs:
                     item_token = token
-                    if token is not None:
-                        token.retain()
-                buffer.put((message, item_token))
+                    token.retain()
+                else:
+                    item_token = None
+                items.append((buffer, Envelope(message, item_token)))
+        for buffer, item in items:
+            buffer.put(item)
         if outputs:
             stats.frames_out += 1
             stats.last_out = t1
@@ -153,4 +186,22 @@ class Worker:
     def _emit_eos(self) -> None:
         for buffers in self.outputs.values():
             for buffer in buffers:
-                buffer.put((EOS, None), timeout=self.runner.drain_timeout, wait=True)
+                buffer.put(Envelope(EOS), timeout=self.runner.drain_timeout, wait=True)
+
+
+def _exit_code(exc: BaseException) -> int:
+    """An app error brings its own exit code (a lost source: 3); anything else is 1."""
+    return exc.exit_code if isinstance(exc, WebcamAppError) else 1
+
+
+def _with_results_time(outputs: dict[str, Any], latest: list[Any]) -> dict[str, Any]:
+    """Frames made with results from latest inputs carry the capture time of the frame those
+    results came from (the oldest, if several), so a sink can tell how old the drawn results
+    are."""
+    times = [value.results_time for value in latest if isinstance(value, Frame)]
+    if not times:
+        return outputs
+    when = min(times)
+    return {port: (message.replace(results_timestamp=when)
+                   if isinstance(message, Frame) and message.results_time != when else message)
+            for port, message in outputs.items()}

@@ -7,15 +7,14 @@ from __future__ import annotations
 import numpy as np
 
 from webcam_app import Frame, Node
+from webcam_app.params import NonNegative, Unit
 
 
 class Spotlight(Node):
     """Darken the picture except around the detected objects."""
 
-    def __init__(self, dim: float = 0.3, padding: int = 20):
-        if not 0.0 <= dim <= 1.0:
-            raise ValueError(f'dim must be between 0 and 1, but got {dim!r}')
-        self.dim, self.padding = dim, int(padding)
+    def __init__(self, dim: Unit = 0.3, padding: NonNegative = 20):
+        self.dim, self.padding = dim, padding
 
     def process(self, frame: Frame) -> Frame:
         if not frame.objects:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import cv2
 
 from webcam_app import Frame, Node
+from webcam_app.params import Color, PositiveFloat
 
 __all__ = ['Banner']
 
@@ -11,10 +12,9 @@ __all__ = ['Banner']
 class Banner(Node):
     """Draw a short line of text in a dark strip at the top of the video."""
 
-    def __init__(self, text: str, font_scale: float = 0.5, color: tuple = (255, 255, 255)):
-        if not isinstance(text, str) or not text:
-            raise ValueError(f'text must be a non-empty string, but got {text!r}')
-        self.text, self.font_scale, self.color = text, float(font_scale), tuple(color)
+    def __init__(self, text: str, font_scale: PositiveFloat = 0.5,
+                 color: Color = (255, 255, 255)) -> None:
+        self.text, self.font_scale, self.color = text, font_scale, tuple(color)
 
     def process(self, frame: Frame) -> Frame:
         image = frame.image.copy()

@@ -8,23 +8,20 @@ from __future__ import annotations
 import logging
 import math
 import os
-from typing import Sequence
+from typing import Literal, Sequence
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node
+from webcam_app.params import Color, NonNegative, Positive
 
-from .effects_face import BigEye, Sunglasses
-from .effects_hand import FingertipTrail, PinchDetector
-from ..keypoints import color_param
 
-__all__ = ['Background', 'BigEye', 'FingertipTrail', 'PinchDetector', 'Sunglasses',
-           'fast_blur']
+__all__ = ['Background', 'fast_blur']
 
 log = logging.getLogger(__name__)
 
-BACKGROUND_MODES = ('blur', 'color', 'image')
+MASK_KEY = 'person_mask'        # what a person-mask node (e.g. PersonMask) puts in frame.meta
 
 
 def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
@@ -39,25 +36,23 @@ def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
 
 
 class Background(Node):
-    """Blur the background, or replace it by a color or a picture, outside the objects' boxes.
+    """Blur the background, or replace it by a color or a picture: all but the people.
 
-    What is kept is the union of the boxes (grown by ``padding`` pixels) of the objects whose
-    label is in ``labels`` (all objects when empty). With no such object, all is background.
+    ``keep='mask'`` keeps the pixels of the frame's person mask (``frame.meta['person_mask']``,
+    (H, W) floats in [0, 1], which a ``PersonMask`` node earlier in the graph adds), blended by
+    the mask's value, so only the people stay sharp. ``keep='boxes'`` keeps the union of the
+    boxes (grown by ``padding`` pixels) of the objects whose label is in ``labels`` (all
+    objects when empty); with no such object, all is background.
     """
 
-    def __init__(self, mode: str = 'blur', padding: int = 16, blur: int = 31,
-                 color: Sequence[int] = (0, 255, 0), image: str = '',
+    def __init__(self, mode: Literal['blur', 'color', 'image'] = 'blur',
+                 keep: Literal['mask', 'boxes'] = 'mask', padding: NonNegative = 16,
+                 blur: Positive = 31, color: Color = (0, 255, 0), image: str = '',
                  labels: Sequence[str] = ()) -> None:
-        if mode not in BACKGROUND_MODES:
-            raise ValueError(f'mode must be one of {", ".join(BACKGROUND_MODES)}, '
-                             f'but got {mode!r}')
-        if padding < 0 or blur < 1:
-            raise ValueError(f'padding must be >= 0 and blur >= 1, but got padding={padding}, '
-                             f'blur={blur}')
         if mode == 'image' and not image:
             raise ValueError("mode 'image' needs image: the path of a picture, but got none")
-        self.mode, self.padding, self.blur = mode, int(padding), int(blur)
-        self.color = color_param(color, 'color')
+        self.mode, self.keep, self.padding, self.blur = mode, keep, padding, blur
+        self.color = tuple(color)
         self.image_path, self.labels = str(image), frozenset(labels)
         self._picture: np.ndarray | None = None
         self._sized: np.ndarray | None = None    # the background at the frames' size
@@ -86,8 +81,6 @@ class Background(Node):
                 self._sized = np.empty_like(image)
                 self._sized[:] = np.array(self.color, np.uint8)
             return self._sized.copy()
-        if self._picture is None:
-            self.setup()
         if self._sized is None or self._sized.shape[:2] != (h, w):
             self._sized = cv2.resize(self._picture, (w, h), interpolation=cv2.INTER_AREA)
         return self._sized.copy()
@@ -95,6 +88,8 @@ class Background(Node):
     def process(self, frame: Frame) -> Frame:
         image = frame.image
         out = self._background(image)
+        if self.keep == 'mask':
+            return frame.replace(image=self._blend(frame, image, out))
         h, w = image.shape[:2]
         pad = self.padding
         for obj in frame.objects:
@@ -108,3 +103,16 @@ class Background(Node):
             if xe > x0 and ye > y0:
                 out[y0:ye, x0:xe] = image[y0:ye, x0:xe]
         return frame.replace(image=out)
+
+    def _blend(self, frame: Frame, image: np.ndarray, background: np.ndarray) -> np.ndarray:
+        """``image`` where the person mask is 1, ``background`` where it is 0, mixed between."""
+        mask = frame.meta.get(MASK_KEY)
+        if mask is None:
+            raise ValueError(f"{self.name or 'Background'}: keep: mask needs frame.meta"
+                             f"['{MASK_KEY}']; fix: put a PersonMask node before it, or set "
+                             f"keep: boxes")
+        if mask.shape != image.shape[:2]:
+            mask = cv2.resize(mask, (image.shape[1], image.shape[0]),
+                              interpolation=cv2.INTER_LINEAR)
+        weight = np.ascontiguousarray(mask, np.float32)
+        return cv2.blendLinear(image, background, weight, 1.0 - weight)

@@ -2,14 +2,16 @@
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Annotated, Sequence
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node
+from webcam_app.params import Color, PositiveFloat, Range, Unit
 
-from ..keypoints import color_param, eye_points
+from ..common import PerMeta
+from ..keypoints import eye_ids, eye_points
 
 __all__ = ['BigEye', 'Sunglasses', 'draw_sunglasses', 'magnify']
 
@@ -83,14 +85,15 @@ def magnify(out: np.ndarray, src: np.ndarray, centre: Sequence[float], radius: f
 class _EyeEffect(Node):
     """Shared by the eye effects: find both eyes of every object, draw on a copy."""
 
-    def __init__(self, kpt_thr: float = 0.3) -> None:
-        if not 0 <= kpt_thr <= 1:
-            raise ValueError(f'kpt_thr must be in [0, 1], but got {kpt_thr}')
-        self.kpt_thr = float(kpt_thr)
+    def __init__(self, kpt_thr: Unit = 0.3) -> None:
+        self.kpt_thr = kpt_thr
+        self._eye_ids = PerMeta(eye_ids)
 
     def process(self, frame: Frame) -> Frame:
+        meta = frame.dataset_meta
+        ids = self._eye_ids(meta)
         eyes = [pair for obj in frame.objects
-                if (pair := eye_points(obj, frame.dataset_meta, self.kpt_thr)) is not None]
+                if (pair := eye_points(obj, meta, self.kpt_thr, ids)) is not None]
         if not eyes:
             return frame
         image = frame.image.copy()
@@ -106,13 +109,10 @@ class _EyeEffect(Node):
 class Sunglasses(_EyeEffect):
     """Put sunglasses on every face whose two eyes are seen (body, whole-body or face models)."""
 
-    def __init__(self, kpt_thr: float = 0.3, lens_color: Sequence[int] = (25, 25, 25),
-                 scale: float = 1.0) -> None:
+    def __init__(self, kpt_thr: Unit = 0.3, lens_color: Color = (25, 25, 25),
+                 scale: PositiveFloat = 1.0) -> None:
         super().__init__(kpt_thr)
-        if scale <= 0:
-            raise ValueError(f'scale must be > 0, but got {scale}')
-        self.lens_color = color_param(lens_color, 'lens_color')
-        self.scale = float(scale)
+        self.lens_color, self.scale = tuple(lens_color), scale
 
     def _draw(self, image: np.ndarray, src: np.ndarray, left: np.ndarray,
               right: np.ndarray) -> None:
@@ -122,14 +122,12 @@ class Sunglasses(_EyeEffect):
 class BigEye(_EyeEffect):
     """Magnify every seen eye with a local radial warp (cv2.remap on a small ROI)."""
 
-    def __init__(self, kpt_thr: float = 0.3, strength: float = 0.5, radius: float = 0.4) -> None:
+    def __init__(self, kpt_thr: Unit = 0.3,
+                 strength: Annotated[float, Range(0, 1, max_open=True)] = 0.5,
+                 radius: Annotated[float, Range(0, 0.5, min_open=True)] = 0.4) -> None:
+        """``radius``: of the magnified circle, as a fraction of the distance between the eyes."""
         super().__init__(kpt_thr)
-        if not 0 <= strength < 1:
-            raise ValueError(f'strength must be in [0, 1), but got {strength}')
-        if not 0 < radius <= 0.5:
-            raise ValueError(f'radius must be in (0, 0.5] (a fraction of the distance between '
-                             f'the eyes), but got {radius}')
-        self.strength, self.radius = float(strength), float(radius)
+        self.strength, self.radius = strength, radius
 
     def _draw(self, image: np.ndarray, src: np.ndarray, left: np.ndarray,
               right: np.ndarray) -> None:

@@ -2,22 +2,18 @@
 from __future__ import annotations
 
 import collections
-from typing import Any, Hashable, Sequence
+from typing import Annotated, Any, Hashable, Sequence
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node, Object
+from webcam_app.params import Color, Positive, Range, Unit
 
-from ..keypoints import color_param, confident, hand_size, hands
-from .visualizer import PALETTE
+from ..common import PALETTE, PerMeta, track_key
+from ..keypoints import confident, hand_size, hands
 
 __all__ = ['FingertipTrail', 'PinchDetector', 'draw_trails']
-
-
-def _track_key(obj: Object, order: int) -> Hashable:
-    """Who an object is across frames: its track id, else its place in the frame's list."""
-    return ('track', obj.track_id) if obj.track_id is not None else ('order', order)
 
 
 def _blend_trail(image: np.ndarray, trail: Sequence[Any], color: tuple[int, ...],
@@ -67,20 +63,17 @@ def draw_trails(image: np.ndarray, trails: Sequence[tuple[Sequence[Any], tuple[i
 class FingertipTrail(Node):
     """Draw a fading trail behind each hand's index fingertip (per track id, else per order)."""
 
-    def __init__(self, length: int = 20, kpt_thr: float = 0.3, thickness: int = 8,
-                 color: Sequence[int] | None = None) -> None:
-        if length < 2:
-            raise ValueError(f'length must be >= 2 frames, but got {length}')
-        if thickness < 1:
-            raise ValueError(f'thickness must be >= 1, but got {thickness}')
-        self.length, self.kpt_thr, self.thickness = int(length), float(kpt_thr), int(thickness)
-        self.color = None if color is None else color_param(color, 'color')
+    def __init__(self, length: Annotated[int, Range(2)] = 20, kpt_thr: Unit = 0.3,
+                 thickness: Positive = 8, color: Color | None = None) -> None:
+        self.length, self.kpt_thr, self.thickness = length, kpt_thr, thickness
+        self.color = None if color is None else tuple(color)
+        self._hands = PerMeta(hands)
         self._trails: dict[Hashable, collections.deque] = {}
         self._colors: dict[Hashable, tuple[int, ...]] = {}
 
     def _tips(self, frame: Frame) -> dict[Hashable, np.ndarray | None]:
         found: dict[Hashable, np.ndarray | None] = {}
-        meta_hands = hands(frame.dataset_meta)
+        meta_hands = self._hands(frame.dataset_meta)
         for order, obj in enumerate(frame.objects):
             if obj.keypoints is None:
                 continue
@@ -89,7 +82,7 @@ class FingertipTrail(Node):
                 tip = hand.index_tip
                 if tip < len(ok):
                     point = np.asarray(obj.keypoints[tip], np.float64) if ok[tip] else None
-                    found[(_track_key(obj, order), hand.side)] = point
+                    found[(track_key(obj, order), hand.side)] = point
         return found
 
     def _update(self, tips: dict[Hashable, np.ndarray | None]) -> None:
@@ -121,12 +114,10 @@ class PinchDetector(Node):
     are seen get ``extras['pinch']`` True or False; others pass unchanged.
     """
 
-    def __init__(self, ratio: float = 0.2, kpt_thr: float = 0.3,
-                 color: Sequence[int] = (0, 255, 255)) -> None:
-        if not 0 < ratio < 1:
-            raise ValueError(f'ratio must be in (0, 1), but got {ratio}')
-        self.ratio, self.kpt_thr = float(ratio), float(kpt_thr)
-        self.color = color_param(color, 'color')
+    def __init__(self, ratio: Annotated[float, Range(0, 1, min_open=True, max_open=True)] = 0.2,
+                 kpt_thr: Unit = 0.3, color: Color = (0, 255, 255)) -> None:
+        self.ratio, self.kpt_thr, self.color = ratio, kpt_thr, tuple(color)
+        self._hands = PerMeta(hands)
 
     def _pinches(self, obj: Object, meta_hands: Sequence[Any]
                  ) -> tuple[bool | None, list[tuple[np.ndarray, float]]]:
@@ -144,7 +135,7 @@ class PinchDetector(Node):
         return (bool(marks) if seen else None), marks
 
     def process(self, frame: Frame) -> Frame:
-        meta_hands = hands(frame.dataset_meta)
+        meta_hands = self._hands(frame.dataset_meta)
         if not meta_hands:
             return frame
         objects, marks = [], []

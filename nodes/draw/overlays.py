@@ -3,12 +3,12 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node
+from webcam_app.params import NonNegativeFloat, PositiveFloat, Unit
 
 __all__ = ['HelpBoard', 'Monitor', 'TextPanel']
 
@@ -16,13 +16,6 @@ log = logging.getLogger(__name__)
 
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 _MARGIN = 8
-
-
-def _check_style(font_scale: Any, alpha: Any) -> None:
-    if isinstance(font_scale, bool) or not isinstance(font_scale, (int, float)) or font_scale <= 0:
-        raise ValueError(f'font_scale must be a number > 0, but got {font_scale!r}')
-    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
-        raise ValueError(f'alpha must be a number from 0 to 1, but got {alpha!r}')
 
 
 class TextPanel:
@@ -88,14 +81,12 @@ class _ProcessStats:
 
 
 class Monitor(Node):
-    """Overlay per-node fps and service time, end-to-end latency, drops, CPU and memory."""
+    """Overlay per-node fps and service time, end-to-end latency, the age of the results shown,
+    drops, CPU and memory."""
 
-    def __init__(self, font_scale: float = 0.5, alpha: float = 0.6, interval: float = 0.5,
-                 visible: bool = True) -> None:
-        _check_style(font_scale, alpha)
-        if isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval < 0:
-            raise ValueError(f'interval must be a number of seconds >= 0, but got {interval!r}')
-        self.interval = float(interval)
+    def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
+                 interval: NonNegativeFloat = 0.5, visible: bool = True) -> None:
+        self.interval = interval
         self.enabled = bool(visible)   # its enable_key toggles it; bypass passes frames through
         self.panel = TextPanel(font_scale, alpha, 'left')
         self._next_refresh = 0.0
@@ -124,11 +115,13 @@ class Monitor(Node):
         if snap:
             nodes = snap.get('nodes', {})
             e2e = [s['latency_ms_p50'] for s in nodes.values() if 'latency_ms_p50' in s]
+            ages = [s['result_age_ms_p50'] for s in nodes.values() if 'result_age_ms_p50' in s]
             drops = sum(b.get('dropped', 0) for b in snap.get('buffers', {}).values())
             drops += sum(s.get('skipped_at_source', 0) for s in nodes.values())
             latency = max(e2e) if e2e else age_ms
+            results = f'  results {max(ages):.0f} ms old' if ages else ''
             lines = [f'{self.context.graph_name or "graph"} {self.context.mode}  '
-                     f'e2e {latency:.0f} ms  drops {drops}']
+                     f'e2e {latency:.0f} ms{results}  drops {drops}']
             lines += [f'{name}: {s["fps"]:.1f} fps  {s["service_ms_p50"]:.1f} ms'
                       for name, s in nodes.items()]
         else:
@@ -139,41 +132,28 @@ class Monitor(Node):
 
 
 class HelpBoard(Node):
-    """Overlay the hot keys of the running graph; 'h' shows or hides it."""
+    """Overlay the hot keys of the running graph; its enable_key (e.g. h) shows or hides it."""
 
-    KEY = 'h'
-
-    def __init__(self, font_scale: float = 0.5, alpha: float = 0.6,
+    def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
                  visible: bool = False) -> None:
-        _check_style(font_scale, alpha)
-        self.visible = bool(visible)
+        self.enabled = visible     # its enable_key toggles it; bypass passes frames through
         self.panel = TextPanel(font_scale, alpha, 'right')
 
     def check(self) -> None:
-        owner = self.context.hotkeys.get(self.KEY)
-        if owner is not None and owner != self.name:
-            log.warning("%s: key %r toggles both node %r and the help board; give %r another "
-                        'enable_key', self.name, self.KEY, owner, owner)
+        if not self.enabled and self.name not in self.context.hotkeys.values():
+            log.warning('%s: the help board is hidden and no key shows it; give it an '
+                        'enable_key (e.g. enable_key: h)', self.name)
 
     def setup(self) -> None:
         self.panel.set_lines(self.lines())
-        if self.context.hotkeys.get(self.KEY) == self.name:
-            # Its own enable_key is 'h': the runtime toggles it; show it whenever it is enabled.
-            self.enabled, self.visible = self.visible, True
-        else:
-            self.events.subscribe('key', self._on_key)
-
-    def _on_key(self, key: Any) -> None:
-        if key == self.KEY:
-            self.visible = not self.visible
 
     def lines(self) -> list[str]:
         keys = sorted(self.context.hotkeys.items())
-        lines = ['hot keys'] + [f'{key}: toggle {node}' for key, node in keys if key != self.KEY]
-        return lines + [f'{self.KEY}: help', 'q/ESC: quit']
+        lines = ['hot keys'] + [f'{key}: toggle {node}' for key, node in keys if node != self.name]
+        return lines + [f'{key}: help' for key, node in keys if node == self.name] + ['q/ESC: quit']
 
     def process(self, frame: Frame) -> Frame:
-        if not self.visible or frame.image is None:
+        if frame.image is None:
             return frame
         image = frame.image.copy()
         self.panel.draw(image)

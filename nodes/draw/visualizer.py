@@ -3,22 +3,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any, Literal, Mapping, Sequence
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node, Object
+from webcam_app.params import NonNegative, Positive, Unit
 
-from ..keypoints import meta_cached, rgb_to_bgr
+from ..common import PALETTE, PerMeta
+from ..keypoints import rgb_to_bgr
 
 __all__ = ['PALETTE', 'PoseVisualizer', 'box_color', 'draw_poses']
 
 log = logging.getLogger(__name__)
 
-#: Box colors (BGR), picked by track id when there is one, else by label id.
-PALETTE = ((255, 128, 0), (0, 200, 255), (60, 220, 60), (255, 60, 200), (0, 90, 255),
-           (255, 255, 0), (160, 60, 255), (0, 255, 160), (200, 200, 200), (40, 40, 255))
 _LINK_BGR, _KPT_BGR = (255, 96, 96), (0, 128, 255)     # when the meta has no colors
 _FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -101,8 +100,8 @@ def _style(meta: Mapping[str, Any], skeleton_style: str) -> _Style:
     if skeleton_style == 'openpose':
         name2id = meta.get('keypoint_name2id') or {}
         if all(name in name2id for name in COCO17):
-            return meta_cached(meta, 'vis:openpose', _openpose_style)
-    return meta_cached(meta, 'vis:mmpose', _mmpose_style)
+            return _openpose_style(meta)
+    return _mmpose_style(meta)
 
 
 def box_color(obj: Object) -> tuple[int, int, int]:
@@ -159,10 +158,11 @@ def _draw_keypoints(image: np.ndarray, kpts: np.ndarray, scores: np.ndarray, sty
 def draw_poses(image: np.ndarray, objects: Sequence[Object], meta: Mapping[str, Any], *,
                kpt_thr: float = 0.3, radius: int = 3, thickness: int = 2,
                draw_bbox: bool = True, skeleton_style: str = 'mmpose',
-               show_labels: bool = True) -> np.ndarray:
+               show_labels: bool = True, styles: PerMeta | None = None) -> np.ndarray:
     """Draw ``objects`` onto ``image`` in place (a writable BGR array) and return it.
 
-    Boxes and labels go first, then the skeletons of all objects over them.
+    Boxes and labels go first, then the skeletons of all objects over them. ``styles`` keeps
+    the drawing style of the last meta, for a caller that draws many frames.
     """
     if draw_bbox:
         for obj in objects:
@@ -170,7 +170,7 @@ def draw_poses(image: np.ndarray, objects: Sequence[Object], meta: Mapping[str, 
     posed = [o for o in objects if o.keypoints is not None]
     if not posed:
         return image
-    style = _style(meta, skeleton_style)
+    style = styles(meta) if styles is not None else _style(meta, skeleton_style)
     by_size: dict[int, list[Object]] = {}
     for obj in posed:
         by_size.setdefault(len(obj.keypoints), []).append(obj)
@@ -193,18 +193,13 @@ class PoseVisualizer(Node):
 
     inputs = {'frame': 'trigger', 'poses': 'latest'}
 
-    def __init__(self, kpt_thr: float = 0.3, radius: int = 3, thickness: int = 2,
-                 draw_bbox: bool = True, skeleton_style: str = 'mmpose',
+    def __init__(self, kpt_thr: Unit = 0.3, radius: NonNegative = 3, thickness: Positive = 2,
+                 draw_bbox: bool = True, skeleton_style: Literal['mmpose', 'openpose'] = 'mmpose',
                  show_labels: bool = True) -> None:
-        if skeleton_style not in ('mmpose', 'openpose'):
-            raise ValueError(f"skeleton_style must be 'mmpose' or 'openpose', "
-                             f'but got {skeleton_style!r}')
-        if radius < 0 or thickness < 1:
-            raise ValueError(f'radius must be >= 0 and thickness >= 1, but got radius={radius}, '
-                             f'thickness={thickness}')
-        self.options = dict(kpt_thr=float(kpt_thr), radius=int(radius), thickness=int(thickness),
-                            draw_bbox=bool(draw_bbox), skeleton_style=skeleton_style,
-                            show_labels=bool(show_labels))
+        self.options = dict(kpt_thr=kpt_thr, radius=radius, thickness=thickness,
+                            draw_bbox=draw_bbox, skeleton_style=skeleton_style,
+                            show_labels=show_labels,
+                            styles=PerMeta(lambda meta: _style(meta, skeleton_style)))
 
     @staticmethod
     def _source(frame: Frame, poses: Frame | None) -> Frame:

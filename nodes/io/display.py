@@ -9,12 +9,13 @@ import sys
 import cv2
 
 from webcam_app import Frame, Node
+from webcam_app.params import Positive
+
+from .keys import press_key
 
 __all__ = ['Display', 'gui_available']
 
 log = logging.getLogger(__name__)
-
-QUIT_KEYS = {ord('q'): 'key q', ord('Q'): 'key Q', 27: 'key ESC'}
 
 
 def gui_available() -> tuple[bool, str]:
@@ -59,14 +60,11 @@ class Display(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'display'     # --out and --pred-out copy what this node shows
 
     def __init__(self, window: str = 'webcam_app', headless: bool = False,
-                 wait_ms: int = 1) -> None:
-        if not isinstance(window, str) or not window:
-            raise ValueError(f'window must be a non-empty string, but got {window!r}')
-        if isinstance(wait_ms, bool) or not isinstance(wait_ms, int) or wait_ms < 1:
-            raise ValueError(f'wait_ms must be an integer >= 1, but got {wait_ms!r}')
-        self.window, self.headless, self.wait_ms = window, bool(headless), wait_ms
+                 wait_ms: Positive = 1) -> None:
+        self.window, self.headless, self.wait_ms = window or 'webcam_app', headless, wait_ms
         self.gui = False
         self._shown = False
         self._closed = False
@@ -109,11 +107,7 @@ class Display(Node):
     def _on_key(self, key: int) -> None:
         if key is None or key < 0:
             return
-        key &= 0xFF
-        if key in QUIT_KEYS:
-            self.events.publish('quit', QUIT_KEYS[key])
-        elif 32 <= key < 127:
-            self.events.publish('key', chr(key))
+        press_key(self.events, chr(key & 0xFF))
 
     def close(self) -> None:
         if not self.gui:

@@ -3,61 +3,22 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import tempfile
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Literal
 
-import numpy as np
+from webcam_app import Frame, Node
+from webcam_app.params import NonNegative
+from webcam_app.predictions import frame_record, instance_record
 
-from webcam_app import Frame, Node, Object
-
-from .recorder import check_output_folder, resolve_output
+from ..common import check_output_folder, resolve_output
 
 __all__ = ['PredictionWriter', 'frame_record', 'instance_record']
 
 log = logging.getLogger(__name__)
 
-FORMATS = ('auto', 'json', 'jsonl')
-
-
-def _number(value: Any, decimals: int) -> float | None:
-    value = float(value)
-    return round(value, decimals) if math.isfinite(value) else None
-
-
-def _numbers(values: Any, decimals: int) -> list:
-    """An array as nested lists of rounded floats; NaN and infinity become null."""
-    array = np.asarray(values, dtype=np.float64)
-    if np.isfinite(array).all():
-        return np.round(array, decimals).tolist()
-    return [_numbers(v, decimals) if np.ndim(v) else _number(v, decimals) for v in array]
-
-
-def instance_record(obj: Object, decimals: int = 3) -> dict[str, Any]:
-    """One object as mmpose's ``split_instances`` writes it, plus ``label`` and ``track_id``.
-
-    mmpose nests the box one level deeper than it looks: ``bbox`` is ``[[x1, y1, x2, y2]]``.
-    """
-    record: dict[str, Any] = {
-        'keypoints': [] if obj.keypoints is None else _numbers(obj.keypoints, decimals),
-        'keypoint_scores': ([] if obj.keypoint_scores is None
-                            else _numbers(obj.keypoint_scores, decimals)),
-        'bbox': [_numbers(obj.bbox, decimals)],
-        'bbox_score': _number(obj.score, decimals),
-        'label': obj.label,
-        'track_id': None if obj.track_id is None else int(obj.track_id),
-    }
-    return record
-
-
-def frame_record(frame: Frame, decimals: int = 3) -> dict[str, Any]:
-    """``{frame_id, timestamp, instances}``; the timestamp is the source's own when it has one."""
-    source_ms = frame.meta.get('source_timestamp_ms')
-    seconds = source_ms / 1000.0 if source_ms is not None else frame.timestamp
-    return {'frame_id': int(frame.frame_id), 'timestamp': _number(seconds, 6),
-            'instances': [instance_record(obj, decimals) for obj in frame.objects]}
+Format = Literal['auto', 'json', 'jsonl']
 
 
 class PredictionWriter(Node):
@@ -65,14 +26,9 @@ class PredictionWriter(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'predictions'  # what --pred-out attaches or points at the given file
 
-    def __init__(self, path: str, format: str = 'auto', decimals: int = 3) -> None:
-        if not isinstance(path, str) or not path:
-            raise ValueError(f'path must be a file name such as preds.json, but got {path!r}')
-        if format not in FORMATS:
-            raise ValueError(f'format must be one of {", ".join(FORMATS)}, but got {format!r}')
-        if isinstance(decimals, bool) or not isinstance(decimals, int) or decimals < 0:
-            raise ValueError(f'decimals must be an integer >= 0, but got {decimals!r}')
+    def __init__(self, path: str, format: Format = 'auto', decimals: NonNegative = 3) -> None:
         if format == 'auto':
             format = 'jsonl' if Path(path).suffix.lower() == '.jsonl' else 'json'
         self.path, self.format, self.decimals = path, format, decimals
@@ -86,8 +42,6 @@ class PredictionWriter(Node):
         check_output_folder(self._out, 'predictions')
 
     def setup(self) -> None:
-        if self._out is None:
-            self.check()
         fd, self._tmp = tempfile.mkstemp(prefix=f'.{self._out.name}.', suffix='.tmp',
                                          dir=self._out.parent)
         self._file = os.fdopen(fd, 'w', encoding='utf-8')

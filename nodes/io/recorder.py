@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import queue
 import threading
 from pathlib import Path
@@ -12,6 +11,9 @@ import cv2
 import numpy as np
 
 from webcam_app import Frame, Node
+from webcam_app.params import Positive, PositiveFloat
+
+from ..common import check_output_folder, resolve_output
 
 __all__ = ['CODECS', 'Recorder']
 
@@ -24,39 +26,18 @@ _STOP = object()   # the sentinel that ends the writer thread
 _JOIN_TIMEOUT_S = 120.0
 
 
-def resolve_output(path: str, base_dir: str) -> Path:
-    """An output path: ``~`` expanded, relative paths against ``base_dir``."""
-    out = Path(path).expanduser()
-    return out if out.is_absolute() else Path(base_dir) / out
-
-
-def check_output_folder(path: Path, what: str) -> None:
-    folder = path.parent
-    if not folder.is_dir():
-        raise ValueError(f'{what} folder does not exist: {folder}; fix: create it '
-                         f'(mkdir -p {folder}) or choose another path')
-    if not os.access(folder, os.W_OK):
-        raise ValueError(f'{what} folder is not writable: {folder}; fix: choose another path')
-
-
 class Recorder(Node):
     """Write the video to a file (mp4, avi, mkv) without stalling a live graph."""
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'video_sink'  # what --out attaches or points at the given file
 
-    def __init__(self, path: str, fps: float | None = None, codec: str | None = None,
-                 queue_size: int = 64) -> None:
-        if not isinstance(path, str) or not path:
-            raise ValueError(f'path must be a file name such as out.mp4, but got {path!r}')
-        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float))
-                                or fps <= 0):
-            raise ValueError(f'fps must be a number > 0 or null, but got {fps!r}')
-        if codec is not None and (not isinstance(codec, str) or len(codec) != 4):
+    def __init__(self, path: str, fps: PositiveFloat | None = None, codec: str | None = None,
+                 queue_size: Positive = 64) -> None:
+        if codec is not None and len(codec) != 4:
             raise ValueError(f'codec must be a FourCC of 4 characters such as mp4v, but got '
                              f'{codec!r}')
-        if isinstance(queue_size, bool) or not isinstance(queue_size, int) or queue_size < 1:
-            raise ValueError(f'queue_size must be an integer >= 1, but got {queue_size!r}')
         suffix = Path(path).suffix.lower()
         if codec is None and suffix not in CODECS:
             raise ValueError(f'cannot choose a codec for {path!r}; fix: use one of '
@@ -69,6 +50,7 @@ class Recorder(Node):
         self._out: Path | None = None
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
+        self._hurry = threading.Event()
         self._size: tuple[int, int] | None = None
 
     def check(self) -> None:
@@ -76,8 +58,6 @@ class Recorder(Node):
         check_output_folder(self._out, 'recording')
 
     def setup(self) -> None:
-        if self._out is None:
-            self.check()
         # Open a writer once, to fail now (not at the first frame) when codec and file disagree.
         probe = self._open_writer(_DEFAULT_FPS, (64, 48))
         probe.release()
@@ -87,6 +67,8 @@ class Recorder(Node):
             pass
         self._queue = queue.Queue(self.queue_size)
         self.dropped = self.written = 0
+        self._hurry.clear()
+        self.subscribe('hurry', lambda _reason: self._hurry.set())   # a 2nd Ctrl-C
 
     def _open_writer(self, fps: float, size: tuple[int, int]) -> Any:
         writer = cv2.VideoWriter(str(self._out), cv2.VideoWriter_fourcc(*self.codec), fps, size)
@@ -151,11 +133,30 @@ class Recorder(Node):
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         return image
 
+    def _drop_backlog(self) -> None:
+        """Drop the queued frames, but keep one if none is written yet: a file with no frame
+        would not play."""
+        keep = [] if self.written else [None]
+        while True:
+            try:
+                image = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if keep and keep[0] is None:
+                keep[0] = image
+            else:
+                self.dropped += 1
+        for image in keep:
+            if image is not None:
+                self._queue.put(image)
+
     def close(self) -> None:
         thread, self._thread = self._thread, None
         if thread is None:
             log.warning('%s: no frames arrived; %s was not written', self.name, self._out)
             return
+        if self._hurry.is_set():   # no time to write the backlog: close with what is written
+            self._drop_backlog()
         self._queue.put(_STOP)   # the writer drains what is queued, then releases the file
         thread.join(_JOIN_TIMEOUT_S)
         if thread.is_alive():

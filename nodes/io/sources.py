@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -12,6 +11,9 @@ import cv2
 import numpy as np
 
 from webcam_app import EOS, Frame, Node
+from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat
+
+from .live_capture import LiveCapture
 
 __all__ = ['IMAGE_EXTENSIONS', 'VideoSource', 'natural_key', 'parse_input']
 
@@ -21,7 +23,8 @@ IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
 _URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
 _WEBCAM = re.compile(r'^(?:webcam|camera|cam)(?::(\d+))?$', re.IGNORECASE)
 _MAX_BAD_READS = 10       # consecutive failed reads inside a file before it counts as its end
-_OPEN_TIMEOUT_MS = 5000   # for URLs: how long opening or reading a stream may block
+_OPEN_TIMEOUT_MS = 5000   # for URLs: how long opening a stream may block
+_READ_TIMEOUT_MS = 3000   # for URLs: how long a read may block before the stream is reopened
 
 
 def natural_key(name: str) -> list[Any]:
@@ -31,9 +34,6 @@ def natural_key(name: str) -> list[Any]:
 
 def parse_input(value: str | int) -> tuple[str, str | int]:
     """Classify an ``input`` value as ('camera', index), ('url', url) or ('path', path)."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        raise ValueError(f'input must be a camera index, "webcam[:N]", a path or a URL, '
-                         f'but got {value!r}')
     if isinstance(value, int):
         if value < 0:
             raise ValueError(f'input camera index must be >= 0, but got {value}')
@@ -51,44 +51,36 @@ def parse_input(value: str | int) -> tuple[str, str | int]:
     return 'path', text
 
 
-def _positive(name: str, value: Any, kind: type | tuple = int, allow_zero: bool = False) -> None:
-    if value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, kind) or value < 0 or (
-            value == 0 and not allow_zero):
-        rule = '>= 0' if allow_zero else '> 0'
-        raise ValueError(f'{name} must be a number {rule} or null, but got {value!r}')
-
-
 class VideoSource(Node):
-    """Frames from a camera, a video file, a stream URL, an image or a folder of images."""
+    """Frames from a camera, a video file, a stream URL, an image or a folder of images.
+
+    ``fps``: a video file plays at this rate (``realtime``: at its own rate); a camera is asked
+    for it; images get timestamps at it. A camera or stream is read on its own thread
+    (``LiveCapture``): when it stops delivering it is reopened at once, then every
+    ``retry_interval`` s; after ``lost_after`` s without a frame the run ends with exit code 3.
+    """
 
     inputs: dict = {}
     outputs = ('frame',)
 
-    def __init__(self, input: str | int = 0, width: int | None = None, height: int | None = None,
-                 fps: float | None = None, loop: bool = False, start: int = 0,
-                 max_frames: int | None = None, realtime: bool = False,
-                 reconnect_attempts: int = 5, reconnect_backoff: float = 0.5) -> None:
+    def __init__(self, input: str | int = 0, width: Positive | None = None,
+                 height: Positive | None = None, fps: PositiveFloat | None = None,
+                 loop: bool = False, start: NonNegative = 0, max_frames: NonNegative | None = None,
+                 realtime: bool = False, retry_interval: NonNegativeFloat = 0.25,
+                 lost_after: PositiveFloat = 10.0) -> None:
         self.kind, self.target = parse_input(input)
-        _positive('width', width)
-        _positive('height', height)
-        _positive('fps', fps, (int, float))
-        _positive('start', start, allow_zero=True)
-        _positive('max_frames', max_frames, allow_zero=True)
-        _positive('reconnect_attempts', reconnect_attempts, allow_zero=True)
-        _positive('reconnect_backoff', reconnect_backoff, (int, float), allow_zero=True)
         self.input, self.width, self.height, self.fps = input, width, height, fps
         self.loop, self.start, self.max_frames = bool(loop), start, max_frames
         self.realtime = bool(realtime)
-        self.reconnect_attempts, self.reconnect_backoff = reconnect_attempts, reconnect_backoff
+        self.retry_interval, self.lost_after = retry_interval, lost_after
         self.live = self.kind in ('camera', 'url')
         self.mode_hint = 'live' if self.live or self.realtime else 'replay'
         self.corrupt_frames = 0
         self._cap: Any = None
+        self._capture: LiveCapture | None = None   # a camera or stream, read on its own thread
         self._images: list[Path] | None = None   # a single image or a folder's images
         self._path: Path | None = None
-        self._stop = threading.Event()
+        self.total_frames: int | None = None    # known after check() for files and folders
         self._reset_state()
 
     def _reset_state(self) -> None:
@@ -96,7 +88,6 @@ class VideoSource(Node):
         self._pos = 0              # frames read from the current pass (index into the input)
         self._pass_emitted = 0     # frames emitted during the current pass
         self._bad_reads = 0        # consecutive failed reads
-        self._failures = 0         # live: consecutive reconnect attempts
         self._source_fps: float | None = None
         self._t0: float | None = None
 
@@ -109,6 +100,18 @@ class VideoSource(Node):
             if not self._cap.isOpened():
                 self._cap = None
                 raise ValueError(self._open_error())
+        self.total_frames = self._count_frames()
+
+    def _count_frames(self) -> int | None:
+        """How many frames this source will emit (a progress bar's total), if it can know."""
+        if self.live or self.loop:
+            return self.max_frames
+        count = (len(self._images) if self._images is not None
+                 else int(self._cap.get(cv2.CAP_PROP_FRAME_COUNT)))
+        if count <= 0:   # the container does not say
+            return self.max_frames
+        count = max(0, count - self.start)
+        return count if self.max_frames is None else min(count, self.max_frames)
 
     def _check_path(self) -> None:
         path = Path(str(self.target)).expanduser()
@@ -149,7 +152,7 @@ class VideoSource(Node):
         if self.kind == 'url':
             return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG,
                                     [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS,
-                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS])
+                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, _READ_TIMEOUT_MS])
         return cv2.VideoCapture(str(self._path))
 
     def _open_error(self) -> str:
@@ -160,24 +163,34 @@ class VideoSource(Node):
                 f'{_OPEN_TIMEOUT_MS / 1000:.0f} s); fix: check the URL and that the stream is up')
 
     def setup(self) -> None:
-        self._stop.clear()
         self._reset_state()
         self.corrupt_frames = 0
-        self.events.subscribe('stop', lambda _reason: self._stop.set())   # any shutdown
-        if self._cap is None and self._images is None:
-            self.check()   # not checked by the caller (e.g. reused after close)
         if self._cap is not None:
             fps = self._cap.get(cv2.CAP_PROP_FPS)
-            self._source_fps = float(fps) if fps and fps > 0 else self.fps
+            fps = float(fps) if fps and fps > 0 else None
+            # a file plays at the fps asked for; a camera was asked for it in _open_capture
+            self._source_fps = (self.fps or fps) if not self.live else (fps or self.fps)
             if self.live:
                 log.info('%s: %s opened at %dx%d, %s fps', self.name, self.target,
                          self._cap.get(cv2.CAP_PROP_FRAME_WIDTH),
                          self._cap.get(cv2.CAP_PROP_FRAME_HEIGHT), self._source_fps or '?')
+                self._capture = LiveCapture(f'{self.name} ({self.target})', self._open_capture,
+                                            self.retry_interval, self.lost_after)
+                self._capture.start(self._cap)
+                self._cap = None   # the capture thread owns it now
+                # read() waits on the capture, not in self.wait(): the stop event wakes it
+                self.subscribe('stop', self._on_stop)
         else:
             self._source_fps = self.fps
 
+    def _on_stop(self, _reason: Any) -> None:
+        if self._capture is not None:
+            self._capture.close(timeout=0)
+
     def close(self) -> None:
-        self._stop.set()
+        if self._capture is not None:
+            self._capture.close()
+            self._capture = None
         if self._cap is not None:
             self._cap.release()
             self._cap = None
@@ -186,15 +199,24 @@ class VideoSource(Node):
     def process(self) -> Frame | Any:
         if self.max_frames is not None and self._emitted >= self.max_frames:
             return EOS
-        got = self._read_image() if self._images is not None else self._read_capture()
-        if got is None:
-            return EOS
-        image, source_ms, extra = got
-        if self.realtime and not self.live and not self._pace():
-            return EOS
+        if self._capture is not None:
+            got = self._capture.read()    # SourceLost when the stream is gone for good
+            if got is None:
+                return EOS
+            image, captured, source_ms = got
+            extra: dict = {}
+        else:
+            got = self._read_image() if self._images is not None else self._read_capture()
+            if got is None:
+                return EOS
+            image, source_ms, extra = got
+            paced = self.realtime or (self.fps and self._images is None)
+            if paced and not self._pace():
+                return EOS
+            captured = time.monotonic()
         meta = {'source_timestamp_ms': source_ms, 'fps': self._source_fps,
                 'input': str(self.input), **extra}
-        frame = Frame(frame_id=self._emitted, image=image, timestamp=time.monotonic(), meta=meta)
+        frame = Frame(frame_id=self._emitted, image=image, timestamp=captured, meta=meta)
         self._emitted += 1
         self._pass_emitted += 1
         return frame
@@ -226,23 +248,17 @@ class VideoSource(Node):
             return image, source_ms, {'path': str(path)}
 
     def _read_capture(self) -> tuple[np.ndarray, float | None, dict] | None:
-        while not self._stop.is_set():
+        while not self.stopping:
             if self._cap is None:
                 return None
             ok, image = self._cap.read()
             if ok and image is not None:
                 self._pos += 1
                 self.corrupt_frames += self._bad_reads   # failures followed by a frame
-                self._bad_reads = self._failures = 0
+                self._bad_reads = 0
                 if self._pos <= self.start:
                     continue
-                pos_ms = self._cap.get(cv2.CAP_PROP_POS_MSEC)
-                source_ms = pos_ms if (pos_ms > 0 or not self.live) else None
-                return image, source_ms, {}
-            if self.live:
-                if not self._reconnect():
-                    return None
-                continue
+                return image, self._cap.get(cv2.CAP_PROP_POS_MSEC), {}
             count = self._cap.get(cv2.CAP_PROP_FRAME_COUNT)
             if self._pos < count and self._bad_reads < _MAX_BAD_READS:
                 self._bad_reads += 1
@@ -256,22 +272,6 @@ class VideoSource(Node):
             self._cap = self._open_capture()
         return None
 
-    def _reconnect(self) -> bool:
-        """A live source stopped delivering: reopen it with exponential backoff."""
-        self._failures += 1
-        if self._failures > self.reconnect_attempts:
-            log.error('%s: %s delivers no frames after %d reconnect attempts; ending the stream',
-                      self.name, self.target, self.reconnect_attempts)
-            return False
-        delay = self.reconnect_backoff * 2 ** (self._failures - 1)
-        log.warning('%s: no frame from %s; reconnecting in %.1f s (attempt %d of %d)', self.name,
-                    self.target, delay, self._failures, self.reconnect_attempts)
-        self._cap.release()
-        if self._stop.wait(delay):
-            return False
-        self._cap = self._open_capture()
-        return True
-
     def _pace(self) -> bool:
         """Realtime playback: wait for this frame's time on a monotonic clock; False if stopped."""
         period = 1.0 / (self._source_fps or 30.0)
@@ -282,4 +282,4 @@ class VideoSource(Node):
         if now > due + period:           # fell behind (slow decode): re-anchor, never burst
             self._t0 = now - self._emitted * period
             return True
-        return not (due > now and self._stop.wait(due - now))
+        return due <= now or self.wait(due - now)

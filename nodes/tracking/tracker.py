@@ -1,50 +1,22 @@
-"""Track ids across frames, one-euro smoothing of keypoints, and boxes from keypoints."""
+"""Track ids across frames, and one-euro smoothing of keypoints."""
 from __future__ import annotations
 
 import logging
 import math
 from dataclasses import dataclass
-from typing import Hashable, Sequence
+from typing import Hashable, Literal, Sequence
 
 import numpy as np
 
 from webcam_app import Frame, Node, Object
+from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat, Unit
 
+from ..common import track_key
 from ..keypoints import confident
 
-__all__ = ['OneEuro', 'Smoother', 'Tracker', 'boxes_from_keypoints', 'iou_matrix']
+__all__ = ['OneEuro', 'Smoother', 'Tracker', 'iou_matrix']
 
 log = logging.getLogger(__name__)
-
-
-def boxes_from_keypoints(objects: Sequence[Object], scale: float = 1.25, kpt_thr: float = 0.3,
-                         image_size: tuple[int, int] | None = None) -> list[Object]:
-    """Each object with its box replaced by the box around its confident keypoints, scaled.
-
-    As MMPose 0.x's PoseTrackerNode did between detections (``det_interval``): the tightest box
-    of the keypoints scoring above ``kpt_thr``, grown ``scale`` times about its centre, clipped to
-    ``image_size`` (width, height) when given. An object with fewer than two such keypoints
-    keeps its box.
-    """
-    out = []
-    for obj in objects:
-        if obj.keypoints is not None:
-            ok = np.isfinite(obj.keypoints).all(axis=1)
-            if obj.keypoint_scores is not None:
-                ok &= np.asarray(obj.keypoint_scores) > kpt_thr     # strictly, as MMPose 0.x
-            if ok.sum() >= 2:
-                pts = np.asarray(obj.keypoints, np.float64)[ok]
-                centre = (pts.min(axis=0) + pts.max(axis=0)) / 2
-                half = (pts.max(axis=0) - pts.min(axis=0)) * scale / 2
-                x1, y1 = centre - half
-                x2, y2 = centre + half
-                if image_size is not None:
-                    w, h = image_size
-                    x1, x2 = float(np.clip(x1, 0, w)), float(np.clip(x2, 0, w))
-                    y1, y2 = float(np.clip(y1, 0, h)), float(np.clip(y2, 0, h))
-                obj = obj.replace(bbox=(x1, y1, x2, y2))
-        out.append(obj)
-    return out
 
 
 def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -105,18 +77,11 @@ class Tracker(Node):
     ``max_dist`` box sizes). A track unseen for more than ``max_age`` frames is forgotten.
     """
 
-    def __init__(self, match: str = 'iou', iou_thr: float = 0.3, oks_thr: float = 0.3,
-                 max_age: int = 10, max_dist: float = 1.5, kpt_thr: float = 0.3) -> None:
-        if match not in ('iou', 'keypoints'):
-            raise ValueError(f"match must be 'iou' or 'keypoints', but got {match!r}")
-        for name, value in (('iou_thr', iou_thr), ('oks_thr', oks_thr), ('kpt_thr', kpt_thr)):
-            if not 0 <= value <= 1:
-                raise ValueError(f'{name} must be in [0, 1], but got {value}')
-        if max_age < 0 or max_dist < 0:
-            raise ValueError(f'max_age and max_dist must be >= 0, but got max_age={max_age}, '
-                             f'max_dist={max_dist}')
-        self.match, self.iou_thr, self.oks_thr = match, float(iou_thr), float(oks_thr)
-        self.max_age, self.max_dist, self.kpt_thr = int(max_age), float(max_dist), float(kpt_thr)
+    def __init__(self, match: Literal['iou', 'keypoints'] = 'iou', iou_thr: Unit = 0.3,
+                 oks_thr: Unit = 0.3, max_age: NonNegative = 10,
+                 max_dist: NonNegativeFloat = 1.5, kpt_thr: Unit = 0.3) -> None:
+        self.match, self.iou_thr, self.oks_thr = match, iou_thr, oks_thr
+        self.max_age, self.max_dist, self.kpt_thr = max_age, max_dist, kpt_thr
         self._tracks: list[_Track] = []
         self._next_id = 0
 
@@ -249,15 +214,11 @@ class Smoother(Node):
     from the capture ``timestamp``. A track unseen for ``max_age`` frames is forgotten.
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0,
-                 max_age: int = 30, smooth_bbox: bool = True) -> None:
-        if min_cutoff <= 0 or d_cutoff <= 0 or beta < 0:
-            raise ValueError(f'min_cutoff and d_cutoff must be > 0 and beta >= 0, but got '
-                             f'min_cutoff={min_cutoff}, beta={beta}, d_cutoff={d_cutoff}')
-        if max_age < 1:
-            raise ValueError(f'max_age must be >= 1, but got {max_age}')
-        self.params = (float(min_cutoff), float(beta), float(d_cutoff))
-        self.max_age, self.smooth_bbox = int(max_age), bool(smooth_bbox)
+    def __init__(self, min_cutoff: PositiveFloat = 1.0, beta: NonNegativeFloat = 0.0,
+                 d_cutoff: PositiveFloat = 1.0, max_age: Positive = 30,
+                 smooth_bbox: bool = True) -> None:
+        self.params = (min_cutoff, beta, d_cutoff)
+        self.max_age, self.smooth_bbox = max_age, smooth_bbox
         self._states: dict[Hashable, _Smoothed] = {}
         self._count = 0
 
@@ -287,7 +248,7 @@ class Smoother(Node):
         t = self.frame_time(frame)
         out = []
         for order, obj in enumerate(frame.objects):
-            key = ('track', obj.track_id) if obj.track_id is not None else ('order', order)
+            key = track_key(obj, order)
             state = self._states.get(key)
             if state is None:
                 state = self._states[key] = _Smoothed(OneEuro(*self.params))

@@ -7,9 +7,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
+from nodes.common import normalize_classes
 from nodes.models.openmmlab import detector as detector_module
 from nodes.models.openmmlab.detector import (ClassNamesMismatch, DetectorNode, head_num_classes,
-                            normalize_classes, resolve_classes)
+                                             resolve_classes)
 from webcam_app import Frame, NodeHarness, Object, WebcamAppError, make_frame
 
 
@@ -63,11 +64,12 @@ def test_head_num_classes_one_and_two_stage() -> None:
 
 
 @pytest.mark.parametrize('params,message', [
-    ({'score_thr': 1.5}, 'score_thr must be in'), ({'max_objects': 0}, 'max_objects must be'),
+    ({'score_thr': 1.5}, r'score_thr must be float in \[0, 1\]'),
+    ({'max_objects': 0}, 'max_objects must be'),
     ({'det_interval': 0}, 'det_interval must be'), ({'model': ''}, 'model must be')])
 def test_bad_parameters(params: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        DetectorNode(**{'model': 'hand', **params})
+        NodeHarness(DetectorNode, **{'model': 'hand', **params})
 
 
 def test_det_interval_tracks_boxes_from_the_latest_poses(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -78,7 +80,7 @@ def test_det_interval_tracks_boxes_from_the_latest_poses(monkeypatch: pytest.Mon
         return tuple(o.replace(bbox=(1, 2, 3, 4)) for o in objects)
     monkeypatch.setattr(detector_module, 'boxes_from_keypoints', boxes_from_keypoints)
     node = DetectorNode('hand', det_interval=3)
-    node.classes = ('hand',)
+    node.classes, node.dataset_meta = ('hand',), {'classes': ('hand',)}   # as setup() sets them
     detected = []
     monkeypatch.setattr(node, 'detect', lambda image: detected.append(1) or (
         Object((0, 0, 10, 10), label='hand', score=0.9),))

@@ -4,7 +4,9 @@ import cv2
 import numpy as np
 import pytest
 
-from nodes.draw.effects import Background, BigEye, FingertipTrail, PinchDetector, Sunglasses
+from nodes.draw.effects import Background
+from nodes.draw.effects_face import BigEye, Sunglasses
+from nodes.draw.effects_hand import FingertipTrail, PinchDetector
 from nodes.keypoints import eye_points, hands, keypoint
 from tests.nodes.metas import (EYE_METAS, HAND_METAS, body_object, changed, hand_object, near,
                                onehand10k_meta)
@@ -49,7 +51,8 @@ def test_face_only_models_give_eyes_from_their_contours():
     wflw = {'keypoint_name2id': {f'kpt-{i}': i for i in range(98)}}
     kpts = np.arange(196, dtype=float).reshape(98, 2)
     left, right = eye_points(Object(bbox=(0, 0, 1, 1), keypoints=kpts), wflw)
-    np.testing.assert_allclose(left, kpts[97]) and np.testing.assert_allclose(right, kpts[96])
+    np.testing.assert_allclose(left, kpts[97])
+    np.testing.assert_allclose(right, kpts[96])
 
 
 # -- eye effects ---------------------------------------------------------------------------------
@@ -204,7 +207,7 @@ def test_background_changes_everything_outside_the_padded_boxes(mode, tmp_path):
     cv2.imwrite(str(tmp_path / 'beach.png'), picture)
     params = {'blur': {}, 'color': {'color': (255, 0, 0)},
               'image': {'image': str(tmp_path / 'beach.png')}}[mode]
-    out = _run(Background, [frame], mode=mode, padding=10, **params)[0]
+    out = _run(Background, [frame], mode=mode, keep='boxes', padding=10, **params)[0]
     np.testing.assert_array_equal(frame.image, before)
     keep = _keep_mask(objs, 10)
     np.testing.assert_array_equal(out.image[keep], before[keep])
@@ -220,12 +223,13 @@ def test_background_changes_everything_outside_the_padded_boxes(mode, tmp_path):
 def test_background_keeps_only_the_chosen_labels_and_checks_its_picture(tmp_path):
     meta = onehand10k_meta()
     frame = _noise_frame([hand_object(meta, (300, 240), 150)], meta)
-    out = _run(Background, [frame], mode='color', color=(0, 0, 0), labels=['person'])[0]
+    out = _run(Background, [frame], mode='color', keep='boxes', color=(0, 0, 0),
+               labels=['person'])[0]
     assert not out.image.any()
     with pytest.raises(ValueError, match='does not exist'):
         with NodeHarness(Background(mode='image', image=str(tmp_path / 'none.png'))):
             pass
     with pytest.raises(ValueError, match='mode must be one of'):
-        Background(mode='green')
-    with pytest.raises(ValueError, match='color must be 3 numbers'):
-        Background(mode='color', color=(0, 300, 0))
+        NodeHarness(Background, mode='green')
+    with pytest.raises(ValueError, match=r'color must be a color: 3 ints from 0 to 255'):
+        NodeHarness(Background, mode='color', color=(0, 300, 0))

@@ -201,14 +201,14 @@ def test_pose_tracks_a_moving_person_in_video_mode_deterministically():
 
 
 def test_parameters_are_validated():
-    with pytest.raises(ValueError, match='max_num_hands must be an integer >= 1'):
-        MediaPipeHands(max_num_hands=0)
-    with pytest.raises(ValueError, match='model_complexity must be one of'):
-        MediaPipeHands(model_complexity=2)
-    with pytest.raises(ValueError, match=r'min_detection_confidence must be a number in \[0, 1\]'):
-        MediaPipePose(min_detection_confidence=1.5)
-    with pytest.raises(ValueError, match="keypoints must be 'blazepose' or 'coco'"):
-        MediaPipePose(keypoints='halpe')
+    with pytest.raises(ValueError, match='max_num_hands must be int >= 1'):
+        NodeHarness(MediaPipeHands, max_num_hands=0)
+    with pytest.raises(ValueError, match='model_complexity must be one of 0, 1'):
+        NodeHarness(MediaPipeHands, model_complexity=2)
+    with pytest.raises(ValueError, match=r'min_detection_confidence must be float in \[0, 1\]'):
+        NodeHarness(MediaPipePose, min_detection_confidence=1.5)
+    with pytest.raises(ValueError, match="keypoints must be one of 'blazepose', 'coco'"):
+        NodeHarness(MediaPipePose, keypoints='halpe')
 
 
 def test_a_model_that_is_not_bundled_is_reported_as_unavailable_weights():

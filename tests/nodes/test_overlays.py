@@ -20,7 +20,8 @@ class FakeMetrics:
                 'nodes': {'camera': {'fps': 29.97, 'service_ms_p50': 1.25,
                                      'skipped_at_source': 2},
                           'display': {'fps': 29.5, 'service_ms_p50': 4.0,
-                                      'latency_ms_p50': 41.6, 'skipped_at_source': 0}},
+                                      'latency_ms_p50': 41.6, 'result_age_ms_p50': 75.2,
+                                      'skipped_at_source': 0}},
                 'buffers': {'frames': {'dropped': 3}, 'shown': {'dropped': 0}}}
 
 
@@ -44,12 +45,15 @@ def test_monitor_draws_and_its_key_hides_it():
     assert hidden is frame
 
 
-def test_monitor_hidden_at_start_when_asked():
+@pytest.mark.parametrize('cls,key', [(Monitor, 'm'), (HelpBoard, 'h')])
+def test_hidden_at_start_when_asked_and_shown_by_its_enable_key(cls, key):
     frame = make_frame(0, 320, 240)
-    with NodeHarness(Monitor, enable_key='m', visible=False) as h:
+    with NodeHarness(cls, enable_key=key, visible=False) as h:
         assert h.feed(frame=frame)['frame'] is frame
-        h.press('m')
+        h.press(key)
         assert changed(frame, h.feed(frame=frame)['frame']) > 100
+        h.press(key)
+        assert h.feed(frame=frame)['frame'] is frame
 
 
 def test_monitor_text_from_metrics_refreshes_at_most_every_interval():
@@ -60,7 +64,7 @@ def test_monitor_text_from_metrics_refreshes_at_most_every_interval():
         h.run([make_frame(i, 320, 240) for i in range(5)])
     lines = h.node.panel.lines
     assert metrics.calls == 1
-    assert lines[0] == 'hand live  e2e 42 ms  drops 5'
+    assert lines[0] == 'hand live  e2e 42 ms  results 75 ms old  drops 5'
     assert 'camera: 30.0 fps  1.2 ms' in lines and 'display: 29.5 fps  4.0 ms' in lines
     assert lines[-1].startswith('cpu ') and 'rss ' in lines[-1]
 
@@ -73,10 +77,10 @@ def test_monitor_without_metrics_uses_the_frame_stamps():
     assert lines[1] == 'detector: 25.0 ms'
 
 
-def test_helpboard_lists_hot_keys_and_toggles_with_h():
+def test_helpboard_lists_hot_keys_and_its_enable_key_toggles_it():
     frame = make_frame(0, 320, 240)
-    h = with_context(NodeHarness(HelpBoard, name='help'),
-                     hotkeys={'m': 'monitor', 'b': 'boxes'})
+    h = with_context(NodeHarness(HelpBoard, name='help', enable_key='h'),
+                     hotkeys={'m': 'monitor', 'b': 'boxes', 'h': 'help'})
     with h:
         assert h.feed(frame=frame)['frame'] is frame          # hidden at start
         h.press('h')
@@ -88,16 +92,6 @@ def test_helpboard_lists_hot_keys_and_toggles_with_h():
     assert changed(frame, shown) > 100
     assert h.node.panel.lines == ('hot keys', 'b: toggle boxes', 'm: toggle monitor', 'h: help',
                                   'q/ESC: quit')
-
-
-def test_helpboard_with_its_own_enable_key_h():
-    frame = make_frame(0, 320, 240)
-    with NodeHarness(HelpBoard, enable_key='h', visible=False) as h:
-        assert h.feed(frame=frame)['frame'] is frame
-        h.press('h')
-        assert changed(frame, h.feed(frame=frame)['frame']) > 100
-        h.press('h')
-        assert h.feed(frame=frame)['frame'] is frame
 
 
 def test_text_panel_fits_small_pictures():
@@ -113,4 +107,4 @@ def test_text_panel_fits_small_pictures():
                                              ({'interval': -1}, 'interval must be')])
 def test_monitor_bad_params(params, message):
     with pytest.raises(ValueError, match=message):
-        Monitor(**params)
+        NodeHarness(Monitor, **params)   # built as a graph builds it: declared types checked

@@ -26,10 +26,10 @@ def assert_pose(obj: Object, meta: dict) -> None:
 
 
 def test_bad_parameters() -> None:
-    with pytest.raises(ValueError, match='bbox_thr must be in'):
-        TopdownPoseEstimatorNode('hand', bbox_thr=2)
-    with pytest.raises(ValueError, match='flip_test must be true or false'):
-        TopdownPoseEstimatorNode('hand', flip_test='yes')
+    with pytest.raises(ValueError, match=r'bbox_thr must be float in \[0, 1\]'):
+        NodeHarness(TopdownPoseEstimatorNode, model='hand', bbox_thr=2)
+    with pytest.raises(ValueError, match='flip_test must be bool'):
+        NodeHarness(TopdownPoseEstimatorNode, model='hand', flip_test='yes')
 
 
 @pytest.fixture(scope='module')

@@ -191,8 +191,8 @@ def test_prediction_writer_empty_run_and_bad_params(tmp_path):
     with NodeHarness(PredictionWriter, path=str(path)):
         pass
     assert json.loads(path.read_text()) == []
-    with pytest.raises(ValueError, match='format must be'):
-        PredictionWriter(path='x.json', format='yaml')
+    with pytest.raises(ValueError, match="format must be one of 'auto', 'json', 'jsonl'"):
+        NodeHarness(PredictionWriter, path='x.json', format='yaml')
     with pytest.raises(ValueError, match='does not exist'):
         with NodeHarness(PredictionWriter, path=str(tmp_path / 'no' / 'p.json')):
             pass

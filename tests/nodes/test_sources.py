@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import dataclasses
-import logging
 import threading
 import time
 
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 
 from nodes.io import sources
+from nodes.io.live_capture import SourceLost
 from nodes.io.sources import VideoSource, natural_key, parse_input
 from webcam_app import EOS, NodeHarness
 
@@ -42,13 +42,16 @@ def test_video_file_yields_every_frame_then_eos(video_file):
     assert frames[3].meta['input'] == str(video_file)
     assert frames[0].timestamp <= frames[-1].timestamp <= time.monotonic()
     assert h.node.corrupt_frames == 0
+    assert h.node.total_frames == 30      # a progress bar's total
 
 
 def test_start_and_max_frames(video_file):
     with NodeHarness(VideoSource, input=str(video_file), start=5, max_frames=10) as h:
         frames = drain(h)
-    assert [f.frame_id for f in frames] == list(range(10))
+    assert [f.frame_id for f in frames] == list(range(10)) and h.node.total_frames == 10
     assert [index_of(f.image) for f in frames] == list(range(5, 15))
+    with NodeHarness(VideoSource, input=str(video_file), start=25) as h:
+        assert h.node.total_frames == len(drain(h)) == 5
     assert frames[0].meta['source_timestamp_ms'] == pytest.approx(200.0)
 
 
@@ -57,6 +60,7 @@ def test_loop_starts_over_at_start(make_video):
     with NodeHarness(VideoSource, input=str(video), loop=True, start=2, max_frames=10) as h:
         frames = drain(h)
     assert [index_of(f.image) for f in frames] == [2, 3, 4, 5, 2, 3, 4, 5, 2, 3]
+    assert h.node.total_frames == 10      # looping: as many as max_frames
     assert [f.frame_id for f in frames] == list(range(10))
 
 
@@ -79,7 +83,7 @@ def test_folder_in_natural_order(image_folder):
     names = [f.meta['path'].rsplit('/', 1)[-1] for f in frames]
     assert names == ['img1.png', 'img2.png', 'img10.png', 'img11.png']
     assert [index_of(f.image) for f in frames] == [0, 1, 2, 3]
-    assert h.node.mode_hint == 'replay'
+    assert h.node.mode_hint == 'replay' and h.node.total_frames == 4
 
 
 def test_folder_skips_unreadable_images(image_folder):
@@ -128,13 +132,13 @@ def test_parse_input(value, expected):
 
 
 @pytest.mark.parametrize('params, message', [
-    ({'input': -1}, 'index must be >= 0'), ({'input': True}, 'input must be'),
-    ({'start': -2}, 'start must be'), ({'max_frames': 1.5}, 'max_frames must be'),
-    ({'fps': 0}, 'fps must be'),
+    ({'input': -1}, 'index must be >= 0'), ({'input': True}, 'input must be str or int'),
+    ({'start': -2}, 'start must be int >= 0'), ({'max_frames': 1.5}, 'max_frames must be'),
+    ({'fps': 0}, 'fps must be float > 0 or null'), ({'lost_after': 0}, 'lost_after must be'),
 ])
 def test_bad_parameters(params, message):
     with pytest.raises(ValueError, match=message):
-        VideoSource(**params)
+        NodeHarness(VideoSource, **params)
 
 
 def test_mode_hints_are_known_before_check():
@@ -184,6 +188,7 @@ class FakeCamera:
 
     plan: list[int] = []
     opens = 0
+    reopened = threading.Event()   # reopened cameras read once this is set
 
     def __init__(self, *args):
         type(self).opens += 1
@@ -200,6 +205,8 @@ class FakeCamera:
         return 30.0 if prop == cv2.CAP_PROP_FPS else 0.0
 
     def read(self):
+        if type(self).opens > 1:
+            assert self.reopened.wait(10)
         if self.left <= 0:
             return False, None
         self.left -= 1
@@ -212,34 +219,52 @@ class FakeCamera:
 @pytest.fixture
 def fake_camera(monkeypatch):
     FakeCamera.plan, FakeCamera.opens = [], 0
+    FakeCamera.reopened = threading.Event()
     monkeypatch.setattr(sources.cv2, 'VideoCapture', FakeCamera)
     return FakeCamera
 
 
-def test_camera_reconnects_with_backoff_then_ends(fake_camera, caplog):
-    fake_camera.plan = [3, 0, 2]   # 3 frames, a reopen that gives none, one that gives 2
-    caplog.set_level(logging.WARNING, logger='nodes.io.sources')
-    with NodeHarness(VideoSource, input=0, reconnect_attempts=2, reconnect_backoff=0.0) as h:
+def test_camera_is_read_on_its_own_thread_and_reconnects(fake_camera):
+    fake_camera.plan = [1, 0, 1]   # 1 frame, a reopen that gives none, one that gives 1
+    with NodeHarness(VideoSource, input=0, retry_interval=0.0) as h:
         assert h.node.mode_hint == 'live'
-        frames = drain(h)
-        cap = h.node._cap
-    assert len(frames) == 5
-    assert frames[0].meta['source_timestamp_ms'] is None and frames[0].meta['fps'] == 30.0
-    assert fake_camera.opens == 5    # check() opened once; setup() reused it; 4 reopens
-    assert sum('reconnecting' in r.message for r in caplog.records) == 4
-    assert 'after 2 reconnect attempts' in caplog.records[-1].message
-    assert cap is None or cap.released
+        first = h.feed()['frame']
+        fake_camera.reopened.set()
+        later = h.feed()['frame']           # after two reconnects
+        capture = h.node._capture
+    assert first.meta['source_timestamp_ms'] is None and first.meta['fps'] == 30.0
+    assert later.frame_id == first.frame_id + 1
+    assert capture.reconnects >= 2 and fake_camera.opens >= 3   # check() opened the first
+
+
+def test_lost_camera_ends_the_run_with_exit_3_naming_it(fake_camera):
+    fake_camera.plan = [1]
+    fake_camera.reopened.set()
+    with pytest.raises(SourceLost, match=r'camera \(0\): no frame for .* the source is lost'):
+        with NodeHarness(VideoSource, input=0, retry_interval=0.0, lost_after=0.01,
+                         name='camera') as h:
+            while True:
+                h.feed()
+    assert SourceLost.exit_code == 3
 
 
 @pytest.mark.timeout(20)
-def test_stop_interrupts_the_backoff(fake_camera):
+def test_stop_wakes_a_source_waiting_for_a_frame(fake_camera):
     fake_camera.plan = [1]
-    with NodeHarness(VideoSource, input='webcam', reconnect_attempts=3,
-                     reconnect_backoff=60.0) as h:
+    fake_camera.reopened.set()
+    with NodeHarness(VideoSource, input='webcam', retry_interval=60.0) as h:
         assert h.feed()['frame'].frame_id == 0
-        timer = threading.Timer(0.05, h.events.publish, ('stop', 'test'))
-        started = time.monotonic()
+        timer = threading.Timer(0.05, h.stop)
         timer.start()
-        assert h.feed()['frame'] is EOS    # woken from a 60 s backoff by the runtime's stop event
+        assert h.feed()['frame'] is EOS    # woken from a 60 s backoff (the test times out at 20)
         timer.join()
-    assert time.monotonic() - started < 10.0
+
+
+def test_fps_paces_a_video_file(make_video):
+    video = make_video(6, fps=1000.0)
+    with NodeHarness(VideoSource, input=str(video), fps=50) as h:
+        frames = drain(h)
+    assert [f.meta['fps'] for f in frames] == [50] * 6
+    assert h.node.mode_hint == 'replay'
+    # frame k is not emitted before its time at 50 fps on the monotonic clock
+    assert frames[-1].timestamp - frames[0].timestamp >= 5 / 50 - 0.002

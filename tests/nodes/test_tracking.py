@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nodes.tracking.tracker import OneEuro, Smoother, Tracker, boxes_from_keypoints, iou_matrix
+from nodes.common import boxes_from_keypoints
+from nodes.tracking.tracker import OneEuro, Smoother, Tracker, iou_matrix
 from tests.nodes.metas import HAND_METAS, hand_object, onehand10k_meta
 from webcam_app import NodeHarness, Object, make_frame
 
@@ -83,6 +84,19 @@ def test_track_survives_a_gap_up_to_max_age():
         assert len(_ids_per_hand(h.run(frames), truth)[0]) == 2
 
 
+@pytest.mark.parametrize('gap,max_age,ids', [
+    (3, 3, 1),    # unseen for exactly max_age frames: the track survives
+    (4, 3, 2),    # one frame more: it is forgotten, the object gets a new id
+    (1, 0, 2),    # max_age 0: any gap forgets
+])
+def test_max_age_is_the_longest_gap_a_track_survives(gap, max_age, ids):
+    meta = onehand10k_meta()
+    path = [[(100 + 10 * t, 200) for t in range(12)]]
+    frames, truth = _clip(meta, path, missing={(t, 0) for t in range(4, 4 + gap)})
+    with NodeHarness(Tracker, max_age=max_age) as h:
+        assert len(_ids_per_hand(h.run(frames), truth)[0]) == ids
+
+
 def test_new_objects_get_new_ids_and_input_is_kept():
     meta = onehand10k_meta()
     frame = make_frame(0, objects=[hand_object(meta, (100, 100)), hand_object(meta, (400, 300))],
@@ -96,9 +110,9 @@ def test_new_objects_get_new_ids_and_input_is_kept():
 
 def test_tracker_rejects_bad_parameters():
     with pytest.raises(ValueError, match='match must be'):
-        Tracker(match='oks')
-    with pytest.raises(ValueError, match='iou_thr must be in'):
-        Tracker(iou_thr=2)
+        NodeHarness(Tracker, match='oks')
+    with pytest.raises(ValueError, match=r'iou_thr must be float in \[0, 1\]'):
+        NodeHarness(Tracker, iou_thr=2)
 
 
 def test_iou_matrix():

@@ -143,7 +143,7 @@ def test_keypoints_without_a_meta_are_drawn_as_points():
 
 
 def test_rejects_bad_parameters():
-    with pytest.raises(ValueError, match="skeleton_style must be 'mmpose' or 'openpose'"):
-        PoseVisualizer(skeleton_style='coco')
-    with pytest.raises(ValueError, match='thickness'):
-        PoseVisualizer(thickness=0)
+    with pytest.raises(ValueError, match="skeleton_style must be one of 'mmpose', 'openpose'"):
+        NodeHarness(PoseVisualizer, skeleton_style='coco')
+    with pytest.raises(ValueError, match='thickness must be int >= 1'):
+        NodeHarness(PoseVisualizer, thickness=0)

@@ -77,6 +77,32 @@ def test_models_dir_and_environment_folder(tmp_path: Path, cache: Path,
     assert W.resolve_weights('det', URL, None) == str(in_env)
 
 
+def test_a_relative_path_is_looked_for_beside_the_graph_then_in_the_working_dir(
+        tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    graph_dir, work_dir = tmp_path / 'graphs', tmp_path / 'work'
+    in_work = touch(work_dir / 'ckpt' / 'mine.pth')
+    monkeypatch.chdir(work_dir)
+    found = W.resolve_weights('det', URL, 'ckpt/mine.pth', graph_dir=str(graph_dir))
+    assert found == str(in_work.resolve())            # only in the working directory: taken
+    beside = touch(graph_dir / 'ckpt' / 'mine.pth')
+    found = W.resolve_weights('det', URL, 'ckpt/mine.pth', graph_dir=str(graph_dir))
+    assert found == str(beside.resolve())             # in both: the graph's folder wins
+
+
+def test_models_dir_comes_before_the_environment_folder(
+        tmp_path: Path, cache: Path, monkeypatch: pytest.MonkeyPatch, no_download: list) -> None:
+    in_env = touch(tmp_path / 'env' / NAME)
+    monkeypatch.setenv(W.MODELS_DIR_ENV, str(tmp_path / 'env'))
+    in_dir = touch(tmp_path / 'dir' / NAME)
+    assert W.resolve_weights('det', URL, None, models_dir=str(tmp_path / 'dir')) == str(in_dir)
+    in_dir.unlink()
+    assert W.resolve_weights('det', URL, None, models_dir=str(tmp_path / 'dir')) == str(in_env)
+    in_env.unlink()
+    with pytest.raises(WeightsUnavailable):           # a download goes to --models-dir
+        W.resolve_weights('det', URL, None, models_dir=str(tmp_path / 'dir'))
+    assert no_download == [(URL, tmp_path / 'dir' / NAME)]
+
+
 def test_cache_is_used_without_downloading(cache: Path, no_download: list) -> None:
     cached = touch(cache / NAME)
     assert W.resolve_weights('det', URL, None, graph_dir='.') == str(cached)

@@ -5,10 +5,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.footage import photo_path
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -86,15 +87,14 @@ def wait_for_line(proc: subprocess.Popen, text: str) -> None:
 
 
 @pytest.mark.parametrize('sig,code', [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_stops_a_live_run_within_2s(tmp_path, sig, code):
+def test_signal_stops_a_live_run(tmp_path, sig, code):
     proc = cli('--config', str(write_graph(tmp_path, 'PassThrough')))
     wait_for_line(proc, 'running')
-    sent = time.monotonic()
     proc.send_signal(sig)
-    proc.wait(timeout=5)
-    assert time.monotonic() - sent < 2.0
+    _, err = proc.communicate(timeout=30)   # how fast: bench/stress_stop.py
     assert proc.returncode == code
-    assert 'Traceback' not in proc.stderr.read()
+    assert 'stopping: ' + ('Ctrl-C' if sig == signal.SIGINT else 'SIGTERM') in err
+    assert 'Traceback' not in err
 
 
 def test_node_error_exits_1_and_names_the_node(tmp_path):
@@ -137,5 +137,47 @@ def test_help_reads_well():
     assert proc.returncode == 0
     for flag in ('--config', '--input', '--headless', '--out', '--pred-out', '--mode',
                  '--max-frames', '--device', '--set', '--metrics-out', '--print-graph',
-                 '--list-nodes', '--log-level', 'exit codes'):
+                 '--list-nodes', '--log-level', '--serve', '--serve-token', 'exit codes'):
         assert flag in out
+
+
+def test_serve_adds_a_web_view_beside_the_display(tmp_path):
+    path = tmp_path / 'graph.yaml'
+    path.write_text((ROOT / 'graphs' / 'preview.yaml').read_text())
+    proc = cli('--config', str(path), '--serve', '0.0.0.0:8089', '--print-graph')
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert '  webview: WebView' in out
+    assert '-> frame webview_in [' in out and '<- frame (trigger) webview_in [' in out
+
+
+@pytest.mark.parametrize('args,message', [
+    (('--serve', '80000'), "argument --serve: must be PORT or HOST:PORT"),
+    (('--serve', 'host:'), "argument --serve: must be PORT or HOST:PORT"),
+    (('--serve-token', 'x'), '--serve-token is given, but nothing is served'),
+])
+def test_bad_serve_options_exit_2(tmp_path, args, message):
+    proc = cli('--config', str(ROOT / 'graphs' / 'preview.yaml'), '--print-graph', *args)
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert message in err
+
+
+@pytest.mark.parametrize('value,expected', [
+    ('8080', ('127.0.0.1', 8080)), ('0.0.0.0:80', ('0.0.0.0', 80)),
+    ('[::1]:9000', ('::1', 9000)), ('localhost:0', ('localhost', 0))])
+def test_serve_address_defaults_to_loopback(value, expected):
+    from webcam_app.app.cli import serve_address
+    assert serve_address(value) == expected
+
+
+def test_a_busy_serve_port_exits_2_before_anything_runs():
+    import socket
+    with socket.create_server(('127.0.0.1', 0)) as busy:
+        port = busy.getsockname()[1]
+        proc = cli('--config', str(ROOT / 'graphs' / 'preview.yaml'), '--headless',
+                   '--input', str(photo_path('vtest.avi')), '--serve', str(port))
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2
+    assert f"node 'webview' (WebView): cannot serve on 127.0.0.1:{port}:" in err
+    assert 'opened' not in err   # the source never started

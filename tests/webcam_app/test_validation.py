@@ -23,8 +23,8 @@ CASES = [
     ('two_producers.yaml', 6, "buffer 'frames' is written by both 'a' and 'b'", 'own buffer'),
     ('cycle.yaml', 6, 'cycle', 'kind: previous'),
     ('duplicate_name.yaml', 6, "duplicate node name 'source'", 'its own name'),
-    ('bad_buffer.yaml', 3, "size must be an integer >= 1, but got 0", 'size: 1'),
-    ('bad_buffer.yaml', 4, "policy must be one of drop_oldest, block, drop_newest", ''),
+    ('bad_buffer.yaml', 3, "size must be int >= 1, but got 0", 'size: 1'),
+    ('bad_buffer.yaml', 4, "policy must be one of 'drop_oldest', 'block', 'drop_newest'", ''),
     ('missing_plugin.yaml', 2, 'plugin file not found', 'relative to the YAML'),
     ('broken_plugin.yaml', 2, 'this plugin is broken on purpose', 'fix the plugin'),
 ]
@@ -52,11 +52,11 @@ def test_all_errors_are_reported_at_once():
     assert "many_errors.yaml:9: node 'sink': unknown node type 'Colect'" in text
 
 
-def test_a_bad_parameter_value_is_reported_at_its_node():
+def test_a_bad_parameter_value_is_reported_by_its_declared_type():
     graph = {'nodes': [
         {'name': 'source', 'type': 'CountSource', 'outputs': {'frame': 'f'}},
         {'name': 'gate', 'type': 'NeedsThreshold', 'threshold': 3, 'inputs': {'frame': 'f'}}]}
-    with pytest.raises(ConfigError, match=r'threshold must be in \[0, 1\], but got 3'):
+    with pytest.raises(ConfigError, match=r'gate.threshold must be float in \[0, 1\], but got 3'):
         load_graph(graph)
 
 

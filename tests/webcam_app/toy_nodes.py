@@ -5,6 +5,7 @@ import threading
 import time
 
 from webcam_app import EOS, Node, make_frame
+from webcam_app.params import Unit
 
 
 class CountSource(Node):
@@ -16,13 +17,12 @@ class CountSource(Node):
         self.n, self.fps, self.width, self.height = n, fps, width, height
         self.mode_hint = 'live' if fps else 'replay'
         self.i = 0
-        self._tick = threading.Event()
 
     def process(self):
         if 0 <= self.n <= self.i:
             return EOS
-        if self.fps:
-            self._tick.wait(1 / self.fps)   # pacing, like a camera
+        if self.fps and not self.wait(1 / self.fps):   # pacing, like a camera
+            return EOS
         self.i += 1
         return make_frame(self.i - 1, self.width, self.height, color=(self.i % 256, 0, 0))
 
@@ -43,6 +43,40 @@ class AddValue(Node):
         if self.drop_every and frame.frame_id % self.drop_every == 0:
             return None
         return frame.with_meta(**{self.key: frame.frame_id * self.factor})
+
+
+class HoldFirst(Node):
+    """Passes frames on, but holds the first one until ``opened`` is set (by a test)."""
+
+    def __init__(self) -> None:
+        self.opened = threading.Event()
+        self._first = True
+
+    def process(self, frame):
+        if self._first:
+            self._first = False
+            if not self.opened.wait(30):
+                raise TimeoutError('the test never opened the gate')
+        return frame
+
+
+class SlowSetup(Node):
+    """A node whose setup() (a model loading) lasts until a test sets ``loaded``."""
+
+    def __init__(self) -> None:
+        self.entered, self.loaded, self.closed = (threading.Event(), threading.Event(),
+                                                  threading.Event())
+
+    def setup(self):
+        self.entered.set()
+        if not self.loaded.wait(30):
+            raise TimeoutError('the test never finished loading')
+
+    def process(self, frame):
+        return frame
+
+    def close(self):
+        self.closed.set()
 
 
 class JoinLatest(Node):
@@ -72,10 +106,42 @@ class Collect(Node):
 class NeedsThreshold(Node):
     """A node with a required parameter."""
 
-    def __init__(self, threshold: float):
-        if not 0 <= threshold <= 1:
-            raise ValueError(f'threshold must be in [0, 1], but got {threshold!r}')
+    def __init__(self, threshold: Unit):
         self.threshold = threshold
+
+    def process(self, frame):
+        return frame
+
+
+class Gate(Node):
+    """Pass frames through, but hold each one until ``Gate.opened`` is set (for live tests)."""
+
+    opened = threading.Event()
+    holding = threading.Event()   # set while a frame waits at the gate
+
+    def process(self, frame):
+        Gate.holding.set()
+        Gate.opened.wait(10)
+        return frame
+
+
+class CountSetups(Node):
+    """Count how often setup runs, as a model node's loading would."""
+
+    setups = 0
+
+    def setup(self):
+        CountSetups.setups += 1
+
+    def process(self, frame):
+        return frame.with_meta(setups=CountSetups.setups)
+
+
+class FailSetup(Node):
+    """A node whose setup fails, like a model that cannot load."""
+
+    def setup(self):
+        raise OSError('cannot load the model')
 
     def process(self, frame):
         return frame

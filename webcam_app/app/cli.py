@@ -9,12 +9,15 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from ..builder import build_graph, node_parameters
-from ..config import apply_overrides, load_config
-from ..errors import ConfigError, WebcamAppError, WeightsUnavailable
+import webcam_stop
+
+from ..builder import build_graph
+from ..config import GraphConfig, apply_overrides, load_config
+from ..errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
 from ..executor import EXIT_CONFIG, Runner
 from ..graph import Graph
 from ..node import registry
+from ..params import node_params
 from ..plugins import load_plugin
 from .sinks import attach_sink
 
@@ -22,7 +25,7 @@ __all__ = ['main', 'prepare_graph']
 
 log = logging.getLogger('webcam_app')
 
-EXIT_SIGINT, EXIT_SIGTERM = 130, 143
+EXIT_SIGINT, EXIT_SIGTERM = webcam_stop.EXIT_SIGINT, webcam_stop.EXIT_SIGTERM
 
 EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml                         # webcam 0, window
@@ -30,7 +33,8 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/body.yaml --input frames/         # a folder of images
   %(prog)s --config graphs/hand.yaml --input clip.mp4 --headless --out out.mp4 --pred-out p.json
   %(prog)s --config graphs/hand.yaml --set detector.score_thr=0.3 --device cuda:0
-  %(prog)s --config graphs/hand.yaml --backend onnxruntime   # run the ONNX exports (no torch)
+  %(prog)s --config graphs/hand.yaml --headless --serve 8080   # watch at http://127.0.0.1:8080/
+  %(prog)s --config graphs/hand.yaml --backend onnxruntime   # the ONNX exports, no torch
   %(prog)s export graphs/hand.yaml [--models-dir DIR]      # write those exports
   %(prog)s --list-nodes
 
@@ -49,6 +53,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--headless', action='store_true', help='no window (batch runs, servers)')
     p.add_argument('--out', metavar='VIDEO', help='record the shown video to this file (.mp4/.avi)')
     p.add_argument('--pred-out', metavar='PATH', help='write predictions (.json, or .jsonl)')
+    p.add_argument('--serve', metavar='[HOST:]PORT', type=serve_address,
+                   help='serve the video, metrics and hot keys to a browser at http://HOST:PORT/ '
+                   '(HOST defaults to 127.0.0.1: this machine only)')
+    p.add_argument('--serve-token', metavar='TOKEN',
+                   help='require this token on every --serve route (?token=TOKEN); default: '
+                   '$WEBCAM_APP_SERVE_TOKEN')
     p.add_argument('--mode', choices=('live', 'replay'),
                    help='live: drop stale frames; replay: every frame, in order '
                    '(default: replay for files, live for cameras)')
@@ -63,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--offline', action='store_true',
                    help='never download weights (sets WEBCAM_APP_OFFLINE=1): use files on disk, '
                    'else the offline fallback')
+    p.add_argument('--trust-checkpoints', action='store_true',
+                   help='load model checkpoints in full, even those holding more than weights '
+                   '(a checkpoint is a pickle: only for files whose source you trust)')
     p.add_argument('--no-fallback', action='store_true',
                    help="don't switch to the graph's offline fallback when weights are missing")
     p.add_argument('--metrics-out', metavar='PATH', help='write run metrics as JSON at exit')
@@ -73,6 +86,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--log-level', default='INFO',
                    choices=('DEBUG', 'INFO', 'WARNING', 'ERROR'), help='default: INFO')
     return p
+
+
+def serve_address(value: str) -> tuple[str, int]:
+    """``PORT``, ``HOST:PORT`` or ``[IPv6]:PORT`` as (host, port); the host defaults to loopback."""
+    host, sep, port = value.rpartition(':')
+    if not port.isdigit() or int(port) > 65535 or (sep and not host):
+        raise argparse.ArgumentTypeError(
+            f'must be PORT or HOST:PORT with a port from 0 to 65535, such as 8080 or '
+            f'0.0.0.0:8080, but got {value!r}')
+    return (host.strip('[]') if sep else '127.0.0.1'), int(port)
 
 
 def _cli_path(value: str) -> str:
@@ -87,37 +110,58 @@ def _set_all(args: argparse.Namespace) -> dict[str, Any]:
               'headless': True if args.headless else None, 'device': args.device,
               'backend': args.backend,
               'max_frames': args.max_frames,
+              'trust_checkpoint': True if args.trust_checkpoints else None,
               'models_dir': _cli_path(args.models_dir) if args.models_dir else None}
     return {k: v for k, v in values.items() if v is not None}
 
 
+def _attach_web_view(config: GraphConfig, args: argparse.Namespace) -> None:
+    """--serve adds a WebView (or moves the graph's own); a token goes to every WebView."""
+    token = args.serve_token or os.environ.get('WEBCAM_APP_SERVE_TOKEN')
+    params: dict[str, Any] = {'token': token} if token else {}
+    if args.serve:
+        host, port = args.serve
+        attach_sink(config, 'web_view', {'host': host, 'port': port, **params})
+    elif params and not attach_sink(config, 'web_view', params, add=False) and args.serve_token:
+        raise ConfigError(ConfigIssue(config.where(), '--serve-token is given, but nothing is '
+                                      'served', 'add --serve [HOST:]PORT'))
+
+
 def prepare_graph(config_path: str | Path, args: argparse.Namespace) -> Graph:
-    """Load a graph and apply every command-line override to it. Raises ConfigError."""
+    """Load a graph and apply every command-line override to it; its nodes are not checked yet.
+    Raises ConfigError."""
     config = load_config(config_path)
-    if args.out:
-        attach_sink(config, 'Recorder', _cli_path(args.out))
-    if args.pred_out:
-        attach_sink(config, 'PredictionWriter', _cli_path(args.pred_out))
+    nodes = config.data.get('nodes')
+    if isinstance(nodes, list) and nodes:   # else the builder reports that, at its line
+        if args.out:
+            attach_sink(config, 'video_sink', {'path': _cli_path(args.out)})
+        if args.pred_out:
+            attach_sink(config, 'predictions', {'path': _cli_path(args.pred_out)})
+        _attach_web_view(config, args)
     apply_overrides(config, args.overrides)
-    return build_graph(config, mode=args.mode, set_all=_set_all(args),
-                       check=not args.print_graph)
+    return build_graph(config, mode=args.mode, set_all=_set_all(args), check=False)
 
 
 def _load_with_fallback(args: argparse.Namespace) -> Graph:
+    graph = prepare_graph(args.config, args)
+    if args.print_graph:     # touches no device
+        return graph
     try:
-        return prepare_graph(args.config, args)
+        graph.check_nodes()
     except WeightsUnavailable as exc:
-        fallback = load_config(args.config).data.get('fallback')
-        if args.no_fallback or not fallback:
+        if args.no_fallback or graph.fallback is None:
             raise
-        path = Path(args.config).parent / fallback
         log.warning('model weights are unavailable, so the offline fallback graph %s runs '
-                    'instead (use --no-fallback to fail instead):\n%s', path,
+                    'instead (use --no-fallback to fail instead):\n%s', graph.fallback,
                     '\n'.join(str(e) for e in exc.missing))
-        return prepare_graph(path, args)
+        graph = prepare_graph(graph.fallback, args)
+        graph.check_nodes()
+    return graph
 
 
 def list_nodes() -> str:
+    """Every node type: its docstring's first line, ports, and parameters with types and
+    defaults."""
     lines = []
     for name in registry.names():
         cls = registry.get(name)
@@ -125,25 +169,23 @@ def list_nodes() -> str:
         lines.append(f'{name} ({cls.__module__})' + (f': {doc[0]}' if doc else ''))
         ins = ', '.join(f'{p} ({k})' for p, k in cls.inputs.items()) or 'none (source)'
         lines.append(f'    inputs: {ins}; outputs: {", ".join(cls.outputs) or "none (sink)"}')
-        params = node_parameters(cls)
+        params = node_params(cls)
         if params is None:
             lines.append('    parameters: any')
-        elif params:
-            text = ', '.join(p.name if p.default is p.empty else f'{p.name}={p.default!r}'
-                             for p in params.values())
-            lines.append(f'    parameters: {text}')
+        lines += [f'    {param}' for param in (params or {}).values()]
     return '\n'.join(lines)
 
 
-def _install_signals(runner: Runner) -> None:
-    def handle(signum: int, _frame: Any) -> None:
-        code = EXIT_SIGINT if signum == signal.SIGINT else EXIT_SIGTERM
-        if runner.stopping.is_set() and signum == signal.SIGINT:
-            sys.stderr.write('forced exit\n')
-            os._exit(code)
-        runner.stop('Ctrl-C' if signum == signal.SIGINT else 'SIGTERM', code)
-    signal.signal(signal.SIGINT, handle)
-    signal.signal(signal.SIGTERM, handle)
+def _stop_on_signals(runner: Runner) -> None:
+    """The 1st Ctrl-C/SIGTERM stops the run, the 2nd skips the drain (webcam_stop: the 3rd, or
+    1 s after the 2nd, forces the exit). Signals recorded before the graph existed count too."""
+    def on_signal(signum: int, count: int) -> None:
+        reason = 'Ctrl-C' if signum == signal.SIGINT else 'SIGTERM'
+        if count == 1:
+            runner.stop(reason, webcam_stop.exit_code())
+        else:
+            runner.hurry(f'{reason} again', webcam_stop.exit_code())
+    webcam_stop.listen(on_signal)
 
 
 def _progress(runner: Runner) -> Any:
@@ -166,6 +208,12 @@ def _progress(runner: Runner) -> Any:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run the app; SIGINT and SIGTERM stop it cleanly (see webcam_stop)."""
+    with webcam_stop.installed():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ['export']:
         from .export import export_main
@@ -203,15 +251,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, WebcamAppError) as exc:
         sys.stderr.write(f'error: {exc}\n')
         return getattr(exc, 'exit_code', EXIT_CONFIG)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:   # a handler other than webcam_stop's was in place
         return EXIT_SIGINT
     if args.print_graph:
         print(graph.describe(args.print_graph))
         return 0
-    headless = args.headless or not any(type(s.node).__name__ == 'Display'
-                                        for s in graph.nodes.values())
+    headless = args.headless or not any(s.node.role == 'display' for s in graph.nodes.values())
     runner = Runner(graph)
-    _install_signals(runner)
+    _stop_on_signals(runner)   # a signal that came while loading stops it before it starts
     tick = _progress(runner) if headless else None
     runner.start()
     code = runner.wait(tick=tick)

@@ -1,2 +1,2 @@
-"""MediaPipe solutions, mapped to mmpose's keypoint layouts. Runs offline."""
-from . import solutions  # noqa: F401
+"""MediaPipe's bundled models, mapped to mmpose's keypoint layouts. Runs offline."""
+from . import face, holistic, multipose, segmentation, solutions  # noqa: F401

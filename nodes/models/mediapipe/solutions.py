@@ -2,7 +2,8 @@
 
 ``mediapipe==0.10.21`` ships pretrained palm-detection, hand-landmark, pose-detection and
 pose-landmark models and runs them through its legacy ``mp.solutions`` API, with no download.
-These nodes wrap that API and emit objects in mmpose's layouts (see :mod:`nodes.models.mediapipe.meta`).
+These nodes wrap that API and emit objects in mmpose's layouts (see
+:mod:`nodes.models.mediapipe.meta`).
 mediapipe is imported in ``setup()`` only, so graphs that do not use it never load it.
 """
 from __future__ import annotations
@@ -10,12 +11,16 @@ from __future__ import annotations
 import importlib.util
 import logging
 from pathlib import Path
-from typing import Any, Mapping
+from types import MappingProxyType
+from typing import Any, Literal, Mapping
 
 import cv2
 import numpy as np
 
 from webcam_app import Frame, Node, Object, WeightsUnavailable
+from webcam_app.params import Positive, Unit
+
+from ...common import box_around
 
 from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META, HAND_META
 
@@ -25,33 +30,13 @@ log = logging.getLogger(__name__)
 
 _INSTALL_HINT = "pip install 'mediapipe==0.10.21' (or: pip install -e '.[lite]')"
 _MODEL_URL = 'https://storage.googleapis.com/mediapipe-assets/'
-_BOX_MARGIN = 0.1   # a landmark box grows by this fraction of its size on every side
+_BOX_SCALE = 1.2    # a landmark box grows by a tenth of its size on every side
 
 
 def mediapipe_dir() -> Path | None:
     """The installed mediapipe package's folder, found without importing it (None if absent)."""
     spec = importlib.util.find_spec('mediapipe')
     return Path(spec.origin).parent if spec is not None and spec.origin else None
-
-
-def _check_int(name: str, value: Any, allowed: tuple[int, ...]) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value not in allowed:
-        raise ValueError(f'{name} must be one of {allowed}, but got {value!r}')
-    return value
-
-
-def _check_unit(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f'{name} must be a number in [0, 1], but got {value!r}')
-    return float(value)
-
-
-def _landmark_box(points: np.ndarray, width: int, height: int) -> tuple[float, float, float, float]:
-    """The points' box, grown by ``_BOX_MARGIN`` on every side and clipped to the image."""
-    (x1, y1), (x2, y2) = points.min(axis=0), points.max(axis=0)
-    dx, dy = (x2 - x1) * _BOX_MARGIN, (y2 - y1) * _BOX_MARGIN
-    return (float(np.clip(x1 - dx, 0, width)), float(np.clip(y1 - dy, 0, height)),
-            float(np.clip(x2 + dx, 0, width)), float(np.clip(y2 + dy, 0, height)))
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:
@@ -63,7 +48,7 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
 class _MediaPipeNode(Node):
     """Shared life cycle: check the bundled model files, build the solution, close it."""
 
-    meta: Mapping[str, Any] = {}   # the dataset_meta of every frame the node emits
+    meta: Mapping[str, Any] = MappingProxyType({})   # the dataset_meta of every frame it emits
 
     def _model_files(self) -> list[str]:
         """Model files, relative to the mediapipe package, that the parameters need."""
@@ -87,7 +72,6 @@ class _MediaPipeNode(Node):
                                          'bundles the default models')
 
     def setup(self) -> None:
-        self.check()
         import mediapipe as mp
         self._solution = self._build(mp)
 
@@ -118,20 +102,14 @@ class MediaPipeHands(_MediaPipeNode):
     gives no per-point score, so every keypoint's score is the hand's score.
     """
 
-    def __init__(self, max_num_hands: int = 2, model_complexity: int = 1,
-                 min_detection_confidence: float = 0.5, min_tracking_confidence: float = 0.5,
+    def __init__(self, max_num_hands: Positive = 2, model_complexity: Literal[0, 1] = 1,
+                 min_detection_confidence: Unit = 0.5, min_tracking_confidence: Unit = 0.5,
                  static_image_mode: bool = False) -> None:
-        if isinstance(max_num_hands, bool) or not isinstance(max_num_hands, int) \
-                or max_num_hands < 1:
-            raise ValueError(f'max_num_hands must be an integer >= 1, but got {max_num_hands!r}')
-        self.max_num_hands = max_num_hands
-        self.model_complexity = _check_int('model_complexity', model_complexity, (0, 1))
-        self.min_detection_confidence = _check_unit('min_detection_confidence',
-                                                    min_detection_confidence)
-        self.min_tracking_confidence = _check_unit('min_tracking_confidence',
-                                                   min_tracking_confidence)
-        self.static_image_mode = bool(static_image_mode)
-        self.meta = HAND_META
+        self.max_num_hands, self.model_complexity = max_num_hands, model_complexity
+        self.min_detection_confidence = min_detection_confidence
+        self.min_tracking_confidence = min_tracking_confidence
+        self.static_image_mode = static_image_mode
+        self.meta = MappingProxyType(HAND_META)   # once: every frame carries this same object
         self._solution: Any = None
 
     def _model_files(self) -> list[str]:
@@ -156,9 +134,10 @@ class MediaPipeHands(_MediaPipeNode):
                               np.float32)
             scores = np.array([p.visibility if p.HasField('visibility') else best.score
                                for p in landmarks.landmark], np.float32)
-            objects.append(Object(bbox=_landmark_box(points, width, height), label='hand',
-                                  score=float(best.score), label_id=0, keypoints=points,
-                                  keypoint_scores=scores, extras={'handedness': best.label}))
+            bbox = box_around(points, _BOX_SCALE, (width, height))
+            objects.append(Object(bbox=bbox, label='hand', score=float(best.score), label_id=0,
+                                  keypoints=points, keypoint_scores=scores,
+                                  extras={'handedness': best.label}))
         return tuple(objects)
 
 
@@ -174,22 +153,18 @@ class MediaPipePose(_MediaPipeNode):
 
     _MODELS = {0: 'lite', 1: 'full', 2: 'heavy'}
 
-    def __init__(self, model_complexity: int = 1, min_detection_confidence: float = 0.5,
-                 min_tracking_confidence: float = 0.5, static_image_mode: bool = False,
-                 smooth_landmarks: bool = True, keypoints: str = 'blazepose',
-                 visibility_threshold: float = 0.5) -> None:
-        self.model_complexity = _check_int('model_complexity', model_complexity, (0, 1, 2))
-        self.min_detection_confidence = _check_unit('min_detection_confidence',
-                                                    min_detection_confidence)
-        self.min_tracking_confidence = _check_unit('min_tracking_confidence',
-                                                   min_tracking_confidence)
-        self.visibility_threshold = _check_unit('visibility_threshold', visibility_threshold)
-        self.static_image_mode = bool(static_image_mode)
-        self.smooth_landmarks = bool(smooth_landmarks)
-        if keypoints not in ('blazepose', 'coco'):
-            raise ValueError(f"keypoints must be 'blazepose' or 'coco', but got {keypoints!r}")
+    def __init__(self, model_complexity: Literal[0, 1, 2] = 1,
+                 min_detection_confidence: Unit = 0.5, min_tracking_confidence: Unit = 0.5,
+                 static_image_mode: bool = False, smooth_landmarks: bool = True,
+                 keypoints: Literal['blazepose', 'coco'] = 'blazepose',
+                 visibility_threshold: Unit = 0.5) -> None:
+        self.model_complexity = model_complexity
+        self.min_detection_confidence = min_detection_confidence
+        self.min_tracking_confidence = min_tracking_confidence
+        self.visibility_threshold = visibility_threshold
+        self.static_image_mode, self.smooth_landmarks = static_image_mode, smooth_landmarks
         self.keypoints = keypoints
-        self.meta = BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META
+        self.meta = MappingProxyType(BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META)
         self._index = None if keypoints == 'blazepose' else np.array(COCO_FROM_BLAZEPOSE)
         self._solution: Any = None
 
@@ -212,7 +187,7 @@ class MediaPipePose(_MediaPipeNode):
         scores = np.array([p.visibility for p in landmarks], np.float32)
         # The box holds the landmarks a person would see; all of them if none is visible.
         seen = scores >= self.visibility_threshold
-        bbox = _landmark_box(points[seen] if seen.any() else points, width, height)
+        bbox = box_around(points[seen] if seen.any() else points, _BOX_SCALE, (width, height))
         score = float(scores.mean())
         if self._index is not None:
             points, scores = points[self._index], scores[self._index]

@@ -18,7 +18,8 @@ import numpy as np
 
 from webcam_app import WebcamAppError
 
-from ..openmmlab.weights import building, load_checkpoint
+from ..openmmlab.checkpoints import load_checkpoint
+from ..openmmlab.weights import building
 from . import describe
 from .sidecar import sha256_of, write_sidecar
 
@@ -68,7 +69,7 @@ def _wrap_detector(model: Any) -> Any:
     return DenseHead()
 
 
-def _build(spec: Any, checkpoint: str | None) -> tuple[Any, dict]:
+def _build(spec: Any, checkpoint: str | None, trust: bool) -> tuple[Any, dict]:
     with building(random_weights=checkpoint is None):
         if spec.kind == 'pose':
             from mmpose.apis import init_model
@@ -76,7 +77,7 @@ def _build(spec: Any, checkpoint: str | None) -> tuple[Any, dict]:
         else:
             from mmdet.apis import init_detector
             model = init_detector(spec.config_path, None, device='cpu')
-        meta = load_checkpoint(model, checkpoint) if checkpoint else {}
+        meta = load_checkpoint(model, checkpoint, trust=trust) if checkpoint else {}
     return model.eval(), meta
 
 
@@ -133,11 +134,12 @@ def _torch_export(wrapper: Any, batch: np.ndarray, path: Path, outputs: list[str
 
 def export_model(spec: Any, checkpoint: str | None, path: str | Path,
                  classes: Sequence[str] | None = None,
-                 names: Sequence[str] = ()) -> Path:
+                 names: Sequence[str] = (), trust: bool = False) -> Path:
     """Export the model of ``spec`` (a ModelSpec) with ``checkpoint`` to ``path`` and its sidecar.
 
     ``classes``: a detector's class names when its checkpoint names none (the node's
     ``classes``). ``names``: what graphs call this model, recorded so they find the file again.
+    ``trust``: unpickle a checkpoint that holds more than weights (it may run code).
     Writes to a temporary file first, so a failed export leaves nothing behind.
     """
     import onnx
@@ -146,7 +148,7 @@ def export_model(spec: Any, checkpoint: str | None, path: str | Path,
     start = time.perf_counter()
     log.info('exporting %s (%s) to %s ...', spec.name, Path(checkpoint).name if checkpoint
              else 'random weights', path)
-    model, meta = _build(spec, checkpoint)
+    model, meta = _build(spec, checkpoint, trust)
     if spec.kind == 'pose':
         sidecar, outputs = describe.pose_sidecar(model, meta)
         wrapper, dynamic = _wrap_pose(model), True

@@ -75,7 +75,7 @@ def _search(model: str, kind: str, random: bool, models_dir: str | None,
 
 def locate_exported(node_name: str, kind: str, model: str, weights: str | None,
                     models_dir: str | None, graph_dir: str | None,
-                    classes: Sequence[str] | None = None) -> Path:
+                    classes: Sequence[str] | None = None, trust: bool = False) -> Path:
     """The node's ``.onnx`` file, exporting it first if needed and possible.
 
     Raises:
@@ -109,4 +109,4 @@ def locate_exported(node_name: str, kind: str, model: str, weights: str | None,
     log.warning('node %s: exporting %s to ONNX once (%s); later runs reuse it', node_name,
                 spec.name, target)
     from .export import export_model
-    return export_model(spec, checkpoint, target, classes, names=[model])
+    return export_model(spec, checkpoint, target, classes, names=[model], trust=trust)

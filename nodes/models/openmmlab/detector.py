@@ -3,17 +3,19 @@ normalized at the boundary."""
 from __future__ import annotations
 
 import logging
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping
 
 import numpy as np
 
 from webcam_app import Frame, Object, WebcamAppError
+from webcam_app.params import Positive, Unit
 
-from .model_node import AUTO, _ModelNode
-from ...tracking.tracker import boxes_from_keypoints
-from .weights import building, load_checkpoint
+from ...common import boxes_from_keypoints, normalize_classes
+from .model_node import AUTO, Backend, ModelThreads, _ModelNode
+from .weights import building
 
-__all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'normalize_classes']
+__all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'resolve_classes']
 
 log = logging.getLogger(__name__)
 
@@ -22,19 +24,6 @@ class ClassNamesMismatch(WebcamAppError, ValueError):
     """A detector's class names do not fit the size of its classification head."""
 
     exit_code = 2
-
-
-def normalize_classes(value: Any) -> tuple[str, ...]:
-    """Class names as a tuple of str: ``'hand'`` -> ``('hand',)``, a list -> a tuple, None -> ()."""
-    if value is None:
-        return ()
-    if isinstance(value, (str, bytes)):
-        return (value.decode() if isinstance(value, bytes) else value,)
-    try:
-        return tuple(str(v) for v in value)
-    except TypeError:
-        raise ValueError('classes must be a name or a list of names, but got '
-                         f'{type(value).__name__} {value!r}') from None
 
 
 def _classes_in(meta: Any) -> Any:
@@ -118,23 +107,18 @@ class DetectorNode(_ModelNode):
     core_cost = 1.0         # threads: auto gives the pose model three times the detector's share
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
-                 labels: list[str] | None = None, score_thr: float = 0.5,
-                 max_objects: int | None = None, classes: list[str] | str | None = None,
-                 det_interval: int = 1, models_dir: str | None = None,
-                 threads: int | str | None = AUTO, backend: str = 'pytorch') -> None:
-        self._set_model(model, weights, device, models_dir, threads, backend)
-        if not 0.0 <= float(score_thr) <= 1.0:
-            raise ValueError(f'score_thr must be in [0, 1], but got {score_thr!r}')
-        if max_objects is not None and (not isinstance(max_objects, int) or max_objects < 1):
-            raise ValueError('max_objects must be an integer >= 1 or null, but got '
-                             f'{max_objects!r}')
-        if not isinstance(det_interval, int) or isinstance(det_interval, bool) or det_interval < 1:
-            raise ValueError(f'det_interval must be an integer >= 1, but got {det_interval!r}')
+                 labels: list[str] | None = None, score_thr: Unit = 0.5,
+                 max_objects: Positive | None = None, classes: list[str] | str | None = None,
+                 det_interval: Positive = 1, models_dir: str | None = None,
+                 threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
+                 backend: Backend = 'pytorch') -> None:
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
         self.labels = normalize_classes(labels) or None
         self.classes_override = normalize_classes(classes) or None
         self.score_thr, self.max_objects = float(score_thr), max_objects
         self.det_interval = det_interval
         self.classes: tuple[str, ...] = ()
+        self.dataset_meta: Mapping[str, Any] = MappingProxyType({'classes': ()})
         self._det: Any = None
         self._pipeline: Any = None
         self._cat_ids: tuple[int, ...] | None = None
@@ -147,6 +131,7 @@ class DetectorNode(_ModelNode):
             self._setup_exported()
         else:
             self._setup_torch()
+        self.dataset_meta = MappingProxyType({'classes': self.classes})   # once, for every frame
         self._keep_ids = self._label_filter()
         log.info('node %s: %s with classes %s on %s (%s)', self.name, self.model, self.classes,
                  self.device, self.backend)
@@ -167,7 +152,7 @@ class DetectorNode(_ModelNode):
             from mmdet.utils import get_test_pipeline_cfg
             from mmpose.utils import adapt_mmdet_pipeline
             det = init_detector(self._spec.config_path, None, device=self.device)
-            meta = load_checkpoint(det, self._checkpoint) if self._checkpoint else {}
+            meta = self._load_checkpoint(det)
             det.cfg = adapt_mmdet_pipeline(det.cfg)     # mmpose's registry scope would break it
             pipeline = get_test_pipeline_cfg(det.cfg.copy())
             pipeline[0].type = 'mmdet.LoadImageFromNDArray'
@@ -235,7 +220,7 @@ class DetectorNode(_ModelNode):
             objects = self.detect(frame.image)
             self._since_detection = 0
         self._since_detection += 1
-        return frame.replace(objects=objects, dataset_meta={'classes': self.classes})
+        return frame.replace(objects=objects, dataset_meta=self.dataset_meta)
 
     def close(self) -> None:
         self._det = self._pipeline = None

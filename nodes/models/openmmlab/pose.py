@@ -1,17 +1,18 @@
-"""TopdownPoseEstimatorNode: keypoints of every detected object, one batched model run a frame
-(mmpose's ``inference_topdown``, or an ONNX export with our own pre- and post-processing)."""
+"""TopdownPoseEstimatorNode: keypoints of every detected object, one batched mmpose call a frame."""
 from __future__ import annotations
 
 import logging
+from types import MappingProxyType
 from typing import Any, Mapping
 
 import numpy as np
 
 from webcam_app import Frame, Object
+from webcam_app.params import Unit
 
-from .detector import normalize_classes
-from .model_node import AUTO, _ModelNode
-from .weights import building, load_checkpoint
+from ...common import normalize_classes
+from .model_node import AUTO, Backend, ModelThreads, _ModelNode
+from .weights import building
 
 __all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
 
@@ -36,17 +37,15 @@ class TopdownPoseEstimatorNode(_ModelNode):
     core_cost = 3.0         # threads: auto: a pose model costs about three detectors
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
-                 labels: list[str] | None = None, bbox_thr: float = 0.3,
+                 labels: list[str] | None = None, bbox_thr: Unit = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
-                 threads: int | str | None = AUTO, backend: str = 'pytorch') -> None:
-        self._set_model(model, weights, device, models_dir, threads, backend)
-        if not 0.0 <= float(bbox_thr) <= 1.0:
-            raise ValueError(f'bbox_thr must be in [0, 1], but got {bbox_thr!r}')
-        if not isinstance(flip_test, bool):
-            raise ValueError(f'flip_test must be true or false, but got {flip_test!r}')
+                 threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
+                 backend: Backend = 'pytorch') -> None:
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
-        self.dataset_meta: dict[str, Any] = {}
+        self.dataset_meta: Mapping[str, Any] = MappingProxyType({})
+        self._metas: dict[Any, Mapping[str, Any]] = {}   # with each detector's classes, built once
         self._model: Any = None
 
     def setup(self) -> None:
@@ -55,9 +54,10 @@ class TopdownPoseEstimatorNode(_ModelNode):
             from ..onnx.exported import ExportedPose
             self._model = ExportedPose(self._exported, self.backend, self.device,
                                        self.thread_count())
-            self.dataset_meta = frozen_meta(self._model.dataset_meta)
+            self.dataset_meta = MappingProxyType(frozen_meta(self._model.dataset_meta))
         else:
             self._setup_torch()
+        self._metas = {}
         log.info('node %s: %s (%s, %d keypoints) on %s (%s)', self.name, self.model,
                  self.dataset_meta.get('dataset_name'), self.dataset_meta.get('num_keypoints', 0),
                  self.device, self.backend)
@@ -73,10 +73,10 @@ class TopdownPoseEstimatorNode(_ModelNode):
             if 'test_cfg' in cfg.model:
                 cfg.model.test_cfg.flip_test = self.flip_test
             model = init_model(cfg, None, device=self.device)     # then our own loader
-            meta = load_checkpoint(model, self._checkpoint) if self._checkpoint else {}
+            meta = self._load_checkpoint(model)
         if meta.get('dataset_meta'):
             model.dataset_meta = meta['dataset_meta']
-        self.dataset_meta = frozen_meta(model.dataset_meta)
+        self.dataset_meta = MappingProxyType(frozen_meta(model.dataset_meta))
         self._model = model
 
     def _wanted(self, obj: Object) -> bool:
@@ -108,10 +108,18 @@ class TopdownPoseEstimatorNode(_ModelNode):
 
     def process(self, frame: Frame) -> Frame:
         objects = self.estimate(frame.image, frame.objects)
-        meta = dict(self.dataset_meta)
-        if 'classes' in frame.dataset_meta:
-            meta['classes'] = frame.dataset_meta['classes']
-        return frame.replace(objects=objects, dataset_meta=meta)
+        return frame.replace(objects=objects, dataset_meta=self._meta_with(
+            frame.dataset_meta.get('classes')))
+
+    def _meta_with(self, classes: Any) -> Mapping[str, Any]:
+        """The model's meta plus the detector's class names: one object per classes tuple."""
+        if classes is None:
+            return self.dataset_meta
+        meta = self._metas.get(classes)
+        if meta is None:
+            meta = self._metas[classes] = MappingProxyType({**self.dataset_meta,
+                                                            'classes': classes})
+        return meta
 
     def close(self) -> None:
         self._model = None

@@ -21,7 +21,7 @@ from typing import Iterator
 from webcam_app import WeightsUnavailable
 
 __all__ = ['DISABLED', 'MODELS_DIR_ENV', 'OFFLINE_ENV', 'RANDOM_SEED', 'building', 'cache_dir',
-           'candidate_paths', 'load_checkpoint', 'resolve_weights', 'weights_disabled']
+           'candidate_paths', 'resolve_weights', 'weights_disabled']
 
 log = logging.getLogger(__name__)
 
@@ -150,31 +150,6 @@ def resolve_weights(node_name: str, url_or_path: str | None, explicit: str | Non
         raise WeightsUnavailable(node_name, source, str(hint), f'download failed: {reason}') \
             from exc
     return str(target_dir / filename)
-
-
-def load_checkpoint(model: object, path: str) -> dict:
-    """Load a checkpoint's weights into ``model`` (on CPU first) and return its ``meta`` dict.
-
-    Tries torch's safe loader first; an OpenMMLab training checkpoint that pickles more than
-    tensors (a message hub, for instance) is then loaded in full, with a warning.
-    """
-    import pickle
-    import re
-
-    import torch
-    from mmengine.runner import load_state_dict
-    try:
-        checkpoint = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError:
-        log.warning('%s holds more than tensors; unpickling it in full (trust its source)', path)
-        checkpoint = torch.load(path, map_location='cpu', weights_only=False)
-    if not isinstance(checkpoint, dict):
-        raise ValueError(f'{path} is not a checkpoint: it holds a {type(checkpoint).__name__}')
-    state = checkpoint.get('state_dict', checkpoint)
-    state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
-    load_state_dict(model, state, strict=False, logger='current')
-    meta = checkpoint.get('meta')
-    return dict(meta) if isinstance(meta, dict) else {}
 
 
 @contextmanager

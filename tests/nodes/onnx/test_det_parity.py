@@ -42,7 +42,7 @@ def mmdet_boxes(name: str, ckpt: str) -> dict[str, tuple[np.ndarray, np.ndarray]
     from mmpose.utils import adapt_mmdet_pipeline
 
     from nodes.models.openmmlab.model_zoo import resolve_model
-    from nodes.models.openmmlab.weights import load_checkpoint
+    from nodes.models.openmmlab.checkpoints import load_checkpoint
     model = init_detector(resolve_model(name, 'det').config_path, None, device='cpu')
     load_checkpoint(model, ckpt)
     model.cfg = adapt_mmdet_pipeline(model.cfg)

@@ -46,7 +46,7 @@ def mmpose_keypoints(name: str, ckpt: str, flip: bool) -> dict[str, tuple]:
     from mmpose.apis import inference_topdown, init_model
 
     from nodes.models.openmmlab.model_zoo import resolve_model
-    from nodes.models.openmmlab.weights import load_checkpoint
+    from nodes.models.openmmlab.checkpoints import load_checkpoint
     cfg = Config.fromfile(resolve_model(name, 'pose').config_path)
     cfg.model.test_cfg.flip_test = flip
     model = init_model(cfg, None, device='cpu')
@@ -109,7 +109,7 @@ def test_raw_outputs_match_torch(shaped) -> None:
     from nodes.models.onnx.pose_codec import PoseCodec
     from nodes.models.onnx.sidecar import read_sidecar
     from nodes.models.openmmlab.model_zoo import resolve_model
-    from nodes.models.openmmlab.weights import load_checkpoint
+    from nodes.models.openmmlab.checkpoints import load_checkpoint
     head, name, ckpt, folder = shaped
     spec = resolve_model(name, 'pose')
     path = export_target(spec.config_path, ckpt, str(folder))

@@ -1,0 +1,188 @@
+"""The Python API on small graphs: order, pipelining, live drops, errors, threads, validation."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+
+import webcam_app
+from webcam_app import ConfigError, NodeError, NodeHarness, make_frame
+from tests.webcam_app import toy_nodes  # noqa: F401  (registers the toy node types)
+from tests.webcam_app.toy_nodes import CountSetups, Gate
+
+pytestmark = pytest.mark.timeout(30)
+
+
+def write_graph(folder: Path, *middle: dict, name: str = 'g.yaml') -> Path:
+    """source -> middle nodes (a chain) -> sink, as a YAML file."""
+    nodes = [{'name': 'source', 'type': 'CountSource', 'n': 3, 'outputs': {'frame': 'b0'}}]
+    for i, node in enumerate(middle):
+        nodes.append({**node, 'inputs': {'frame': f'b{i}'}, 'outputs': {'frame': f'b{i + 1}'}})
+    nodes.append({'name': 'sink', 'type': 'Collect', 'inputs': {'frame': f'b{len(middle)}'}})
+    path = folder / name
+    path.write_text(yaml.safe_dump({'name': 'test', 'nodes': nodes}, sort_keys=False))
+    return path
+
+
+def images(n: int) -> list[np.ndarray]:
+    return [np.full((24, 32, 3), i, np.uint8) for i in range(n)]
+
+
+def node_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith('node:')]
+
+
+def stamps(result, node: str) -> tuple[float, float]:
+    return next((enter, exit) for name, enter, exit in result.frame.stamps if name == node)
+
+
+def test_stream_gives_one_result_per_frame_in_order(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue', 'factor': 2})
+    with webcam_app.open(graph, fps=10) as p:
+        results = list(p.stream(images(40)))
+    assert [r.frame_id for r in results] == list(range(40))
+    assert [r.frame.meta['value'] for r in results] == [2 * i for i in range(40)]
+    assert [int(r.image[0, 0, 0]) for r in results] == list(range(40))   # each its own image
+    assert [r.record['timestamp'] for r in results[:3]] == [0.0, 0.1, 0.2]
+    assert not node_threads()
+
+
+def test_stream_overlaps_stages_where_calls_run_one_frame_at_a_time(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'a', 'type': 'AddValue', 'work_s': 0.005},
+                        {'name': 'b', 'type': 'AddValue', 'key': 'b', 'work_s': 0.005})
+    with webcam_app.open(graph) as p:
+        called = [p(image) for image in images(8)]
+        streamed = list(p.stream(images(8)))
+    # one at a time: frame k+1 enters the first stage only after frame k left the last one
+    assert all(stamps(nxt, 'a')[0] >= stamps(cur, 'b')[1] for cur, nxt in zip(called, called[1:]))
+    # pipelined: some frame enters the first stage while the one before is in the second
+    assert any(stamps(nxt, 'a')[0] < stamps(cur, 'b')[1]
+               for cur, nxt in zip(streamed, streamed[1:]))
+
+
+def test_a_stream_left_early_does_not_disturb_the_next_call(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue'})
+    with webcam_app.open(graph, window=4) as p:
+        stream = p.stream(images(20))
+        assert next(stream).frame_id == 0
+        stream.close()
+        assert p(images(1)[0]).frame_id == 4    # frames 1 to 3 were in flight, then discarded
+
+
+def test_submit_never_waits_and_counts_the_frames_it_drops(tmp_path):
+    Gate.opened.clear()
+    Gate.holding.clear()
+    graph = write_graph(tmp_path, {'name': 'gate', 'type': 'Gate'})
+    with webcam_app.open(graph) as p:
+        assert p.latest() is None
+        p.submit(images(1)[0])                   # frame 0 goes in and waits at the gate
+        assert Gate.holding.wait(5)
+        for image in images(5):                  # the graph is busy: each replaces the last
+            p.submit(image)
+        assert p.dropped == 4
+        Gate.opened.set()
+        first = p.latest(timeout=5)
+        newest = first if first.frame_id == 1 else p.latest(timeout=5)
+    assert first.frame_id in (0, 1)
+    assert newest.frame_id == 1 and int(newest.image[0, 0, 0]) == 4   # the last one submitted
+    assert not node_threads()
+
+
+def test_node_exception_raises_in_the_caller_and_leaves_no_thread(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue', 'fail_at': 3})
+    with pytest.raises(NodeError) as caught:
+        with webcam_app.open(graph) as p:
+            list(p.stream(images(10)))
+    assert caught.value.node == 'add'
+    assert "node 'add' failed: RuntimeError: boom at frame 3" in str(caught.value)
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert not node_threads()
+
+
+def test_setup_failure_raises_on_open(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'model', 'type': 'FailSetup'})
+    with pytest.raises(NodeError, match="node 'model' failed: OSError: cannot load the model"):
+        webcam_app.open(graph)
+    assert not node_threads()
+
+
+def test_close_stops_threads_after_an_error_in_the_callers_code(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue'})
+    with pytest.raises(KeyError):
+        with webcam_app.open(graph) as p:
+            p(images(1)[0])
+            raise KeyError('the caller failed')
+    assert not node_threads()
+    with pytest.raises(webcam_app.WebcamAppError, match='closed'):
+        p(images(1)[0])
+
+
+def test_models_load_once_however_many_calls(tmp_path):
+    CountSetups.setups = 0
+    graph = write_graph(tmp_path, {'name': 'model', 'type': 'CountSetups'})
+    with webcam_app.open(graph) as p:
+        assert CountSetups.setups == 1           # loaded on open, before the first frame
+        results = [p(image) for image in images(3)] + list(p.stream(images(5)))
+    assert CountSetups.setups == 1
+    assert {r.frame.meta['setups'] for r in results} == {1}
+
+
+def test_paths_and_grayscale_frames_are_accepted(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue'})
+    cv2.imwrite(str(tmp_path / 'a.png'), np.full((24, 32, 3), 7, np.uint8))
+    with webcam_app.open(graph) as p:
+        assert int(p(tmp_path / 'a.png').image[5, 5, 1]) == 7
+        assert p(np.full((24, 32), 9, np.uint8)).image.shape == (24, 32, 3)
+        with pytest.raises(ValueError, match='cannot read an image from'):
+            p(tmp_path / 'missing.png')
+        with pytest.raises(ValueError, match=r'uint8 array of shape \(H, W, 3\)'):
+            p(np.zeros((24, 32, 3), np.float32))
+
+
+def test_graph_errors_are_reported_on_open_with_file_and_line(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue', 'factr': 2})
+    with pytest.raises(ConfigError) as caught:
+        webcam_app.open(graph)
+    line = 1 + next(i for i, text in enumerate(graph.read_text().splitlines()) if 'factr' in text)
+    assert f"{graph}:{line}: node 'add' (AddValue) has no parameter 'factr'" in str(caught.value)
+    assert "did you mean 'factor'" in str(caught.value)
+    assert not node_threads()
+
+
+def test_keyword_overrides_set_parameters_and_typos_are_named(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue'})
+    with webcam_app.open(graph, add={'factor': 5}) as p:
+        values = [r.frame.meta['value'] for r in p.stream(images(3))]
+    assert values == [0, 5, 10]
+    with pytest.raises(ConfigError) as caught:
+        webcam_app.open(graph, add={'factr': 5}, facto=3)
+    text = str(caught.value)
+    assert "open(add=...): node 'add' (AddValue) has no parameter 'factr'" in text
+    assert "open(facto=...): no node is called 'facto' and none takes a parameter" in text
+    assert "did you mean 'factor'" in text
+
+
+def test_a_graph_without_a_source_is_refused(tmp_path):
+    path = tmp_path / 'nosource.yaml'
+    path.write_text('name: x\nnodes:\n  - name: add\n    type: AddValue\n'
+                    '    inputs: {frame: a}\n    outputs: {frame: b}\n'
+                    '  - name: sink\n    type: Collect\n    inputs: {frame: b}\n')
+    with pytest.raises(ConfigError, match='no source node for the Python API to replace'):
+        webcam_app.open(path)
+
+
+def test_feed_and_collector_are_plain_nodes():
+    from nodes.io.in_process import FrameCollector, FrameFeed
+    got = []
+    with NodeHarness(FrameCollector, name='out', on_frame=lambda n, f: got.append((n, f))) as h:
+        h.feed(frame=make_frame(3))
+    assert [(n, f.frame_id) for n, f in got] == [('out', 3)]
+    with NodeHarness(FrameFeed, size=2) as h:
+        h.node.inbox.put(make_frame(7))
+        assert h.feed()['frame'].frame_id == 7
+        h.events.publish('stop')                 # shutdown ends the stream
+        assert h.node.process() is webcam_app.EOS

@@ -1,0 +1,49 @@
+"""Predictions as plain records, in the layout of MMPoseInferencer's ``pred_out_dir`` JSON."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .messages import Frame, Object
+
+__all__ = ['frame_record', 'instance_record']
+
+
+def _number(value: Any, decimals: int) -> float | None:
+    value = float(value)
+    return round(value, decimals) if math.isfinite(value) else None
+
+
+def _numbers(values: Any, decimals: int) -> list:
+    """An array as nested lists of rounded floats; NaN and infinity become null."""
+    array = np.asarray(values, dtype=np.float64)
+    if np.isfinite(array).all():
+        return np.round(array, decimals).tolist()
+    return [_numbers(v, decimals) if np.ndim(v) else _number(v, decimals) for v in array]
+
+
+def instance_record(obj: Object, decimals: int = 3) -> dict[str, Any]:
+    """One object as mmpose's ``split_instances`` writes it, plus ``label`` and ``track_id``.
+
+    mmpose nests the box one level deeper than it looks: ``bbox`` is ``[[x1, y1, x2, y2]]``.
+    """
+    record: dict[str, Any] = {
+        'keypoints': [] if obj.keypoints is None else _numbers(obj.keypoints, decimals),
+        'keypoint_scores': ([] if obj.keypoint_scores is None
+                            else _numbers(obj.keypoint_scores, decimals)),
+        'bbox': [_numbers(obj.bbox, decimals)],
+        'bbox_score': _number(obj.score, decimals),
+        'label': obj.label,
+        'track_id': None if obj.track_id is None else int(obj.track_id),
+    }
+    return record
+
+
+def frame_record(frame: Frame, decimals: int = 3) -> dict[str, Any]:
+    """``{frame_id, timestamp, instances}``; the timestamp is the source's own when it has one."""
+    source_ms = frame.meta.get('source_timestamp_ms')
+    seconds = source_ms / 1000.0 if source_ms is not None else frame.timestamp
+    return {'frame_id': int(frame.frame_id), 'timestamp': _number(seconds, 6),
+            'instances': [instance_record(obj, decimals) for obj in frame.objects]}
