@@ -5,13 +5,20 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from ..openmmlab.detector import head_num_classes, resolve_classes
+from webcam_app import WebcamAppError
 
-__all__ = ['det_levels', 'det_sidecar', 'pose_sidecar']
+from ..openmmlab.classes import head_num_classes, resolve_classes
+
+__all__ = ['ExportError', 'det_levels', 'det_sidecar', 'pose_sidecar']
+
+
+class ExportError(WebcamAppError, ValueError):
+    """A model that this exporter cannot turn into a self-contained ONNX file."""
+
+    exit_code = 2
 
 
 def _error(message: str) -> Exception:
-    from .export import ExportError
     return ExportError(message)
 
 

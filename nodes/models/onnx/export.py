@@ -16,11 +16,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from webcam_app import WebcamAppError
-
 from ..openmmlab.checkpoints import load_checkpoint
 from ..openmmlab.weights import building
 from . import describe
+from .describe import ExportError
 from .sidecar import sha256_of, write_sidecar
 
 __all__ = ['ExportError', 'export_model']
@@ -33,12 +32,6 @@ OPSET = 17
 #: rounding, amplified through an untrained network, reached 1e-3 here (torch's own float32
 #: against float64 is as far off); the sidecar records the figure.
 MAX_REL_DIFF = 1e-2
-
-
-class ExportError(WebcamAppError, ValueError):
-    """A model that this exporter cannot turn into a self-contained ONNX file."""
-
-    exit_code = 2
 
 
 def _wrap_pose(model: Any) -> Any:
@@ -123,9 +116,8 @@ def _torch_export(wrapper: Any, batch: np.ndarray, path: Path, outputs: list[str
     import torch
     x = torch.from_numpy(batch)
     with torch.no_grad():
-        reference = wrapper(x)
-        reference = [t.numpy() for t in (reference if isinstance(reference, (tuple, list))
-                                          else (reference,))]
+        outs = wrapper(x)
+        reference = [t.numpy() for t in (outs if isinstance(outs, (tuple, list)) else (outs,))]
         axes = {n: {0: 'batch'} for n in ['input', *outputs]} if dynamic_batch else None
         torch.onnx.export(wrapper, (x,), str(path), input_names=['input'], output_names=outputs,
                           dynamic_axes=axes, opset_version=OPSET, dynamo=False)

@@ -33,8 +33,8 @@ __all__ = ['HEADS', 'PoseCodec', 'bbox_to_center_scale', 'crop', 'decode_heatmap
 HEADS = ('simcc', 'heatmap', 'regression')
 
 
-def bbox_to_center_scale(bboxes: np.ndarray, padding: float = 1.25) -> tuple[np.ndarray,
-                                                                                np.ndarray]:
+def bbox_to_center_scale(bboxes: np.ndarray,
+                         padding: float = 1.25) -> tuple[np.ndarray, np.ndarray]:
     """(N, 4) xyxy boxes to (N, 2) centers and (N, 2) sizes (w, h) times ``padding``."""
     bboxes = np.asarray(bboxes, np.float32).reshape(-1, 4)
     centers = (bboxes[:, :2] + bboxes[:, 2:]) * 0.5
@@ -161,7 +161,7 @@ def flip_back(head: str, flipped: list[np.ndarray], flip_indices: Sequence[int],
 
 def to_image(keypoints: np.ndarray, centers: np.ndarray, scales: np.ndarray,
              input_size: Sequence[int]) -> np.ndarray:
-    """Crop coordinates (N, K, 2) back to image pixels: ``k / size * scale + center - scale / 2``."""
+    """Crop coordinates (N, K, 2) to image pixels: ``k / size * scale + center - scale / 2``."""
     size = np.array(input_size[:2], np.float32)
     return (keypoints / size * scales[:, None] + centers[:, None]
             - 0.5 * scales[:, None]).astype(np.float32)

@@ -59,9 +59,8 @@ def dataset_meta_from_json(meta: Mapping[str, Any]) -> dict[str, Any]:
         out['skeleton_links'] = [tuple(link) for link in out['skeleton_links']]
     for key in _ARRAY_KEYS:
         if key in out and out[key] is not None:
-            out[key] = np.asarray(out[key], np.float32 if key in ('sigmas',
-                                                                    'dataset_keypoint_weights')
-                                  else np.uint8)
+            kind = np.uint8 if key.endswith('colors') else np.float32
+            out[key] = np.asarray(out[key], kind)
     return out
 
 

@@ -63,8 +63,8 @@ def node_keypoints(harness: NodeHarness) -> dict[str, tuple]:
     out = {}
     for image_name, boxes in BOXES.items():
         objects = tuple(Object(b, 'hand', 0.9) for b in boxes)
-        frame = harness.feed(frame=Frame(frame_id=0, image=photo(image_name),
-                                           objects=objects))['frame']
+        frame = Frame(frame_id=0, image=photo(image_name), objects=objects)
+        frame = harness.feed(frame=frame)['frame']
         out[image_name] = (np.stack([o.keypoints for o in frame.objects]),
                            np.stack([o.keypoint_scores for o in frame.objects]))
     return out
