@@ -1,6 +1,7 @@
-"""Benchmark the hand graph on ONNX Runtime against PyTorch, MMPoseInferencer and rtmlib.
+"""Benchmark the hand graph on ONNX Runtime against PyTorch, MMPoseInferencer and rtmlib
+(named onnxrt.py: a bench/onnx.py would shadow the onnx package for the scripts here).
 
-    python bench/onnx.py [--frames 40] [--boxes 1] [--json out.json]
+    python bench/onnxrt.py [--frames 40] [--boxes 1] [--json out.json]
 
 One run, one clip, the same models (RTMDet-nano hand, RTMPose-m hand5, random weights saved as
 checkpoints, exported once to ONNX), every row with the machine's cores:
