@@ -102,13 +102,15 @@ def decode_yolox(cls_logits: np.ndarray, regressions: np.ndarray, objectness: np
     return boxes, scores[keep], labels[keep]
 
 
-def nms(boxes: np.ndarray, scores: np.ndarray, iou_thr: float) -> np.ndarray:
-    """Greedy NMS (mmcv's, offset 0): indices kept, by descending score."""
+def nms(boxes: np.ndarray, scores: np.ndarray, iou_thr: float,
+        limit: int | None = None) -> np.ndarray:
+    """Greedy NMS (mmcv's, offset 0): indices kept, by descending score; stops after ``limit``
+    kept boxes (the same first ``limit`` as without it)."""
     order = np.argsort(-scores, kind='stable')
     x1, y1, x2, y2 = boxes.T
     areas = (x2 - x1) * (y2 - y1)
     keep = []
-    while order.size:
+    while order.size and (limit is None or len(keep) < limit):
         i, rest = order[0], order[1:]
         keep.append(i)
         iw = np.clip(np.minimum(x2[i], x2[rest]) - np.maximum(x1[i], x1[rest]), 0, None)
@@ -120,12 +122,12 @@ def nms(boxes: np.ndarray, scores: np.ndarray, iou_thr: float) -> np.ndarray:
 
 
 def batched_nms(boxes: np.ndarray, scores: np.ndarray, labels: np.ndarray,
-                iou_thr: float) -> np.ndarray:
+                iou_thr: float, limit: int | None = None) -> np.ndarray:
     """Per-class NMS: boxes of different classes never suppress each other (mmcv's offsets)."""
     if not len(boxes):
         return np.zeros(0, np.int64)
     offsets = labels.astype(np.float32)[:, None] * (boxes.max() + 1)
-    return nms(boxes + offsets, scores, iou_thr)
+    return nms(boxes + offsets, scores, iou_thr, limit)
 
 
 class DetCodec:
@@ -169,9 +171,8 @@ class DetCodec:
             wh = boxes[:, 2:] - boxes[:, :2]
             valid = (wh > self.min_size).all(axis=1)
             boxes, scores, labels = boxes[valid], scores[valid], labels[valid]
-        keep = batched_nms(boxes, scores, labels, self.iou_thr)
-        if self.max_per_img:
-            keep = keep[:int(self.max_per_img)]
+        limit = int(self.max_per_img) if self.max_per_img else None
+        keep = batched_nms(boxes, scores, labels, self.iou_thr, limit)
         return boxes[keep], scores[keep], labels[keep]
 
     def detect(self, run: Callable[[np.ndarray], list[np.ndarray]], image: np.ndarray,

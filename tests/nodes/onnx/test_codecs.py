@@ -87,6 +87,7 @@ def test_nms_is_per_class() -> None:
     scores, labels = np.float32([0.9, 0.8, 0.7, 0.6]), np.array([0, 0, 1, 0])
     assert det_codec.batched_nms(boxes, scores, labels, 0.5).tolist() == [0, 2, 3]
     assert det_codec.nms(boxes, scores, 0.5).tolist() == [0, 3]
+    assert det_codec.batched_nms(boxes, scores, labels, 0.5, limit=2).tolist() == [0, 2]
 
 
 def test_rtmdet_and_yolox_decode() -> None:
