@@ -32,7 +32,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from models import BenchSink, bench_inferencer, make_models, make_video, steady_fps  # noqa: E402
+# BenchSink registers itself as the graphs' sink node type
+from models import (BenchSink, bench_inferencer, make_models, make_video,  # noqa: E402,F401
+                    steady_fps)
 from nodes.models.onnx.exported import ExportedDetector, ExportedPose  # noqa: E402
 from nodes.models.onnx.export import export_model  # noqa: E402
 from nodes.models.openmmlab.model_zoo import resolve_model  # noqa: E402

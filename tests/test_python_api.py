@@ -96,3 +96,13 @@ def test_readme_python_example_runs_as_written(tmp_path):
     lines = ran.stdout.splitlines()
     assert lines[0].startswith('hand ') and lines[0].endswith(' 21 keypoints')
     assert lines[-1] == 'frames: 12'
+
+
+def test_missing_weights_run_the_graphs_fallback_unless_told_not_to(monkeypatch):
+    monkeypatch.setenv('WEBCAM_APP_OFFLINE', '1')    # weights are neither on disk nor fetched
+    with webcam_app.open(ROOT / 'graphs' / 'hand.yaml', models_dir=str(ROOT / 'no-models')) as p:
+        assert p.graph.name == 'hand_lite'
+        assert p(photo_path('handSrc.jpg')).predictions[0]['label'] == 'hand'
+    with pytest.raises(webcam_app.WeightsUnavailable, match="node 'detector'"):
+        webcam_app.open(ROOT / 'graphs' / 'hand.yaml', fallback=False,
+                        models_dir=str(ROOT / 'no-models'))

@@ -25,6 +25,7 @@ class FrameFeed(Node):
     inputs: dict = {}
     outputs = ('frame',)
     mode_hint = 'replay'
+    role = 'python_feed'   # what webcam_app.open() puts in place of a graph's source
 
     def __init__(self, size: Positive = 8) -> None:
         self.inbox = Buffer('feed', size, 'block')
@@ -55,6 +56,7 @@ class FrameCollector(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
+    role = 'python_collector'   # what webcam_app.open() puts in place of a graph's sinks
 
     def __init__(self, on_frame: Callable[[str, Frame], None] | None = None) -> None:
         self.on_frame = on_frame

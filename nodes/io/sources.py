@@ -195,6 +195,15 @@ class VideoSource(Node):
             self._cap.release()
             self._cap = None
 
+    @property
+    def _input_name(self) -> str:
+        """The file name that outputs of a whole stream are named after (``clip.mp4``)."""
+        if self.kind == 'camera':
+            return 'webcam' if self.target == 0 else f'webcam{self.target}'
+        if self.kind == 'url':
+            return Path(str(self.target).split('?')[0].rstrip('/')).name or 'stream'
+        return Path(str(self.target)).name
+
     # -- reading -------------------------------------------------------------------------------
     def process(self) -> Frame | Any:
         if self.max_frames is not None and self._emitted >= self.max_frames:
@@ -215,7 +224,7 @@ class VideoSource(Node):
                 return EOS
             captured = time.monotonic()
         meta = {'source_timestamp_ms': source_ms, 'fps': self._source_fps,
-                'input': str(self.input), **extra}
+                'input': str(self.input), 'input_name': self._input_name, **extra}
         frame = Frame(frame_id=self._emitted, image=image, timestamp=captured, meta=meta)
         self._emitted += 1
         self._pass_emitted += 1
@@ -245,7 +254,7 @@ class VideoSource(Node):
                 log.warning('%s: skipping unreadable image %s', self.name, path)
                 continue
             source_ms = index * 1000.0 / self._source_fps if self._source_fps else None
-            return image, source_ms, {'path': str(path)}
+            return image, source_ms, {'path': str(path), 'input_name': path.name}
 
     def _read_capture(self) -> tuple[np.ndarray, float | None, dict] | None:
         while not self.stopping:

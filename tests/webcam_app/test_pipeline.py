@@ -1,6 +1,9 @@
 """The Python API on small graphs: order, pipelining, live drops, errors, threads, validation."""
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -186,3 +189,34 @@ def test_feed_and_collector_are_plain_nodes():
         assert h.feed()['frame'].frame_id == 7
         h.events.publish('stop')                 # shutdown ends the stream
         assert h.node.process() is webcam_app.EOS
+
+
+def test_every_sink_becomes_a_collector_and_the_first_one_gives_the_result(tmp_path):
+    path = tmp_path / 'two_sinks.yaml'
+    path.write_text('name: two\nnodes:\n'
+                    '  - {name: source, type: CountSource, outputs: {frame: a}}\n'
+                    '  - {name: add, type: AddValue, inputs: {frame: a},'
+                    ' outputs: {frame: [b, c]}}\n'
+                    '  - {name: first, type: Collect, inputs: {frame: b}}\n'
+                    '  - {name: second, type: AddValue, key: more, inputs: {frame: c},'
+                    ' outputs: {frame: d}}\n'
+                    '  - {name: last, type: Collect, inputs: {frame: d}}\n')
+    with webcam_app.open(path) as p:
+        results = list(p.stream(images(5)))
+    assert p.embedding.collectors == ['first', 'last']
+    assert [sorted(r.outputs) for r in results] == [['first', 'last']] * 5
+    assert all(r.frame is r.outputs['first'] and 'more' not in r.frame.meta for r in results)
+    assert [r.outputs['last'].meta['more'] for r in results] == list(range(5))
+
+
+def test_a_pipeline_left_open_does_not_hold_the_interpreter_at_exit(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue'})
+    script = ('import numpy as np, webcam_app\n'
+              'from tests.webcam_app import toy_nodes\n'
+              f'p = webcam_app.open({str(graph)!r})\n'
+              'print(p(np.zeros((24, 32, 3), np.uint8)).frame_id)\n')   # and no close()
+    root = Path(__file__).parents[2]
+    ran = subprocess.run([sys.executable, '-c', script], cwd=root, capture_output=True,
+                         text=True, timeout=20, env={**os.environ, 'PYTHONPATH': str(root)})
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stdout.strip() == '0'

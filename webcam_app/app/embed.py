@@ -9,10 +9,12 @@ from ..errors import ConfigIssue
 from ..messages import Frame
 from ..node import Node, registry
 from ..plugins import load_plugin
+from .sinks import type_with_role
 
 __all__ = ['Embedding', 'apply_keyword_overrides', 'embed']
 
-FEED_TYPE, COLLECTOR_TYPE = 'FrameFeed', 'FrameCollector'
+#: The roles of the node types that take the place of a graph's source and of its sinks.
+FEED_ROLE, COLLECTOR_ROLE = 'python_feed', 'python_collector'
 
 
 class Embedding:
@@ -79,21 +81,23 @@ def embed(config: GraphConfig, on_frame: Callable[[str, Frame], None],
                                    'Display or another sink'))
     if issues or not isinstance(nodes, list):
         return None, issues
+    feed, collector = type_with_role(FEED_ROLE).__name__, type_with_role(COLLECTOR_ROLE).__name__
     for i, entry in enumerate(nodes):
         if entry is sources[0]:
-            nodes[i] = _replace(entry, FEED_TYPE, {'size': feed_size})
+            nodes[i] = _replace(entry, feed, {'size': feed_size})
         elif any(entry is s for s in sinks):
-            nodes[i] = _replace(entry, COLLECTOR_TYPE, {'on_frame': on_frame})
+            nodes[i] = _replace(entry, collector, {'on_frame': on_frame})
     return Embedding(str(sources[0].get('name')), [str(s.get('name')) for s in sinks]), []
 
 
-def apply_keyword_overrides(config: GraphConfig,
-                            overrides: Mapping[str, Any]) -> tuple[dict[str, Any],
-                                                                   list[ConfigIssue]]:
+def apply_keyword_overrides(config: GraphConfig, overrides: Mapping[str, Any],
+                            strict: bool = True) -> tuple[dict[str, Any], list[ConfigIssue]]:
     """Apply ``open()``'s keyword overrides to the config.
 
     ``node={'param': value}`` sets a parameter of one node; ``param=value`` (e.g. ``device``)
-    goes to every node whose constructor takes it, and is returned for the graph builder.
+    goes to every node whose constructor takes it, and is returned for the graph builder. A key
+    that names no node and no parameter is an issue, unless ``strict`` is False (a fallback
+    graph, which may lack the nodes the overrides were written for).
     """
     entries = {str(e.get('name')): e for e in _entries(config)}
     accepted: set[str] = set()
@@ -115,7 +119,7 @@ def apply_keyword_overrides(config: GraphConfig,
             node.origins = {**getattr(node, 'origins', {}), **{p: where for p in value}}
         elif key in accepted:
             set_all[key] = value
-        else:
+        elif strict:
             hint = did_you_mean(key, sorted(accepted | set(entries)))
             issues.append(ConfigIssue(where, f'no node is called {key!r} and none takes a '
                                       f'parameter {key!r}', hint or

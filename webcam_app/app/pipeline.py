@@ -1,16 +1,13 @@
 """The Python API: run any graph on frames from your own code, like an inferencer.
 
-    import webcam_app
-    with webcam_app.open('graphs/hand_lite.yaml') as p:
-        result = p(image)                  # one frame in, its predictions out
-        for result in p.stream(frames):    # many frames, pipelined, in order
-            ...
+``with webcam_app.open('graphs/hand_lite.yaml') as p: result = p(image)`` (see the README).
 """
 from __future__ import annotations
 
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Mapping
@@ -36,7 +33,8 @@ class Pipeline:
 
     One lock guards every field below; the graph's collectors take it to hand results over.
     Frames enter the graph with increasing ids, so every wait ends when its frame comes out,
-    the graph fails, or the pipeline closes.
+    the graph fails, or the pipeline closes. A frame that a node drops on the only way to the
+    sinks (``on_error: skip``) is known to be done only when a later frame comes out.
     """
 
     def __init__(self, source: str | Path | dict, *, fps: float | None = None,
@@ -56,7 +54,7 @@ class Pipeline:
         self._done: dict[int, Result] = {}
         self._latest: Result | None = None
         self._given: Result | None = None         # what latest() returned last
-        self._waiting: Frame | None = None       # the newest submitted frame not yet fed
+        self._waiting: tuple | None = None       # (image, meta): a submitted frame not yet fed
         self._next_id = 0
         self.dropped = 0                         # submitted frames replaced by a newer one
         self._closed = self._reported = False
@@ -67,15 +65,22 @@ class Pipeline:
         self._inbox = self.graph.nodes[self.embedding.feed].node.inbox
         self.runner = Runner(self.graph)
         self.runner.events.subscribe('stop', self._wake)
+        _close_at_exit(self)
         self.runner.start()
-        if not self.runner.wait_ready():      # a node failed to set up: nothing is left running
+        try:
+            ready = self.runner.wait_ready()
+        except BaseException:                 # Ctrl-C while the models load
+            self.close(raise_error=False)
+            raise
+        if not ready:                         # a node failed to set up: nothing is left running
             self.close(raise_error=False)
             raise self._failure()
 
     def _build(self, source: str | Path | dict, window: int | None, fallback: bool,
-               overrides: Mapping[str, Any]) -> tuple[Graph, Embedding, int]:
+               overrides: Mapping[str, Any],
+               strict: bool = True) -> tuple[Graph, Embedding, int]:
         config = load_config(source)
-        set_all, issues = apply_keyword_overrides(config, overrides)
+        set_all, issues = apply_keyword_overrides(config, overrides, strict)
         entries = config.data.get('nodes')
         window = window or max(4, 2 * len(entries if isinstance(entries, list) else ()))
         limit = config.data.get('max_in_flight', 1)
@@ -91,7 +96,8 @@ class Pipeline:
             log.warning('model weights are unavailable, so the offline fallback graph %s runs '
                         'instead (fallback=False fails instead):\n%s', graph.fallback,
                         '\n'.join(str(e) for e in exc.missing))
-            return self._build(graph.fallback, window, False, overrides)
+            # overrides of nodes or parameters that the fallback graph lacks do not apply
+            return self._build(graph.fallback, window, False, overrides, strict=False)
         if embedding is None:    # build_graph reports the config's issues; this is a guard
             raise ConfigError(more)
         return graph, embedding, window
@@ -164,13 +170,13 @@ class Pipeline:
             meta = {**meta, 'source_timestamp_ms': frame_id * 1000.0 / self.fps}
         frame = Frame(frame_id=frame_id, image=image, timestamp=time.monotonic(), meta=meta)
         self._in_flight[frame_id] = route
+        if not self._inbox.put(frame, timeout=0):
+            del self._in_flight[frame_id]
+            raise self._failure()
         if route == _CALL:
             self._calls += 1
         else:
             self._submits += 1
-        if not self._inbox.put(frame, timeout=0):
-            self._in_flight.pop(frame_id)
-            raise self._failure()
         return frame_id
 
     # -- results -------------------------------------------------------------------------------
@@ -255,6 +261,21 @@ class Pipeline:
 
     def __exit__(self, exc_type: Any, *_exc: Any) -> None:
         self.close(raise_error=exc_type is None)
+
+
+def _close_at_exit(pipeline: Pipeline) -> None:
+    """Close a pipeline its user forgot to close when the interpreter exits, before Python
+    joins the graph's threads (which would otherwise wait for frames for ever). It uses the
+    hook that ``concurrent.futures`` uses for its workers; the pipeline is held weakly."""
+    register = getattr(threading, '_register_atexit', None)
+    if register is None:
+        return
+    ref = weakref.ref(pipeline)
+
+    def close() -> None:
+        if (alive := ref()) is not None:
+            alive.close(raise_error=False)
+    register(close)
 
 
 def open(graph: str | Path | dict, *, fps: float | None = None, window: int | None = None,
