@@ -28,6 +28,7 @@ class NodeContext:
     graph_dir: str = '.'
     hotkeys: Mapping[str, str] = field(default_factory=dict)   # key -> node name
     metrics: Any = None     # a webcam_app.metrics.Metrics while running
+    cores: Mapping[str, int] = field(default_factory=dict)   # node name -> threads it may use
 
 
 class Node:
@@ -88,6 +89,11 @@ class Node:
     def check(self) -> None:
         """Check the outside world (files, camera) cheaply; raise ValueError if it is wrong."""
 
+    def core_weight(self) -> float:
+        """This node's claim on the cores for its own thread pool, relative to other nodes'
+        (0: it has none). The runtime allots ``context.cores[name]`` threads from it."""
+        return 0.0
+
     def setup(self) -> None:
         """Load what the node needs (models, devices). Runs on the node's thread."""
 
@@ -103,6 +109,11 @@ class Node:
 
     def close(self) -> None:
         """Release what setup acquired."""
+
+    def interrupt(self) -> None:
+        """The run is stopping: wake whatever ``process`` blocks on other than ``self.wait``
+        (a queue, a capture thread). Called once, from another thread, possibly during setup:
+        keep it quick and thread-safe."""
 
     # -- what a node may call --------------------------------------------------------------------
     def wait(self, seconds: float) -> bool:
@@ -126,6 +137,10 @@ class Node:
 
     def _stop_run(self) -> None:
         self._node_stopped.set()
+        try:
+            self.interrupt()
+        except Exception:
+            log.exception('node %r failed to interrupt', self.name)
 
     def _end_run(self) -> None:
         """After close: drop the node's event subscriptions."""
