@@ -10,11 +10,11 @@ A 2nd signal before any run began (nothing to finalize) exits at once.
 from __future__ import annotations
 
 import os
-import select
 import signal
 import threading
 import time
 from contextlib import contextmanager
+from queue import Empty, SimpleQueue
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -30,9 +30,9 @@ FORCE_AFTER_S = 1.0
 _signals: list[int] = []
 _listener: Callable[[int, int], None] | None = None
 _previous: dict[int, Any] | None = None
-_wakeup: tuple[int, int] | None = None   # the pipe from the handler to the watcher thread
-_heard = 0                                 # signals the listener has been told of
-_deliver_lock = threading.Lock()           # never taken by the signal handler
+_wakeup: SimpleQueue | None = None   # from the handler to the watcher thread
+_heard = 0                           # signals the listener has been told of
+_deliver_lock = threading.Lock()     # never taken by the signal handler
 
 
 def exit_code() -> int:
@@ -55,30 +55,28 @@ def _force_exit(why: str) -> None:
 def _handle(signum: int, _frame: Any) -> None:
     """The signal handler. It may interrupt the main thread anywhere, even inside threading's
     own locks, so it takes no lock and starts no thread: it records the signal and wakes the
-    watcher thread through a pipe. Only os.write and os._exit are called here."""
+    watcher thread through a SimpleQueue, whose put() is made to be called from a handler."""
     _signals.append(signum)
     n = len(_signals)
     if n >= 3:
         _force_exit('third stop signal')
     if n == 2 and _listener is None:   # no run yet (still importing): nothing to finalize
         _force_exit('second stop signal before the run began')
-    if _wakeup is not None:
-        try:
-            os.write(_wakeup[1], b'!')
-        except OSError:   # the pipe is full of wake-ups already, or closed by uninstall()
-            pass
+    wakeup = _wakeup
+    if wakeup is not None:
+        wakeup.put(signum)
 
 
-def _watch(read_fd: int) -> None:
+def _watch(wakeup: SimpleQueue) -> None:
     """The watcher thread: tells the listener of each signal, keeps the 1 s deadline."""
     deadline = None
     while True:
         wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-        if not select.select([read_fd], [], [], wait)[0]:
+        try:
+            if wakeup.get(timeout=wait) is None:   # uninstall()
+                return
+        except Empty:
             _force_exit(f'outputs not finalized within {FORCE_AFTER_S:g} s')
-        if not os.read(read_fd, 64):   # uninstall() closed the pipe
-            os.close(read_fd)
-            return
         if len(_signals) >= 2 and deadline is None:
             deadline = time.monotonic() + FORCE_AFTER_S
         _deliver()
@@ -107,9 +105,8 @@ def install(recorded: list[int] | None = None) -> bool:
     global _previous, _wakeup
     if _previous is not None or threading.current_thread() is not threading.main_thread():
         return False
-    _wakeup = os.pipe()
-    os.set_blocking(_wakeup[1], False)
-    threading.Thread(target=_watch, args=(_wakeup[0],), name='stop-signals', daemon=True).start()
+    _wakeup = SimpleQueue()
+    threading.Thread(target=_watch, args=(_wakeup,), name='stop-signals', daemon=True).start()
     _previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)
                  if signal.getsignal(s) is not signal.SIG_IGN}   # e.g. a background job's SIGINT
     while recorded:
@@ -125,7 +122,7 @@ def uninstall() -> None:
             signal.signal(signum, handler)
         _previous = None
     if _wakeup is not None:
-        os.close(_wakeup[1])   # the watcher sees the end of the pipe and closes its end
+        _wakeup.put(None)   # ends the watcher
         _wakeup = None
     reset()
 

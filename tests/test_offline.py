@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -191,6 +192,33 @@ def test_wholebody_graph_falls_back_with_133_points_and_the_nose_in_the_face(tmp
     small_toe = 18
     assert person['keypoints'][small_toe] == [None, None]
     assert person['keypoint_scores'][small_toe] == 0
+
+
+def test_body_graph_on_a_folder_writes_an_image_and_a_json_per_photo(tmp_path):
+    import cv2
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    for name in ('messi5.jpg', 'basketball1.png'):
+        shutil.copy(footage.photo_path(name), photos / name)
+    result = run_app('--config', str(ROOT / 'graphs' / 'body.yaml'), '--input', 'photos/',
+                     '--headless', '--out', 'out/', '--pred-out', 'preds/', cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (tmp_path / 'out').iterdir()) == ['basketball1.png',
+                                                                    'messi5.jpg']
+    assert sorted(p.name for p in (tmp_path / 'preds').iterdir()) == ['basketball1.json',
+                                                                      'messi5.json']
+    for name, shown, people in (('messi5', 'messi5.jpg', [footage.MESSI_PERSON]),
+                                ('basketball1', 'basketball1.png', footage.BASKETBALL_PEOPLE)):
+        instances = json.loads((tmp_path / 'preds' / f'{name}.json').read_text())
+        assert instances and list(instances[0]) == ['keypoints', 'keypoint_scores', 'bbox',
+                                                    'bbox_score']
+        x, y = (int(v) for v in instances[0]['keypoints'][0])     # COCO: nose first
+        assert any(x1 <= x <= x2 and y1 <= y <= y2 for _, (x1, y1, x2, y2) in people)
+        drawn = cv2.imread(str(tmp_path / 'out' / shown))
+        original = footage.photo(shown)
+        assert drawn.shape == original.shape
+        patch = cv2.absdiff(drawn, original)[y - 3:y + 4, x - 3:x + 4]
+        assert patch.max() > 60, 'no keypoint drawn at the nose'
 
 
 def test_lite_replay_is_deterministic(tmp_path):

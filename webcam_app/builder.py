@@ -13,7 +13,7 @@ from .node import NodeContext
 from .node_entries import build_nodes
 from .params import ParamError, Positive, check_value, node_params
 from .plugins import load_plugin
-from .wiring_checks import check_wiring
+from .wiring_checks import check_wiring, unbuilt_buffers
 
 __all__ = ['build_graph', 'load_graph', 'node_parameters']
 
@@ -54,7 +54,7 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                                            or f'allowed keys: {", ".join(TOP_LEVEL_KEYS)}'))
     _load_plugins(config, issues)
     specs = build_nodes(config, issues, set_all or {})
-    check_wiring(config, specs, issues)
+    check_wiring(config, specs, issues, excused=unbuilt_buffers(config, specs))
     mode = _resolve_mode(config, specs, mode, issues)
     buffers = _buffer_specs(config, specs, mode, issues)
     max_in_flight = data.get('max_in_flight', 1)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 __all__ = [
     'BufferClosed', 'ConfigError', 'ConfigIssue', 'NodeError',
-    'WebcamAppError', 'WeightsUnavailable'
+    'WebcamAppError', 'WeightsUnavailable', 'split_fix'
 ]
 
 
@@ -26,6 +26,12 @@ class ConfigIssue:
     def __str__(self) -> str:
         text = f'{self.where}: {self.message}'
         return f'{text}\n  fix: {self.fix}' if self.fix else text
+
+
+def split_fix(exc: BaseException) -> tuple[str, str]:
+    """An error text ``'what is wrong; fix: how'`` as ``(what, how)``; how is '' if not given."""
+    message, _, fix = str(exc).partition('; fix: ')
+    return message, fix
 
 
 class ConfigError(WebcamAppError):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
+from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable, split_fix
 from .events import EventBus
 from .node import Node
 
@@ -69,8 +69,9 @@ class Graph:
             except ConfigError as exc:
                 issues.extend(exc.issues)
             except (ValueError, OSError, WebcamAppError) as exc:
+                message, fix = split_fix(exc)
                 issues.append(ConfigIssue(spec.where or self.name, f'node {spec.name!r} '
-                                          f'({type(spec.node).__name__}): {exc}'))
+                                          f'({type(spec.node).__name__}): {message}', fix))
         if issues:
             raise ConfigError(issues)
         if missing:

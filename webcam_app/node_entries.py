@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config import GraphConfig, LineDict, did_you_mean
-from .errors import ConfigIssue, WebcamAppError
+from .errors import ConfigIssue, WebcamAppError, split_fix
 from .graph import NodeSpec
 from .node import INPUT_KINDS, Node, registry
 from .params import Param, convert_params, describe, node_params
@@ -70,8 +70,8 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
         try:
             node = cls(**params)
         except (ValueError, TypeError, WebcamAppError) as exc:
-            issues.append(config.issue(entry.line, f'{label} ({cls.__name__}): {exc}',
-                                       'fix the parameter value'))
+            message, fix = split_fix(exc)
+            issues.append(config.issue(entry.line, f'{label} ({cls.__name__}): {message}', fix))
             return None
     node.name = name
     spec = NodeSpec(node, enable_key=entry.get('enable_key'),

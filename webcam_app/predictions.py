@@ -8,7 +8,7 @@ import numpy as np
 
 from .messages import Frame, Object
 
-__all__ = ['frame_record', 'instance_record']
+__all__ = ['frame_record', 'inferencer_instances', 'instance_record']
 
 
 def _number(value: Any, decimals: int) -> float | None:
@@ -24,8 +24,9 @@ def _numbers(values: Any, decimals: int) -> list:
     return [_numbers(v, decimals) if np.ndim(v) else _number(v, decimals) for v in array]
 
 
-def instance_record(obj: Object, decimals: int = 3) -> dict[str, Any]:
-    """One object as mmpose's ``split_instances`` writes it, plus ``label`` and ``track_id``.
+def instance_record(obj: Object, decimals: int = 3, extras: bool = True) -> dict[str, Any]:
+    """One object as mmpose's ``split_instances`` writes it, plus ``label`` and ``track_id``
+    unless ``extras`` is false.
 
     mmpose nests the box one level deeper than it looks: ``bbox`` is ``[[x1, y1, x2, y2]]``.
     """
@@ -35,10 +36,18 @@ def instance_record(obj: Object, decimals: int = 3) -> dict[str, Any]:
                             else _numbers(obj.keypoint_scores, decimals)),
         'bbox': [_numbers(obj.bbox, decimals)],
         'bbox_score': _number(obj.score, decimals),
-        'label': obj.label,
-        'track_id': None if obj.track_id is None else int(obj.track_id),
     }
+    if extras:
+        record['label'] = obj.label
+        record['track_id'] = None if obj.track_id is None else int(obj.track_id)
     return record
+
+
+def inferencer_instances(frame: Frame, decimals: int = 3) -> list[dict[str, Any]]:
+    """A frame's poses exactly as MMPoseInferencer writes them: objects without keypoints left
+    out, and only its four keys."""
+    return [instance_record(obj, decimals, extras=False) for obj in frame.objects
+            if obj.keypoints is not None]
 
 
 def frame_record(frame: Frame, decimals: int = 3) -> dict[str, Any]:

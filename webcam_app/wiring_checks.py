@@ -7,12 +7,33 @@ from .config import GraphConfig, LineDict
 from .errors import ConfigIssue
 from .graph import NodeSpec
 
-__all__ = ['check_wiring']
+__all__ = ['check_wiring', 'unbuilt_buffers']
 
 
-def check_wiring(config: GraphConfig, specs: dict[str, NodeSpec],
-                 issues: list[ConfigIssue]) -> None:
-    """Add an issue for each buffer with no or two writers or readers, and for a cycle."""
+def unbuilt_buffers(config: GraphConfig, specs: dict[str, NodeSpec]) -> set[str]:
+    """The buffers named by node entries that could not be built (already reported): their
+    missing writer or reader is no news."""
+    nodes = config.data.get('nodes')
+    names: set[str] = set()
+    for entry in nodes if isinstance(nodes, list) else ():
+        if not isinstance(entry, dict) or entry.get('name') in specs:
+            continue
+        for ports in (entry.get('inputs'), entry.get('outputs')):
+            for target in (ports.values() if isinstance(ports, dict) else ()):
+                for item in (target if isinstance(target, list) else [target]):
+                    item = item.get('buffer') if isinstance(item, dict) else item
+                    if isinstance(item, (str, int)):
+                        names.add(str(item))
+    return names
+
+
+def check_wiring(config: GraphConfig, specs: dict[str, NodeSpec], issues: list[ConfigIssue],
+                 excused: frozenset[str] | set[str] = frozenset()) -> None:
+    """Add an issue for each buffer with no or two writers or readers, and for a cycle.
+
+    A buffer in ``excused`` (wired to a node that could not be built, already reported) may
+    lack its writer or reader.
+    """
     producers, consumers = defaultdict(list), defaultdict(list)
     for spec in specs.values():
         for bufs in spec.outputs.values():
@@ -25,12 +46,12 @@ def check_wiring(config: GraphConfig, specs: dict[str, NodeSpec],
     known = sorted(set(producers) | set(consumers))
     for buf in known:
         prod, cons = producers.get(buf, []), consumers.get(buf, [])
-        if not prod:
+        if not prod and buf not in excused:
             others = ', '.join(b for b in producers if b != buf) or 'none'
             issues.append(config.issue(lines.get(cons[0]), f'node {cons[0]!r} reads buffer '
                                        f'{buf!r}, which no node writes',
                                        f"write it from a node's outputs, or read one of: {others}"))
-        if not cons:
+        if not cons and buf not in excused:
             issues.append(config.issue(lines.get(prod[0]), f'node {prod[0]!r} writes buffer '
                                        f'{buf!r}, which no node reads',
                                        'read it from a node, or remove it from outputs'))

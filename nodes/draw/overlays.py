@@ -84,6 +84,8 @@ class Monitor(Node):
     """Overlay per-node fps and service time, end-to-end latency, the age of the results shown,
     drops, CPU and memory."""
 
+    role = 'window_overlay'   # for the window only: --out and --pred-out take frames before it
+
     def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
                  interval: NonNegativeFloat = 0.5, visible: bool = True) -> None:
         self.interval = interval
@@ -133,6 +135,8 @@ class Monitor(Node):
 
 class HelpBoard(Node):
     """Overlay the hot keys of the running graph; its enable_key (e.g. h) shows or hides it."""
+
+    role = 'window_overlay'   # for the window only, like the Monitor
 
     def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
                  visible: bool = False) -> None:

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import threading
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import cv2
 import numpy as np
@@ -32,6 +33,12 @@ class Recorder(Node):
     inputs = {'frame': 'trigger'}
     outputs = ()
     role = 'video_sink'  # what --out attaches or points at the given file
+    forms: ClassVar[str] = f'a video file ({", ".join(CODECS)})'   # in --out's error
+
+    @classmethod
+    def accepts(cls, path: str) -> bool:
+        """Whether ``path`` is a form this sink writes: a video file."""
+        return not path.endswith(('/', os.sep)) and Path(path).suffix.lower() in CODECS
 
     def __init__(self, path: str, fps: PositiveFloat | None = None, codec: str | None = None,
                  queue_size: Positive = 64) -> None:

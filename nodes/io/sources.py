@@ -178,14 +178,13 @@ class VideoSource(Node):
                                             self.retry_interval, self.lost_after)
                 self._capture.start(self._cap)
                 self._cap = None   # the capture thread owns it now
-                # read() waits on the capture, not in self.wait(): the stop event wakes it
-                self.subscribe('stop', self._on_stop)
         else:
             self._source_fps = self.fps
 
-    def _on_stop(self, _reason: Any) -> None:
-        if self._capture is not None:
-            self._capture.close(timeout=0)
+    def interrupt(self) -> None:   # read() waits on the capture, not in self.wait()
+        capture = self._capture
+        if capture is not None:
+            capture.close(timeout=0)
 
     def close(self) -> None:
         if self._capture is not None:
@@ -194,6 +193,15 @@ class VideoSource(Node):
         if self._cap is not None:
             self._cap.release()
             self._cap = None
+
+    @property
+    def _input_name(self) -> str:
+        """The file name that outputs of a whole stream are named after (``clip.mp4``)."""
+        if self.kind == 'camera':
+            return 'webcam' if self.target == 0 else f'webcam{self.target}'
+        if self.kind == 'url':
+            return Path(str(self.target).split('?')[0].rstrip('/')).name or 'stream'
+        return Path(str(self.target)).name
 
     # -- reading -------------------------------------------------------------------------------
     def process(self) -> Frame | Any:
@@ -215,7 +223,7 @@ class VideoSource(Node):
                 return EOS
             captured = time.monotonic()
         meta = {'source_timestamp_ms': source_ms, 'fps': self._source_fps,
-                'input': str(self.input), **extra}
+                'input': str(self.input), 'input_name': self._input_name, **extra}
         frame = Frame(frame_id=self._emitted, image=image, timestamp=captured, meta=meta)
         self._emitted += 1
         self._pass_emitted += 1
@@ -245,7 +253,7 @@ class VideoSource(Node):
                 log.warning('%s: skipping unreadable image %s', self.name, path)
                 continue
             source_ms = index * 1000.0 / self._source_fps if self._source_fps else None
-            return image, source_ms, {'path': str(path)}
+            return image, source_ms, {'path': str(path), 'input_name': path.name}
 
     def _read_capture(self) -> tuple[np.ndarray, float | None, dict] | None:
         while not self.stopping:

@@ -212,11 +212,14 @@ class Smoother(Node):
     Tracks are told apart by ``track_id`` (run a Tracker first), else by their order in the
     frame. Time comes from the source (``meta['source_timestamp_ms']``) when it gives one, else
     from the capture ``timestamp``. A track unseen for ``max_age`` frames is forgotten.
+    ``static_image_mode`` (the CLI sets it for an image or a folder of images, which may be
+    unrelated photos): nothing is smoothed, each frame's points stand as found.
     """
 
     def __init__(self, min_cutoff: PositiveFloat = 1.0, beta: NonNegativeFloat = 0.0,
                  d_cutoff: PositiveFloat = 1.0, max_age: Positive = 30,
-                 smooth_bbox: bool = True) -> None:
+                 smooth_bbox: bool = True, static_image_mode: bool = False) -> None:
+        self.static_image_mode = static_image_mode
         self.params = (min_cutoff, beta, d_cutoff)
         self.max_age, self.smooth_bbox = max_age, smooth_bbox
         self._states: dict[Hashable, _Smoothed] = {}
@@ -244,6 +247,8 @@ class Smoother(Node):
         return obj.replace(**changes)
 
     def process(self, frame: Frame) -> Frame:
+        if self.static_image_mode:
+            self._states.clear()
         self._count += 1
         t = self.frame_time(frame)
         out = []

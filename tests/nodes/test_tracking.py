@@ -216,3 +216,9 @@ def test_one_euro_keeps_state_through_missing_values():
     out = f(np.array([np.nan, 10.0]), 0.1)
     assert np.isnan(out[0]) and 0 < out[1] < 10
     assert f(np.array([1.0, 10.0]), 0.2)[0] < 1.0     # the first value resumes its filter
+
+
+def test_static_image_mode_smooths_nothing_across_unrelated_images():
+    photos = np.array([100.0, 400.0, 120.0])          # one person per photo, far apart
+    assert not np.allclose(_smooth(photos), photos)    # a video would be smoothed
+    np.testing.assert_array_equal(_smooth(photos, static_image_mode=True), photos)

@@ -39,8 +39,9 @@ def test_the_scan_covers_the_core_and_skips_the_app_layer():
     assert not any(f.startswith('app/') for f in files)
 
 
-def test_sinks_are_found_by_role():
-    from webcam_app.app.sinks import type_with_role
-    assert type_with_role('video_sink').__name__ == 'Recorder'
-    assert type_with_role('predictions').__name__ == 'PredictionWriter'
-    assert type_with_role('display').__name__ == 'Display'
+def test_sinks_are_found_by_role_and_the_path_they_take():
+    from webcam_app.app.sinks import sink_type
+    assert sink_type('video_sink', 'o.mp4').__name__ == 'Recorder'
+    assert sink_type('video_sink', 'out/').__name__ == 'ImageWriter'
+    assert sink_type('predictions', 'p.json').__name__ == 'PredictionWriter'
+    assert sink_type('predictions', 'preds/').__name__ == 'PredictionWriter'

@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import webcam_stop
+from nodes.io.images import is_folder_path
+from nodes.io.sources import IMAGE_EXTENSIONS
 
 from ..builder import build_graph
 from ..config import GraphConfig, apply_overrides, load_config
@@ -19,7 +21,7 @@ from ..graph import Graph
 from ..node import registry
 from ..params import node_params
 from ..plugins import load_plugin
-from .sinks import attach_sink
+from .sinks import attach_sink, sink_type
 
 __all__ = ['main', 'prepare_graph']
 
@@ -31,6 +33,7 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml                         # webcam 0, window
   %(prog)s --config graphs/hand.yaml --input clip.mp4        # a video file (replay)
   %(prog)s --config graphs/body.yaml --input frames/         # a folder of images
+  %(prog)s --config graphs/body.yaml --input photos/ --headless --out out/ --pred-out preds/
   %(prog)s --config graphs/hand.yaml --input clip.mp4 --headless --out out.mp4 --pred-out p.json
   %(prog)s --config graphs/hand.yaml --set detector.score_thr=0.3 --device cuda:0
   %(prog)s --config graphs/hand.yaml --headless --serve 8080   # watch at http://127.0.0.1:8080/
@@ -49,8 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--input', metavar='SRC', help='override the source: webcam id (0, webcam:1), '
                    'video file, image, folder of images, or rtsp/http URL')
     p.add_argument('--headless', action='store_true', help='no window (batch runs, servers)')
-    p.add_argument('--out', metavar='VIDEO', help='record the shown video to this file (.mp4/.avi)')
-    p.add_argument('--pred-out', metavar='PATH', help='write predictions (.json, or .jsonl)')
+    p.add_argument('--out', '--vis-out-dir', dest='out', metavar='PATH',
+                   help='save the shown video: a video file (.mp4/.avi), a folder (out/: one '
+                   'image per input image or frame), or an image file for a single image')
+    p.add_argument('--pred-out', '--pred-out-dir', dest='pred_out', metavar='PATH',
+                   help='save predictions: a folder (preds/: one JSON per input, as '
+                   "MMPoseInferencer's pred_out_dir), or one .json/.jsonl file")
     p.add_argument('--serve', metavar='[HOST:]PORT', type=serve_address,
                    help='serve the video, metrics and hot keys to a browser at http://HOST:PORT/ '
                    '(HOST defaults to 127.0.0.1: this machine only)')
@@ -94,10 +101,17 @@ def serve_address(value: str) -> tuple[str, int]:
 
 
 def _cli_path(value: str) -> str:
-    """A path given on the command line is relative to the working directory."""
+    """A path given on the command line is relative to the working directory; a trailing /
+    (a folder) is kept."""
     if value.isdigit() or value.startswith('webcam') or '://' in value:
         return value
-    return str(Path(value).expanduser().resolve())
+    path = str(Path(value).expanduser().resolve())
+    return path + os.sep if value.endswith(('/', os.sep)) else path
+
+
+def _still_images(value: str | None) -> bool:
+    """Whether --input names an image or a folder (of unrelated images, not a video)."""
+    return bool(value) and (Path(value).is_dir() or Path(value).suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
@@ -105,8 +119,33 @@ def _set_all(args: argparse.Namespace) -> dict[str, Any]:
               'headless': True if args.headless else None, 'device': args.device,
               'max_frames': args.max_frames,
               'trust_checkpoint': True if args.trust_checkpoints else None,
-              'models_dir': _cli_path(args.models_dir) if args.models_dir else None}
+              'models_dir': _cli_path(args.models_dir) if args.models_dir else None,
+              # unrelated images: models that track from frame to frame must not (MediaPipe)
+              'static_image_mode': True if _still_images(args.input) else None}
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _check_one_image_out(args: argparse.Namespace) -> None:
+    """``--out result.png`` is for one input image: refuse it for many frames as --input."""
+    if not args.out or is_folder_path(args.out) or Path(args.out).suffix.lower() not in (
+            IMAGE_EXTENSIONS):
+        return
+    if not args.input or (Path(args.input).is_file() and _still_images(args.input)):
+        return      # the graph's own input: the writer warns if a second frame overwrites it
+    raise ConfigError(ConfigIssue(f'--out {args.out}', f'--out {args.out} is one image file, but '
+                                  f'--input {args.input} gives many frames',
+                                  'give a folder (--out out/) for one image per frame, or a '
+                                  'video file (--out out.mp4)'))
+
+
+def _attach_outputs(config: GraphConfig, args: argparse.Namespace) -> None:
+    """--out and --pred-out: the sink of the role that takes that form of path."""
+    _check_one_image_out(args)
+    for role, given, flag in (('video_sink', args.out, '--out'),
+                              ('predictions', args.pred_out, '--pred-out')):
+        if given:
+            attach_sink(config, role, {'path': _cli_path(given)},
+                        sink=sink_type(role, given, flag), flag=flag)
 
 
 def _attach_web_view(config: GraphConfig, args: argparse.Namespace) -> None:
@@ -127,10 +166,7 @@ def prepare_graph(config_path: str | Path, args: argparse.Namespace) -> Graph:
     config = load_config(config_path)
     nodes = config.data.get('nodes')
     if isinstance(nodes, list) and nodes:   # else the builder reports that, at its line
-        if args.out:
-            attach_sink(config, 'video_sink', {'path': _cli_path(args.out)})
-        if args.pred_out:
-            attach_sink(config, 'predictions', {'path': _cli_path(args.pred_out)})
+        _attach_outputs(config, args)
         _attach_web_view(config, args)
     apply_overrides(config, args.overrides)
     return build_graph(config, mode=args.mode, set_all=_set_all(args), check=False)
