@@ -6,11 +6,12 @@ from typing import Any
 
 from .buffers import POLICIES, Policy
 from .config import GraphConfig, apply_overrides, did_you_mean, load_config
+from .cores import allot_cores
 from .errors import ConfigError, ConfigIssue
 from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
 from .node import NodeContext
-from .node_entries import build_nodes
+from .node_entries import build_nodes, graph_defaults
 from .params import ParamError, Positive, check_value, node_params
 from .plugins import load_plugin
 from .wiring_checks import check_wiring, unbuilt_buffers
@@ -20,7 +21,7 @@ __all__ = ['build_graph', 'load_graph', 'node_parameters']
 #: The declared parameters of a node type (see webcam_app.params.node_params).
 node_parameters = node_params
 TOP_LEVEL_KEYS = ('name', 'description', 'mode', 'max_in_flight', 'fallback', 'plugins',
-                  'buffers', 'nodes')
+                  'defaults', 'buffers', 'nodes')
 
 
 def load_graph(source: str | Path | dict, overrides: list[str] = (), mode: str | None = None,
@@ -53,7 +54,7 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                                            did_you_mean(key, TOP_LEVEL_KEYS)
                                            or f'allowed keys: {", ".join(TOP_LEVEL_KEYS)}'))
     _load_plugins(config, issues)
-    specs = build_nodes(config, issues, set_all or {})
+    specs = build_nodes(config, issues, set_all or {}, graph_defaults(config, issues))
     check_wiring(config, specs, issues, excused=unbuilt_buffers(config, specs))
     mode = _resolve_mode(config, specs, mode, issues)
     buffers = _buffer_specs(config, specs, mode, issues)
@@ -70,9 +71,11 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                   path=config.path, events=events or EventBus(),
                   fallback=config.base_dir / data['fallback'] if data.get('fallback') else None)
     hotkeys = graph.hotkeys()
+    cores = allot_cores({name: spec.node.core_weight() for name, spec in specs.items()})
     for spec in specs.values():
         spec.node.context = NodeContext(mode=mode, graph_name=graph.name,
-                                        graph_dir=str(config.base_dir), hotkeys=hotkeys)
+                                        graph_dir=str(config.base_dir), hotkeys=hotkeys,
+                                        cores=cores)
         spec.node.events = graph.events
     if check:
         graph.check_nodes()

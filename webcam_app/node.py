@@ -28,6 +28,7 @@ class NodeContext:
     graph_dir: str = '.'
     hotkeys: Mapping[str, str] = field(default_factory=dict)   # key -> node name
     metrics: Any = None     # a webcam_app.metrics.Metrics while running
+    cores: Mapping[str, int] = field(default_factory=dict)   # node name -> threads it may use
 
 
 class Node:
@@ -87,6 +88,11 @@ class Node:
 
     def check(self) -> None:
         """Check the outside world (files, camera) cheaply; raise ValueError if it is wrong."""
+
+    def core_weight(self) -> float:
+        """This node's claim on the cores for its own thread pool, relative to other nodes'
+        (0: it has none). The runtime allots ``context.cores[name]`` threads from it."""
+        return 0.0
 
     def setup(self) -> None:
         """Load what the node needs (models, devices). Runs on the node's thread."""

@@ -10,13 +10,32 @@ from .node import INPUT_KINDS, Node, registry
 from .params import Param, convert_params, describe, node_params
 from .plugins import not_a_node
 
-__all__ = ['NODE_KEYS', 'build_nodes']
+__all__ = ['NODE_KEYS', 'build_nodes', 'graph_defaults']
 
 NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
 
 
-def build_nodes(config: GraphConfig, issues: list[ConfigIssue],
-                set_all: dict[str, Any]) -> dict[str, NodeSpec]:
+def graph_defaults(config: GraphConfig, issues: list[ConfigIssue]) -> dict[str, Any]:
+    """The graph's ``defaults:``: parameters for every node that takes them and sets none."""
+    defaults = config.data.get('defaults') or {}
+    if not isinstance(defaults, dict):
+        issues.append(config.key_issue(config.data, 'defaults', 'defaults must map parameters '
+                                       f'to values, but got {defaults!r}',
+                                       'for example: defaults: {backend: onnxruntime}'))
+        return {}
+    classes = [registry.get(str(e.get('type'))) for e in config.data.get('nodes') or []
+               if isinstance(e, dict)]
+    declared = [node_params(cls) for cls in classes if cls is not None]
+    takers = {key for params in declared if params for key in params}
+    for key in defaults:
+        if key not in takers and None not in declared:
+            issues.append(config.key_issue(defaults, key, f'defaults: no node of this graph has '
+                                           f'a parameter {key!r}', 'remove it, or fix its name'))
+    return dict(defaults)
+
+
+def build_nodes(config: GraphConfig, issues: list[ConfigIssue], set_all: dict[str, Any],
+                defaults: dict[str, Any] | None = None) -> dict[str, NodeSpec]:
     """A NodeSpec per valid entry, by name; every problem found is added to ``issues``."""
     nodes = config.data.get('nodes')
     if not isinstance(nodes, list) or not nodes:
@@ -29,7 +48,7 @@ def build_nodes(config: GraphConfig, issues: list[ConfigIssue],
         if not isinstance(entry, LineDict):
             issues.append(config.issue(None, f'each node must be a mapping, but got {entry!r}'))
             continue
-        spec = _build_node(config, entry, issues, set_all)
+        spec = _build_node(config, entry, issues, set_all, defaults or {})
         if spec is None:
             continue
         if spec.name in specs:
@@ -41,7 +60,7 @@ def build_nodes(config: GraphConfig, issues: list[ConfigIssue],
 
 
 def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
-                set_all: dict[str, Any]) -> NodeSpec | None:
+                set_all: dict[str, Any], defaults: dict[str, Any]) -> NodeSpec | None:
     name, type_name = entry.get('name'), entry.get('type')
     label = f'node {name!r}' if name else 'node'
     if not name or not isinstance(name, str):
@@ -61,8 +80,9 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
         issues.append(config.key_issue(entry, 'type' if type_name else 'name', f'{label}: {what}',
                                        hint or 'run with --list-nodes to see every node type'))
         return None
-    params = {k: v for k, v in entry.items() if k not in NODE_KEYS}
     declared = node_params(cls)
+    params = {k: v for k, v in defaults.items() if k in (declared or {})}
+    params.update({k: v for k, v in entry.items() if k not in NODE_KEYS})
     params.update({k: v for k, v in set_all.items() if k in (declared or {})})
     if declared is not None and not _check_params(config, entry, cls, params, declared, issues):
         node = cls.__new__(cls)   # never runs (issues were found): it only carries the wiring

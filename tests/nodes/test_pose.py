@@ -139,3 +139,37 @@ def test_hand_graph_with_det_interval_runs_in_replay(make_video) -> None:
         assert len(frame.objects) == 1 and frame.objects[0].label == 'hand'
         assert_pose(frame.objects[0], frame.dataset_meta)
         assert frame.dataset_meta['classes'] == ('hand',)
+
+
+@pytest.mark.models
+def test_pose_node_matches_inference_topdown_box_by_box(tmp_path) -> None:
+    """Several boxes on a real photo, weights shaped to give clear peaks: every object gets
+    exactly mmpose's keypoints for its own box (a swap of x and y, or of two boxes, fails)."""
+    pytest.importorskip('mmpose')
+    from mmengine.config import Config
+    from mmpose.apis import inference_topdown, init_model
+
+    from nodes.models.openmmlab.checkpoints import load_checkpoint
+    from nodes.models.openmmlab.model_zoo import resolve_model
+    from tests.footage import photo
+    from tests.nodes.onnx.shaped import pose_checkpoint
+    config = resolve_model('hand', 'pose').config_path
+    ckpt = str(pose_checkpoint(config, tmp_path / 'pose.pth'))
+    image = photo('handSrc.jpg')
+    boxes = [(150, 40, 520, 470), (20, 300, 200, 470), (400, 10, 660, 200)]
+    objects = tuple(Object(b, 'hand', 0.9) for b in boxes)
+    with NodeHarness(TopdownPoseEstimatorNode, model='hand', weights=ckpt, bbox_thr=0.0) as h:
+        out = h.feed(frame=Frame(frame_id=0, image=image, objects=objects))['frame']
+    cfg = Config.fromfile(config)
+    cfg.model.test_cfg.flip_test = False            # the node's default
+    model = init_model(cfg, None, device='cpu')
+    load_checkpoint(model, ckpt)
+    results = inference_topdown(model, image, np.array(boxes, np.float32), 'xyxy')
+    for obj, box, result in zip(out.objects, boxes, results):
+        assert obj.bbox == box
+        assert np.allclose(obj.keypoints, result.pred_instances.keypoints[0], atol=1e-3)
+        assert np.allclose(obj.keypoint_scores, result.pred_instances.keypoint_scores[0],
+                           rtol=1e-4, atol=1e-4)
+    first, second = out.objects[0].keypoints, out.objects[1].keypoints
+    assert np.abs(first - second).max() > 20                     # boxes are told apart
+    assert np.abs(first - first[:, ::-1]).max() > 20              # x and y are told apart

@@ -21,7 +21,7 @@ from ..graph import Graph
 from ..node import registry
 from ..params import node_params
 from ..plugins import load_plugin
-from .sinks import attach_sink, sink_type
+from .sinks import attach_sink, serve_address, sink_type
 
 __all__ = ['main', 'prepare_graph']
 
@@ -37,6 +37,8 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml --input clip.mp4 --headless --out out.mp4 --pred-out p.json
   %(prog)s --config graphs/hand.yaml --set detector.score_thr=0.3 --device cuda:0
   %(prog)s --config graphs/hand.yaml --headless --serve 8080   # watch at http://127.0.0.1:8080/
+  %(prog)s --config graphs/hand.yaml --backend onnxruntime   # the ONNX exports, no torch
+  %(prog)s export graphs/hand.yaml [--models-dir DIR]      # write those exports
   %(prog)s --list-nodes
 
 exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 130 Ctrl-C, 143 SIGTERM
@@ -70,6 +72,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
     p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
+    p.add_argument('--backend', choices=('pytorch', 'onnxruntime'),
+                   help='backend of every model node: pytorch (mmdet/mmpose) or onnxruntime '
+                   "(their ONNX exports; see 'export')")
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='NODE.KEY=VAL',
                    help='override a node parameter (repeatable); values are YAML')
     p.add_argument('--offline', action='store_true',
@@ -90,16 +95,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def serve_address(value: str) -> tuple[str, int]:
-    """``PORT``, ``HOST:PORT`` or ``[IPv6]:PORT`` as (host, port); the host defaults to loopback."""
-    host, sep, port = value.rpartition(':')
-    if not port.isdigit() or int(port) > 65535 or (sep and not host):
-        raise argparse.ArgumentTypeError(
-            f'must be PORT or HOST:PORT with a port from 0 to 65535, such as 8080 or '
-            f'0.0.0.0:8080, but got {value!r}')
-    return (host.strip('[]') if sep else '127.0.0.1'), int(port)
-
-
 def _cli_path(value: str) -> str:
     """A path given on the command line is relative to the working directory; a trailing /
     (a folder) is kept."""
@@ -117,6 +112,7 @@ def _still_images(value: str | None) -> bool:
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
     values = {'input': _cli_path(args.input) if args.input else None,
               'headless': True if args.headless else None, 'device': args.device,
+              'backend': args.backend,
               'max_frames': args.max_frames,
               'trust_checkpoint': True if args.trust_checkpoints else None,
               'models_dir': _cli_path(args.models_dir) if args.models_dir else None,
@@ -244,6 +240,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _main(argv: Sequence[str] | None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ['export']:
+        from .export import export_main
+        return export_main(argv[1:])
     args = build_parser().parse_args(argv)
     # native libraries' own chatter (OpenCV, TFLite) is not for users
     if args.log_level != 'DEBUG':

@@ -7,13 +7,14 @@ message. Plugins can declare the same and are found the same way.
 """
 from __future__ import annotations
 
+import argparse
 from typing import Any
 
 from ..config import GraphConfig, LineDict
 from ..errors import ConfigError, ConfigIssue
 from ..node import Node, registry
 
-__all__ = ['attach_sink', 'sink_type', 'type_with_role']
+__all__ = ['attach_sink', 'serve_address', 'sink_type', 'type_with_role']
 
 _NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
 _FOLDER_EXAMPLE = {'video_sink': 'out/', 'predictions': 'preds/'}
@@ -126,3 +127,13 @@ def attach_sink(config: GraphConfig, role: str, params: dict[str, Any], add: boo
     entry.line = getattr(_writer_of(config, shown), 'line', 0)
     config.data['nodes'].append(entry)
     return False
+
+
+def serve_address(value: str) -> tuple[str, int]:
+    """``PORT``, ``HOST:PORT`` or ``[IPv6]:PORT`` as (host, port); the host defaults to loopback."""
+    host, sep, port = value.rpartition(':')
+    if not port.isdigit() or int(port) > 65535 or (sep and not host):
+        raise argparse.ArgumentTypeError(
+            f'must be PORT or HOST:PORT with a port from 0 to 65535, such as 8080 or '
+            f'0.0.0.0:8080, but got {value!r}')
+    return (host.strip('[]') if sep else '127.0.0.1'), int(port)

@@ -1,17 +1,19 @@
-"""DetectorNode: find objects with an mmdet detector; class names are normalized at the boundary."""
+"""DetectorNode: find objects with an mmdet detector (PyTorch) or its ONNX export; class names are
+normalized at the boundary."""
 from __future__ import annotations
 
 import logging
 from types import MappingProxyType
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 import numpy as np
 
-from webcam_app import Frame, Object, WebcamAppError
-from webcam_app.params import Positive, Threads, Unit
+from webcam_app import Frame, Object
+from webcam_app.params import Positive, Unit
 
 from ...common import boxes_from_keypoints, normalize_classes
-from .model_node import _ModelNode
+from .classes import ClassNamesMismatch, head_num_classes, resolve_classes
+from .model_node import AUTO, Backend, ModelThreads, _ModelNode
 from .weights import building
 
 __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'resolve_classes']
@@ -19,97 +21,20 @@ __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'resolve_cl
 log = logging.getLogger(__name__)
 
 
-class ClassNamesMismatch(WebcamAppError, ValueError):
-    """A detector's class names do not fit the size of its classification head."""
-
-    exit_code = 2
-
-
-def _classes_in(meta: Any) -> Any:
-    """The value of a 'classes' key in any case (mmdet lower-cases, mmdet 2.x used CLASSES)."""
-    if isinstance(meta, Mapping):
-        for key, value in meta.items():
-            if str(key).lower() == 'classes':
-                return value
-    return None
-
-
-def _config_classes(cfg: Any) -> tuple[Any, str]:
-    """Class names spelled out in a config: its metainfo, then its dataloaders' datasets."""
-    if _classes_in(cfg.get('metainfo')) is not None:
-        return _classes_in(cfg.get('metainfo')), 'the config metainfo'
-    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-        dataset = (cfg.get(loader) or {}).get('dataset') or {}
-        while isinstance(dataset, Mapping):
-            if _classes_in(dataset.get('metainfo')) is not None:
-                return _classes_in(dataset.get('metainfo')), f'the config {loader} metainfo'
-            dataset = dataset.get('dataset')
-    return None, ''
-
-
-def _dataset_classes(cfg: Any) -> tuple[Any, str]:
-    """The default class names of the config's dataset type (e.g. CocoDataset's 80)."""
-    try:
-        dataset_type = cfg.test_dataloader.dataset.type
-        if not isinstance(dataset_type, type):
-            from mmdet.registry import DATASETS
-            dataset_type = DATASETS.get(dataset_type)
-        return _classes_in(dataset_type.METAINFO), f'the default classes of {dataset_type.__name__}'
-    except (AttributeError, ImportError, KeyError, TypeError):
-        return None, ''
-
-
-def head_num_classes(model: Any) -> int | None:
-    """The number of classes a detector's head predicts (one- or two-stage), if it says."""
-    for path in (('bbox_head',), ('roi_head', 'bbox_head')):
-        obj = model
-        for attr in path:
-            obj = getattr(obj, attr, None)
-        if isinstance(obj, Iterable) and not isinstance(obj, Mapping):   # cascade heads
-            obj = list(obj)[-1] if list(obj) else None
-        num = getattr(obj, 'num_classes', None)
-        if isinstance(num, int):
-            return num
-    return None
-
-
-def resolve_classes(override: Any, checkpoint_meta: Mapping[str, Any], cfg: Any,
-                    num_classes: int | None, checkpoint: str | None) -> tuple[str, ...]:
-    """Pick the class names (override, mmdet 3.x meta, mmdet 2.x meta, config) and check them."""
-    candidates = [
-        (override, "the node's classes parameter"),
-        (_classes_in(checkpoint_meta.get('dataset_meta')), "the checkpoint's meta.dataset_meta"),
-        (checkpoint_meta.get('CLASSES'), "the checkpoint's meta.CLASSES"),
-        _config_classes(cfg),
-    ]
-    value, source = next(((v, s) for v, s in candidates if v is not None), (None, ''))
-    if value is None:
-        value, source = _dataset_classes(cfg)
-    classes = normalize_classes(value)
-    where = f'checkpoint {checkpoint}' if checkpoint else 'random weights (no checkpoint)'
-    if not classes:
-        raise ClassNamesMismatch(f'{where}: no class names found for a head of {num_classes} '
-                                 'classes; give them with classes: [name, ...]')
-    if num_classes is not None and len(classes) != num_classes:
-        raise ClassNamesMismatch(
-            f'{where}: {source} names {len(classes)} classes {classes[:8]}'
-            f'{"..." if len(classes) > 8 else ""}, but the detector head has {num_classes}; '
-            'give the right names with classes: [name, ...]')
-    return classes
-
-
 class DetectorNode(_ModelNode):
     """Detect objects with an mmdet model (RTMDet, YOLOX, ...); boxes, labels and scores."""
 
     inputs = {'frame': 'trigger', 'poses': 'previous'}   # feedback: the last frame's poses
     model_kind = 'det'      # how tools/download_models.py resolves ``model``
+    core_cost = 1.0         # threads: auto gives the pose model three times the detector's share
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, score_thr: Unit = 0.5,
                  max_objects: Positive | None = None, classes: list[str] | str | None = None,
                  det_interval: Positive = 1, models_dir: str | None = None,
-                 threads: Threads = None, trust_checkpoint: bool = False) -> None:
-        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint)
+                 threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
+                 backend: Backend = 'pytorch') -> None:
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
         self.labels = normalize_classes(labels) or None
         self.classes_override = normalize_classes(classes) or None
         self.score_thr, self.max_objects = float(score_thr), max_objects
@@ -118,11 +43,31 @@ class DetectorNode(_ModelNode):
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({'classes': ()})
         self._det: Any = None
         self._pipeline: Any = None
+        self._cat_ids: tuple[int, ...] | None = None
         self._keep_ids: frozenset[int] | None = None
         self._since_detection = 0
 
     def setup(self) -> None:
         self.locate()
+        if self.backend != 'pytorch':
+            self._setup_exported()
+        else:
+            self._setup_torch()
+        self.dataset_meta = MappingProxyType({'classes': self.classes})   # once, for every frame
+        self._keep_ids = self._label_filter()
+        log.info('node %s: %s with classes %s on %s (%s)', self.name, self.model, self.classes,
+                 self.device, self.backend)
+
+    def _setup_exported(self) -> None:
+        from ..onnx.exported import ExportedDetector
+        det = ExportedDetector(self._exported, self.backend, self.device, self.thread_count())
+        if self.classes_override and len(self.classes_override) != len(det.classes):
+            raise ClassNamesMismatch(f'{self._exported}: classes {self.classes_override} do not '
+                                     f'fit the exported {len(det.classes)} classes {det.classes}')
+        self.classes = self.classes_override or det.classes
+        self._cat_ids, self._det = det.cat_ids, det
+
+    def _setup_torch(self) -> None:
         with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
             from mmcv.transforms import Compose
             from mmdet.apis import init_detector
@@ -137,15 +82,11 @@ class DetectorNode(_ModelNode):
         self.classes = resolve_classes(self.classes_override, meta, det.cfg,
                                        head_num_classes(det), self._checkpoint)
         det.dataset_meta = {**getattr(det, 'dataset_meta', {}), 'classes': self.classes}
-        self.dataset_meta = MappingProxyType({'classes': self.classes})   # once, for every frame
-        self._det = det
-        self._keep_ids = self._label_filter()
-        log.info('node %s: %s with classes %s on %s', self.name, self._spec.name, self.classes,
-                 self.device)
+        self._det, self._cat_ids = det, self._spec.cat_ids
 
     def _label_filter(self) -> frozenset[int] | None:
         if self.labels is None:
-            cat_ids = self._spec.cat_ids if self.classes_override is None else None
+            cat_ids = self._cat_ids if self.classes_override is None else None
             return frozenset(cat_ids) if cat_ids is not None else None
         unknown = [name for name in self.labels if name not in self.classes]
         if unknown:
@@ -153,14 +94,20 @@ class DetectorNode(_ModelNode):
                              f'its classes are {self.classes}')
         return frozenset(i for i, name in enumerate(self.classes) if name in self.labels)
 
-    def detect(self, image: np.ndarray) -> tuple[Object, ...]:
-        """Run the detector once on a BGR image; objects sorted by score, filtered and capped."""
+    def _torch_detect(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         from mmdet.apis import inference_detector
         result = inference_detector(self._det, image, test_pipeline=self._pipeline)
         pred = result.pred_instances
+        return (pred.bboxes.cpu().numpy()[:, :4], pred.scores.cpu().numpy(),
+                pred.labels.cpu().numpy())
+
+    def detect(self, image: np.ndarray) -> tuple[Object, ...]:
+        """Run the detector once on a BGR image; objects sorted by score, filtered and capped."""
+        if self.backend == 'pytorch':
+            bboxes, scores, ids = self._torch_detect(image)
+        else:
+            bboxes, scores, ids = self._det.detect(image, self.score_thr)
         height, width = image.shape[:2]
-        bboxes = pred.bboxes.cpu().numpy()[:, :4]
-        scores, ids = pred.scores.cpu().numpy(), pred.labels.cpu().numpy()
         valid = np.isfinite(bboxes).all(axis=1) & np.isfinite(scores)
         bboxes = np.clip(np.nan_to_num(bboxes), 0, [width, height, width, height])
         objects = []

@@ -8,10 +8,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import Threads, Unit
+from webcam_app.params import Unit
 
 from ...common import normalize_classes
-from .model_node import _ModelNode
+from .model_node import AUTO, Backend, ModelThreads, _ModelNode
 from .weights import building
 
 __all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
@@ -34,12 +34,14 @@ class TopdownPoseEstimatorNode(_ModelNode):
     """Estimate keypoints of detected objects with an mmpose top-down model (RTMPose, ...)."""
 
     model_kind = 'pose'     # how tools/download_models.py resolves ``model``
+    core_cost = 3.0         # threads: auto: a pose model costs about three detectors
 
     def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, bbox_thr: Unit = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
-                 threads: Threads = None, trust_checkpoint: bool = False) -> None:
-        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint)
+                 threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
+                 backend: Backend = 'pytorch') -> None:
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({})
@@ -48,6 +50,19 @@ class TopdownPoseEstimatorNode(_ModelNode):
 
     def setup(self) -> None:
         self.locate()
+        if self.backend != 'pytorch':
+            from ..onnx.exported import ExportedPose
+            self._model = ExportedPose(self._exported, self.backend, self.device,
+                                       self.thread_count())
+            self.dataset_meta = MappingProxyType(frozen_meta(self._model.dataset_meta))
+        else:
+            self._setup_torch()
+        self._metas = {}
+        log.info('node %s: %s (%s, %d keypoints) on %s (%s)', self.name, self.model,
+                 self.dataset_meta.get('dataset_name'), self.dataset_meta.get('num_keypoints', 0),
+                 self.device, self.backend)
+
+    def _setup_torch(self) -> None:
         with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
             from mmengine.config import Config
             from mmpose.apis import init_model
@@ -62,29 +77,33 @@ class TopdownPoseEstimatorNode(_ModelNode):
         if meta.get('dataset_meta'):
             model.dataset_meta = meta['dataset_meta']
         self.dataset_meta = MappingProxyType(frozen_meta(model.dataset_meta))
-        self._metas = {}
         self._model = model
-        log.info('node %s: %s (%s, %d keypoints) on %s', self.name, self._spec.name,
-                 self.dataset_meta.get('dataset_name'), self.dataset_meta.get('num_keypoints', 0),
-                 self.device)
 
     def _wanted(self, obj: Object) -> bool:
         return obj.score >= self.bbox_thr and (self.labels is None or obj.label in self.labels)
 
+    def _torch_estimate(self, image: np.ndarray,
+                        bboxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        from mmpose.apis import inference_topdown
+        results = inference_topdown(self._model, image, bboxes, bbox_format='xyxy')
+        keypoints = [np.asarray(s.pred_instances.keypoints[0][:, :2]) for s in results]
+        scores = [np.asarray(s.pred_instances.keypoint_scores[0]) for s in results]
+        return np.stack(keypoints), np.stack(scores)
+
     def estimate(self, image: np.ndarray, objects: tuple[Object, ...]) -> tuple[Object, ...]:
         """Keypoints for the wanted objects, in one batched call; the others pass unchanged."""
-        from mmpose.apis import inference_topdown
         picked = [i for i, obj in enumerate(objects) if self._wanted(obj)]
         if not picked:      # inference_topdown would take the whole image as one box
             return objects
         bboxes = np.array([objects[i].bbox for i in picked], dtype=np.float32)
-        results = inference_topdown(self._model, image, bboxes, bbox_format='xyxy')
+        if self.backend == 'pytorch':
+            keypoints, scores = self._torch_estimate(image, bboxes)
+        else:
+            keypoints, scores = self._model.estimate(image, bboxes, self.flip_test)
         out = list(objects)
-        for i, sample in zip(picked, results):
-            pred = sample.pred_instances
-            keypoints = np.asarray(pred.keypoints[0][:, :2], dtype=np.float32)
-            scores = np.asarray(pred.keypoint_scores[0], dtype=np.float32)
-            out[i] = out[i].replace(keypoints=keypoints, keypoint_scores=scores)
+        for j, i in enumerate(picked):
+            out[i] = out[i].replace(keypoints=keypoints[j].astype(np.float32),
+                                    keypoint_scores=scores[j].astype(np.float32))
         return tuple(out)
 
     def process(self, frame: Frame) -> Frame:

@@ -1,0 +1,99 @@
+"""End to end: ``export`` a graph, then run it with ``--backend onnxruntime`` where torch, mmcv,
+mmengine, mmdet and mmpose cannot be imported, and compare with the PyTorch run."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from tests.footage import hand_clip, write_clip
+from tests.nodes.onnx.shaped import detector_checkpoint, pose_checkpoint
+
+pytestmark = [pytest.mark.models, pytest.mark.timeout(900)]
+
+ROOT = Path(__file__).resolve().parents[3]
+BLOCKED = ('torch', 'torchvision', 'mmcv', 'mmengine', 'mmdet', 'mmpose')
+#: runs the CLI with the OpenMMLab stack made unimportable (as if not installed) and fails if
+#: any of it is loaded anyway
+NO_TORCH = (f'import sys\nfor m in {BLOCKED!r}: sys.modules[m] = None\n'
+            'from webcam_app.app.cli import main\ncode = main(sys.argv[1:])\n'
+            f'loaded = [m for m in {BLOCKED!r} if sys.modules.get(m) is not None]\n'
+            'assert not loaded, loaded\nsys.exit(code)\n')
+
+
+def run_cli(args: list[str], no_torch: bool = False) -> subprocess.CompletedProcess:
+    command = [sys.executable, '-c', NO_TORCH] if no_torch else [sys.executable, 'run_webcam.py']
+    return subprocess.run(command + args, cwd=ROOT, capture_output=True, text=True, timeout=600,
+                          env={'PYTHONPATH': str(ROOT), 'WEBCAM_APP_OFFLINE': '1',
+                               'PATH': '/usr/bin:/bin'})
+
+
+@pytest.fixture(scope='module')
+def hand_graph(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """A hand graph on shaped checkpoints, a clip of the hand photo, and an empty models dir."""
+    pytest.importorskip('mmpose')
+    pytest.importorskip('onnxruntime')
+    from nodes.models.openmmlab.model_zoo import resolve_model
+    folder = tmp_path_factory.mktemp('onnx_only')
+    det = detector_checkpoint(resolve_model('hand', 'det').config_path, folder / 'det.pth',
+                              ['hand'])
+    pose = pose_checkpoint(resolve_model('hand', 'pose').config_path, folder / 'pose.pth')
+    graph = {'name': 'hand_onnx', 'nodes': [
+        {'name': 'source', 'type': 'VideoSource', 'input': 0, 'outputs': {'frame': 'frames'}},
+        {'name': 'detector', 'type': 'DetectorNode', 'model': 'hand', 'weights': str(det),
+         'classes': ['hand'], 'score_thr': 0.3, 'max_objects': 2,
+         'inputs': {'frame': 'frames'}, 'outputs': {'frame': 'dets'}},
+        {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': 'hand',
+         'weights': str(pose), 'inputs': {'frame': 'dets'}, 'outputs': {'frame': 'poses'}},
+        {'name': 'sink', 'type': 'Display', 'inputs': {'frame': 'poses'}}]}
+    path = folder / 'hand_onnx.yaml'
+    path.write_text(yaml.safe_dump(graph))
+    clip = write_clip(hand_clip(4).frames, folder / 'clip.avi')
+    models = folder / 'models'
+    return path, clip, models
+
+
+def predictions(path: Path) -> list[dict]:
+    return json.loads(path.read_text())
+
+
+def test_export_then_run_without_torch_matches_pytorch(hand_graph, tmp_path) -> None:
+    graph, clip, models = hand_graph
+    done = run_cli(['export', str(graph), '--models-dir', str(models)])
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in models.iterdir()) == ['det.json', 'det.onnx', 'pose.json',
+                                                        'pose.onnx']
+    sidecar = json.loads((models / 'det.json').read_text())
+    assert sidecar['classes'] == ['hand'] and len(sidecar['checkpoint_sha256']) == 64
+    common = ['--config', str(graph), '--input', str(clip), '--headless', '--models-dir',
+              str(models)]
+    onnx = run_cli(common + ['--backend', 'onnxruntime', '--pred-out', str(tmp_path / 'o.json')],
+                   no_torch=True)
+    assert onnx.returncode == 0, onnx.stderr
+    torch = run_cli(common + ['--pred-out', str(tmp_path / 't.json')])
+    assert torch.returncode == 0, torch.stderr
+    ours, theirs = predictions(tmp_path / 'o.json'), predictions(tmp_path / 't.json')
+    assert [f['frame_id'] for f in ours] == [f['frame_id'] for f in theirs] == [0, 1, 2, 3]
+    errors = []
+    for a, b in zip(ours, theirs):
+        assert len(a['instances']) == len(b['instances']) >= 1
+        for x, y in zip(a['instances'], b['instances']):
+            assert np.allclose(x['bbox'], y['bbox'], atol=1.0)
+            errors.append(np.linalg.norm(np.subtract(x['keypoints'], y['keypoints']), axis=-1))
+    errors = np.concatenate(errors)
+    assert np.median(errors) <= 0.05 and errors.max() <= 2.0, (np.median(errors), errors.max())
+
+
+def test_without_torch_a_missing_export_says_what_to_run(hand_graph, tmp_path) -> None:
+    graph, clip, _ = hand_graph
+    alone = tmp_path / graph.name            # away from the exports in models/ beside the graph
+    alone.write_text(graph.read_text())
+    done = run_cli(['--config', str(alone), '--input', str(clip), '--headless', '--backend',
+                    'onnxruntime', '--models-dir', str(tmp_path)], no_torch=True)
+    assert done.returncode == 2
+    assert 'no exported model' in done.stderr and 'webcam-app export' in done.stderr
