@@ -55,7 +55,8 @@ def export_graph(graph_path: str | Path, models_dir: str | None = None,
         target = export_target(model.config_path, checkpoint, node.models_dir)
         try:
             results[name] = export_model(model, checkpoint, target,
-                                         getattr(node, 'classes_override', None), [node.model])
+                                         getattr(node, 'classes_override', None), [node.model],
+                                         trust=node.trust_checkpoint)
         except ExportError as exc:
             results[name] = exc
     return results
