@@ -16,6 +16,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -34,7 +35,6 @@ EXPECTED = {'eof': 0, 'q': 0, 'exception': 1, 'sigint': 130, 'sigterm': 143,
             'double_sigint': 130}
 KILLED = {'sigint': -signal.SIGINT, 'double_sigint': -signal.SIGINT, 'sigterm': -signal.SIGTERM}
 HANG_S = 30.0
-SWALLOWED = 'Failed checking if argv[0] is an import path entry'   # CPython's start-up
 INPUTS = ('video.avi', 'graph.yaml', 'stress_nodes.py', '__pycache__')
 
 PLUGIN = '''
@@ -183,11 +183,18 @@ def execute(run: Run, folder: Path) -> tuple[int | None, float | None, str]:
     return code, (None if requested is None else ended - requested), err
 
 
+def swallowed(err: str) -> bool:
+    """CPython printed a KeyboardInterrupt raised in its own start-up code (e.g. while checking
+    argv[0]) and ran the script on, as if no signal had come."""
+    return 'KeyboardInterrupt' in err and not re.search(
+        r'File "[^"]*(run_webcam|webcam_stop|webcam_app|/nodes/)', err)
+
+
 def python_startup(run: Run, code: int | None, err: str) -> bool:
     """Whether a signal hit Python's own start-up, before the first line of run_webcam.py ran:
     Python then exits by the signal, fails to import its site module (exit 1), or, while it
     checks argv[0], prints the KeyboardInterrupt and runs the script as if none had come."""
-    return run.kind in KILLED and (code == KILLED[run.kind] or SWALLOWED in err or (
+    return run.kind in KILLED and (code == KILLED[run.kind] or swallowed(err) or (
         code == 1 and 'Fatal Python error: init_import_site' in err))
 
 
@@ -195,8 +202,8 @@ def validate(run: Run, code: int | None, err: str, folder: Path) -> list[str]:
     """Every problem with a finished run's exit code and outputs."""
     if code is None:
         return ['hang', f'stderr:\n{err[-4000:]}']
-    swallowed = SWALLOWED in err   # then the run goes on: its outputs are checked below
-    if python_startup(run, code, err) and not swallowed:
+    went_on = swallowed(err)   # then the run went on: its outputs are checked below
+    if python_startup(run, code, err) and not went_on:
         return [] if not (folder / 'metrics.json').exists() \
             else [f'ended by the signal after the app began:\n{err}']
     if 'forced exit: second stop signal before the run began' in err:   # nothing was written
@@ -204,9 +211,9 @@ def validate(run: Run, code: int | None, err: str, folder: Path) -> list[str]:
         return [] if code == EXPECTED[run.kind] and not written else \
             [f'exit code {code} after a double stop before the run, files: {written}']
     problems = []
-    if code != EXPECTED[run.kind] and not (swallowed and code == 0):
+    if code != EXPECTED[run.kind] and not (went_on and code == 0):
         problems.append(f'exit code {code}, expected {EXPECTED[run.kind]}')
-    if run.kind != 'exception' and 'Traceback' in err and not swallowed:
+    if run.kind != 'exception' and 'Traceback' in err and not went_on:
         problems.append('a traceback')
     problems += [f'temporary file left: {p.name}' for p in folder.glob('*.tmp')]
     try:
@@ -229,8 +236,18 @@ def validate(run: Run, code: int | None, err: str, folder: Path) -> list[str]:
             if not 0 < played <= frames:
                 problems.append(f'video: {played} frames play, the recorder got {frames}')
     if problems:
-        problems.append(f'stderr:\n{err[-1500:]}')
+        problems.append(f'stderr:\n{err[:1500]}\n...\n{err[-1500:]}')
     return problems
+
+
+def kind_of(problem: str) -> str:
+    """The summary's category of one problem line."""
+    for prefix, kind in (('hang', 'hangs'), ('exit code', 'wrong exit codes'),
+                         ('exit ', 'slow exits'), ('a traceback', 'tracebacks'),
+                         ('stderr', 'stderr')):
+        if problem.startswith(prefix):
+            return kind
+    return 'invalid outputs'
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -247,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, signal.default_int_handler)   # runs would inherit that
     graphs = args.graphs.split(',')
     rng = random.Random(args.seed)
-    counts = {'hangs': 0, 'slow exits': 0, 'wrong exit codes': 0, 'invalid outputs': 0}
+    counts = {'hangs': 0, 'slow exits': 0, 'wrong exit codes': 0, 'tracebacks': 0,
+              'invalid outputs': 0, 'stderr': 0}
     exit_times: dict[str, list[float]] = {}
     killed = 0
     for index in range(args.runs):
@@ -262,19 +280,16 @@ def main(argv: list[str] | None = None) -> int:
             if exit_s > args.max_exit_s and not startup:
                 problems.insert(0, f'exit {exit_s:.2f} s after the request')
                 if not any(p.startswith('stderr') for p in problems):
-                    problems.append(f'stderr:\n{err[-3000:]}')
+                    problems.append(f'stderr:\n{err[:1500]}\n...\n{err[-1500:]}')
         for problem in problems:
-            key = ('hangs' if problem == 'hang' else 'slow exits' if problem.startswith('exit ')
-                   else 'wrong exit codes' if problem.startswith('exit code')
-                   else None if problem.startswith('stderr') else 'invalid outputs')
-            if key:
-                counts[key] += 1
+            counts[kind_of(problem)] += 1
         status = 'ok' if not problems else 'PROBLEM'
         print(f'{index:4d} {run.graph:9s} {run.mode:6s} {run.kind:13s} at {run.at:5.2f}s '
               f'exit {code} {"" if exit_s is None else f"after {exit_s:.2f}s"} {status}',
               flush=True)
         for problem in problems:
             print('     ' + problem.replace('\n', '\n     '), flush=True)
+    counts.pop('stderr')   # not a problem of its own: the dump beside one
     print(f'\n{args.runs} runs (seed {args.seed}, graphs {args.graphs}): ' +
           ', '.join(f'{v} {k}' for k, v in counts.items()) +
           f'; {killed} signals hit Python\'s own start-up, before the app\'s first line')

@@ -19,4 +19,4 @@ def test_forty_randomized_stops_leave_valid_outputs_and_right_exit_codes():
     summary = proc.stdout.strip().splitlines()
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert any(line.startswith('40 runs') and '0 hangs, 0 slow exits, 0 wrong exit codes, '
-               '0 invalid outputs' in line for line in summary), proc.stdout[-3000:]
+               '0 tracebacks, 0 invalid outputs' in line for line in summary), proc.stdout[-3000:]

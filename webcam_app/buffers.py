@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 from .errors import BufferClosed
+from .params import Positive, check_params
 
 __all__ = ['POLICIES', 'Buffer', 'BufferStats']
 
@@ -34,13 +35,12 @@ class Buffer:
     are dropped, and gets return what is left, then raise ``BufferClosed``.
     """
 
-    def __init__(self, name: str, size: int = 1, policy: str = 'drop_oldest',
+    def __init__(self, name: str, size: Positive = 1, policy: Policy = 'drop_oldest',
                  on_drop: Callable[[Any], None] | None = None) -> None:
-        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise ValueError(f"buffer '{name}': size must be an integer >= 1, but got {size!r}")
-        if policy not in POLICIES:
-            raise ValueError(f"buffer '{name}': policy must be one of {', '.join(POLICIES)}, "
-                             f'but got {policy!r}')
+        try:
+            check_params(Buffer, {'size': size, 'policy': policy})
+        except ValueError as exc:
+            raise ValueError(f"buffer '{name}': {exc}") from None
         self.name, self.size, self.policy = name, size, policy
         self.on_drop = on_drop
         self.stats = BufferStats()

@@ -110,6 +110,11 @@ class Node:
     def close(self) -> None:
         """Release what setup acquired."""
 
+    def interrupt(self) -> None:
+        """The run is stopping: wake whatever ``process`` blocks on other than ``self.wait``
+        (a queue, a capture thread). Called once, from another thread, possibly during setup:
+        keep it quick and thread-safe."""
+
     # -- what a node may call --------------------------------------------------------------------
     def wait(self, seconds: float) -> bool:
         """Sleep up to ``seconds``, waking at once when the run stops. True if the time passed,
@@ -132,6 +137,10 @@ class Node:
 
     def _stop_run(self) -> None:
         self._node_stopped.set()
+        try:
+            self.interrupt()
+        except Exception:
+            log.exception('node %r failed to interrupt', self.name)
 
     def _end_run(self) -> None:
         """After close: drop the node's event subscriptions."""

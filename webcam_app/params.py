@@ -207,20 +207,25 @@ def _hints(func: Any) -> dict[str, Any]:
         return hints
 
 
-def node_params(cls: type) -> dict[str, Param] | None:
-    """The declared parameters of a node type (its constructor's), or None if it takes
-    ``**kwargs``."""
+def _declared(cls: type) -> tuple[dict[str, Param], bool]:
+    """The named parameters of ``cls``'s constructor, and whether it also takes ``**kwargs``."""
     init = cls.__init__
     if init is object.__init__:
-        return {}
+        return {}, False
     hints = _hints(init)
-    params = {}
+    params, more = {}, False
     for p in list(inspect.signature(init).parameters.values())[1:]:
-        if p.kind is p.VAR_KEYWORD:
-            return None
-        if p.kind is not p.VAR_POSITIONAL:
+        more = more or p.kind is p.VAR_KEYWORD
+        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
             params[p.name] = Param(p.name, hints.get(p.name, Any), p.default)
-    return params
+    return params, more
+
+
+def node_params(cls: type) -> dict[str, Param] | None:
+    """The declared parameters of a node type (its constructor's), or None if it takes
+    ``**kwargs`` (then any key goes)."""
+    params, more = _declared(cls)
+    return None if more else params
 
 
 def convert_params(declared: dict[str, Param], params: dict[str, Any]
@@ -243,6 +248,6 @@ def check_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
     """``params`` checked against ``cls``'s declared types and converted, as the graph builder
     does; raises ValueError naming the first parameter that does not fit."""
     out = dict(params)
-    for key, exc in convert_params(node_params(cls) or {}, out)[:1]:
+    for key, exc in convert_params(_declared(cls)[0], out)[:1]:
         raise ValueError(f'{key} {exc}')
     return out

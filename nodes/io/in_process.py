@@ -30,8 +30,8 @@ class FrameFeed(Node):
     def __init__(self, size: Positive = 8) -> None:
         self.inbox = Buffer('feed', size, 'block')
 
-    def setup(self) -> None:   # it blocks on its inbox, not in self.wait(): the stop closes it
-        self.subscribe('stop', lambda _reason: self.inbox.close())
+    def interrupt(self) -> None:   # process() blocks on the inbox, not in self.wait()
+        self.inbox.close()
 
     def process(self) -> Frame | Any:
         try:

@@ -178,14 +178,13 @@ class VideoSource(Node):
                                             self.retry_interval, self.lost_after)
                 self._capture.start(self._cap)
                 self._cap = None   # the capture thread owns it now
-                # read() waits on the capture, not in self.wait(): the stop event wakes it
-                self.subscribe('stop', self._on_stop)
         else:
             self._source_fps = self.fps
 
-    def _on_stop(self, _reason: Any) -> None:
-        if self._capture is not None:
-            self._capture.close(timeout=0)
+    def interrupt(self) -> None:   # read() waits on the capture, not in self.wait()
+        capture = self._capture
+        if capture is not None:
+            capture.close(timeout=0)
 
     def close(self) -> None:
         if self._capture is not None:

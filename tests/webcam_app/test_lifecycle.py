@@ -123,7 +123,7 @@ def test_hotkeys_flip_enabled_and_the_harness_uses_them():
     assert Recording.calls == ['check', 'setup', 'key k', 'close']
 
 
-def test_a_check_that_fails_at_start_starts_no_thread():
+def test_a_check_that_fails_at_start_starts_no_thread(registry_snapshot):
     from webcam_app import ConfigError
     from webcam_app.builder import build_graph
     from webcam_app.config import load_config
@@ -141,3 +141,23 @@ def test_a_check_that_fails_at_start_starts_no_thread():
     assert runner.threads == [] and Recording.calls == []
     built.events.publish('quit', 'late')                  # the runner no longer listens
     assert not runner.stopping.is_set()
+
+
+def test_interrupt_wakes_what_wait_does_not_cover(registry_snapshot):
+    class Blocks(Node):
+        inputs = {}
+        woken = threading.Event()
+
+        def process(self):
+            Sleeper.sleeping.set()
+            Blocks.woken.wait(60)              # a queue, a capture thread: not self.wait()
+            return EOS
+
+        def interrupt(self):
+            Blocks.woken.set()
+
+    runner = Runner(load_graph(graph('Blocks'))).start()
+    assert Sleeper.sleeping.wait(10)
+    runner.stop('test')
+    assert runner.wait(timeout=10) == 0
+    assert Blocks.woken.is_set()

@@ -187,7 +187,7 @@ def test_feed_and_collector_are_plain_nodes():
     with NodeHarness(FrameFeed, size=2) as h:
         h.node.inbox.put(make_frame(7))
         assert h.feed()['frame'].frame_id == 7
-        h.events.publish('stop')                 # shutdown ends the stream
+        h.stop()                                 # shutdown ends the stream
         assert h.node.process() is webcam_app.EOS
 
 

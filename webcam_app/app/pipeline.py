@@ -18,6 +18,7 @@ from ..errors import ConfigError, WebcamAppError, WeightsUnavailable
 from ..executor import Runner
 from ..graph import Graph
 from ..messages import Frame
+from ..params import Positive, PositiveFloat, check_params
 from .embed import Embedding, apply_keyword_overrides, embed
 from .results import Result, to_image
 
@@ -37,15 +38,10 @@ class Pipeline:
     sinks (``on_error: skip``) is known to be done only when a later frame comes out.
     """
 
-    def __init__(self, source: str | Path | dict, *, fps: float | None = None,
-                 window: int | None = None, fallback: bool = True,
+    def __init__(self, source: str | Path | dict, *, fps: PositiveFloat | None = None,
+                 window: Positive | None = None, fallback: bool = True,
                  **overrides: Any) -> None:
-        if fps is not None and (isinstance(fps, bool) or not isinstance(fps, (int, float))
-                                or fps <= 0):
-            raise ValueError(f'fps must be a number > 0 or None, but got {fps!r}')
-        if window is not None and (isinstance(window, bool) or not isinstance(window, int)
-                                   or window < 1):
-            raise ValueError(f'window must be an integer >= 1 or None, but got {window!r}')
+        fps, window = check_params(Pipeline, {'fps': fps, 'window': window}).values()
         self.fps = fps
         self._cond = threading.Condition()
         self._in_flight: dict[int, str] = {}     # frame id -> _CALL, _SUBMIT or _DISCARD
