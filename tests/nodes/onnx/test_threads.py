@@ -3,10 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import nodes  # noqa: F401  (registers the built-in node types)
 from nodes.models.openmmlab.detector import DetectorNode
 from nodes.models.openmmlab.pose import TopdownPoseEstimatorNode
-from webcam_app import NodeContext, build_graph, load_config
+from webcam_app import ConfigError, NodeContext, build_graph, load_config
 from webcam_app.cores import available_cores
 
 
@@ -29,3 +31,14 @@ def test_a_model_graph_splits_every_core_between_its_models() -> None:
     assert cores['pose'] >= cores['detector'] >= 1
     assert sum(cores.values()) == max(available_cores(), 2)
     assert graph.nodes['detector'].node.thread_count() == cores['detector']
+
+
+def test_cuda_without_onnxruntime_gpu_stops_before_start() -> None:
+    onnxruntime = pytest.importorskip('onnxruntime')
+    if 'CUDAExecutionProvider' in onnxruntime.get_available_providers():
+        pytest.skip('this onnxruntime has CUDA: the error cannot happen here')
+    config = load_config(Path(__file__).parents[3] / 'graphs' / 'hand.yaml')
+    with pytest.raises(ConfigError, match=r"hand.yaml:\d+: node 'detector'.*device cuda:0 needs "
+                                          r'onnxruntime-gpu.*pip install onnxruntime-gpu'):
+        build_graph(config, set_all={'headless': True, 'backend': 'onnxruntime',
+                                     'device': 'cuda:0'})
