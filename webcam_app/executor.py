@@ -35,6 +35,7 @@ class Runner:
     files with what they have, within ``finalize_timeout`` seconds.
     """
 
+    setup_grace = 1.0   # how long a stop waits for nodes still inside setup() (a model loading)
     finalize_timeout = 0.5    # of the 1 s a 2nd Ctrl-C allows: the rest writes metrics, exits
 
     def __init__(self, graph: Graph, drain_timeout: float = 1.0,
@@ -222,10 +223,13 @@ class Runner:
         for buffer in self.buffers.values():
             buffer.close()
         with self._state:
-            end = time.monotonic() + max(1.0, self.drain_timeout)
+            now = time.monotonic()
+            end = now + max(1.0, self.drain_timeout)
             self._join_by = min(self._join_by or end, end)
-            while self._running > 0 and not self._only_setting_up:   # hurry() may bring
-                left = self._join_by - time.monotonic()                # _join_by forward
+            setup_by = now + self.setup_grace   # a setup may be a sink opening its file
+            while self._running > 0:   # hurry() may bring _join_by forward
+                left = (min(self._join_by, setup_by) if self._only_setting_up
+                        else self._join_by) - time.monotonic()
                 if left <= 0:
                     break
                 self._state.wait(left)
@@ -243,8 +247,8 @@ class Runner:
 
     @property
     def _only_setting_up(self) -> bool:
-        """Every node still running is inside its setup(): it holds no frame to drain or
-        output to close, and cannot be interrupted. Call with ``_state`` held."""
+        """Every node still running is inside its setup(): it holds no frame to drain, and
+        cannot be interrupted. Call with ``_state`` held."""
         return self._running == len(self._in_setup)
 
     @property

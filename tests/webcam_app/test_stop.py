@@ -204,15 +204,35 @@ def test_hurry_skips_a_drain_that_would_never_end():
     assert not any(t.is_alive() for t in runner.threads)
 
 
-def test_a_stop_during_a_slow_setup_does_not_wait_for_it():
-    graph = load_graph({'name': 'slow', 'nodes': [
+def slow_setup_graph():
+    return load_graph({'name': 'slow', 'nodes': [
         {'name': 'source', 'type': 'CountSource', 'n': -1, 'fps': 100,
          'outputs': {'frame': 'frames'}},
         {'name': 'model', 'type': 'SlowSetup', 'inputs': {'frame': 'frames'},
          'outputs': {'frame': 'out'}},
         {'name': 'sink', 'type': 'Collect', 'key': 'slow', 'inputs': {'frame': 'out'}}]})
+
+
+def test_a_stop_during_a_setup_lets_it_finish_within_the_grace_and_closes_it():
+    graph = slow_setup_graph()
     model = graph.nodes['model'].node
-    runner = Runner(graph, drain_timeout=3600).start()
+    runner = Runner(graph, drain_timeout=3600)
+    runner.setup_grace = 3600                   # a sink opening its file is done well within
+    runner.start()
+    assert model.entered.wait(10)
+    runner.stop('SIGTERM', 143)
+    model.loaded.set()
+    assert runner.wait(timeout=30) == 143      # no drain: nothing had started
+    assert model.closed.is_set()                # setup succeeded, so close ran: files final
+    assert not any(t.is_alive() for t in runner.threads)
+
+
+def test_a_stop_during_a_slow_setup_does_not_wait_past_the_grace():
+    graph = slow_setup_graph()
+    model = graph.nodes['model'].node
+    runner = Runner(graph, drain_timeout=3600)
+    runner.setup_grace = 0                      # a model loading for longer than the grace
+    runner.start()
     assert model.entered.wait(10)
     runner.stop('SIGTERM', 143)
     assert runner.wait(timeout=30) == 143      # returns while the model is still loading
