@@ -55,7 +55,8 @@ def export_graph(graph_path: str | Path, models_dir: str | None = None,
         target = export_target(model.config_path, checkpoint, node.models_dir)
         try:
             results[name] = export_model(model, checkpoint, target,
-                                         getattr(node, 'classes_override', None), [node.model])
+                                         getattr(node, 'classes_override', None), [node.model],
+                                         trust=node.trust_checkpoint)
         except ExportError as exc:
             results[name] = exc
     return results
@@ -64,6 +65,8 @@ def export_graph(graph_path: str | Path, models_dir: str | None = None,
 def export_main(argv: Sequence[str]) -> int:
     args = build_parser().parse_args(list(argv))
     logging.basicConfig(level=args.log_level, format='%(levelname)s %(name)s: %(message)s')
+    logging.captureWarnings(True)   # libraries' deprecation chatter is not for users
+    logging.getLogger('py.warnings').setLevel(logging.ERROR)
     models_dir = str(Path(args.models_dir).expanduser().resolve()) if args.models_dir else None
     try:
         results = export_graph(args.graph, models_dir, args.overrides)
