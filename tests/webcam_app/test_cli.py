@@ -10,26 +10,13 @@ from pathlib import Path
 import pytest
 
 from tests.footage import photo_path
+from tests.webcam_app import plugin_text
 
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).parents[2]
 
-TICKER = '''
-import threading
-from webcam_app import EOS, Node, make_frame
-
-class Ticker(Node):
-    """A camera-like source: frames at a fixed rate, forever."""
-    inputs = {}
-    mode_hint = 'live'
-    def __init__(self, fps: float = 100.0):
-        self.fps, self.i, self._tick = fps, 0, threading.Event()
-    def process(self):
-        self._tick.wait(1 / self.fps)
-        self.i += 1
-        return make_frame(self.i, 16, 16)
-
+TICKER = plugin_text.TICKER + '''
 class Sink(Node):
     """Logs once it has frames, so a test knows the graph runs."""
     outputs = ()

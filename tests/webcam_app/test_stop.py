@@ -14,27 +14,13 @@ import pytest
 
 import webcam_stop
 from webcam_app import Runner, load_graph
-from tests.webcam_app import toy_nodes  # noqa: F401
+from tests.webcam_app import plugin_text, toy_nodes  # noqa: F401
 
 pytestmark = pytest.mark.timeout(60)
 
 ROOT = Path(__file__).parents[2]
 
-PLUGIN = '''
-import threading
-from webcam_app import Node, make_frame
-
-class Camera(Node):
-    """Frames at 100 fps, forever."""
-    inputs = {}
-    mode_hint = 'live'
-    def __init__(self):
-        self.i, self._tick = 0, threading.Event()
-    def process(self):
-        self._tick.wait(0.01)
-        self.i += 1
-        return make_frame(self.i, 64, 48)
-
+PLUGIN = plugin_text.TICKER + '''
 class Stall(Node):
     """Holds its first frame for a long time: the drain cannot finish."""
     outputs = ()
@@ -55,7 +41,9 @@ name: stop
 plugins: [plugin.py]
 nodes:
   - name: camera
-    type: Camera
+    type: Ticker
+    width: 64
+    height: 48
     outputs: {frame: [a, b, c]}
   - name: stall
     type: %s
