@@ -10,10 +10,12 @@ import numpy as np
 
 from webcam_app import Object
 
-__all__ = ['PALETTE', 'PerMeta', 'box_around', 'boxes_from_keypoints', 'check_output_folder',
-           'normalize_classes', 'resolve_output', 'track_key']
+__all__ = ['MASK_KEY', 'PALETTE', 'PerMeta', 'box_around', 'boxes_from_keypoints',
+           'check_output_folder', 'normalize_classes', 'resolve_output', 'track_key']
 
 #: Box colors (BGR), picked by track id when there is one, else by label id.
+MASK_KEY = 'person_mask'   # frame.meta key of a person mask (PersonMask writes, Background reads)
+
 PALETTE = ((255, 128, 0), (0, 200, 255), (60, 220, 60), (255, 60, 200), (0, 90, 255),
            (255, 255, 0), (160, 60, 255), (0, 255, 160), (200, 200, 200), (40, 40, 255))
 

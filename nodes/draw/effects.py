@@ -16,12 +16,11 @@ import numpy as np
 from webcam_app import Frame, Node
 from webcam_app.params import Color, NonNegative, Positive
 
+from ..common import MASK_KEY
 
 __all__ = ['Background', 'fast_blur']
 
 log = logging.getLogger(__name__)
-
-MASK_KEY = 'person_mask'        # what a person-mask node (e.g. PersonMask) puts in frame.meta
 
 
 def fast_blur(image: np.ndarray, size: int) -> np.ndarray:
@@ -80,16 +79,18 @@ class Background(Node):
             if self._sized is None or self._sized.shape != image.shape:
                 self._sized = np.empty_like(image)
                 self._sized[:] = np.array(self.color, np.uint8)
-            return self._sized.copy()
+            return self._sized
         if self._sized is None or self._sized.shape[:2] != (h, w):
             self._sized = cv2.resize(self._picture, (w, h), interpolation=cv2.INTER_AREA)
-        return self._sized.copy()
+        return self._sized
 
     def process(self, frame: Frame) -> Frame:
         image = frame.image
         out = self._background(image)
         if self.keep == 'mask':
             return frame.replace(image=self._blend(frame, image, out))
+        if out is self._sized:             # the cached background: draw on a copy of it
+            out = out.copy()
         h, w = image.shape[:2]
         pad = self.padding
         for obj in frame.objects:

@@ -70,6 +70,7 @@ class Display(Node):
         self._closed = False
 
     def setup(self) -> None:
+        self._shown = self._closed = False     # a graph may run again after its window closed
         if self.headless:
             self._go_headless('headless is set')
             return

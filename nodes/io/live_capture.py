@@ -46,7 +46,6 @@ class LiveCapture:
         self.retry_interval, self.lost_after = retry_interval, lost_after
         self.pause = pause or self._pause
         self.reconnects = 0
-        self.overwritten = 0    # frames replaced by a newer one before anyone read them
         # One lock guards every field below; _changed wakes read() on a frame, an error or close.
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -111,8 +110,11 @@ class LiveCapture:
                     cap.release()
                     cap = None
                 if now - last_frame >= self.lost_after:
-                    self._fail(now - last_frame)
+                    self._fail(f'no frame for {now - last_frame:.1f} s after '
+                               f'{self.reconnects} reconnect attempts')
                     return
+        except Exception as exc:     # the capture itself broke: report it, never hang the read
+            self._fail(f'the capture failed ({type(exc).__name__}: {exc})')
         finally:
             if cap is not None:
                 cap.release()
@@ -139,14 +141,11 @@ class LiveCapture:
         with self._changed:
             if self._closed:
                 return
-            if self._frame is not None:
-                self.overwritten += 1
             self._frame = frame
             self._changed.notify_all()
 
-    def _fail(self, silent_for: float) -> None:
-        error = SourceLost(f'{self.name}: no frame for {silent_for:.1f} s after '
-                           f'{self.reconnects} reconnect attempts: the source is lost\n  fix: '
+    def _fail(self, why: str) -> None:
+        error = SourceLost(f'{self.name}: {why}: the source is lost\n  fix: '
                            'check the camera or stream, or wait longer for it with lost_after '
                            '(e.g. --set source.lost_after=60)')
         with self._changed:

@@ -247,8 +247,8 @@ class Smoother(Node):
         return obj.replace(**changes)
 
     def process(self, frame: Frame) -> Frame:
-        if self.static_image_mode:
-            self._states.clear()
+        if self.static_image_mode:       # unrelated images: nothing to smooth across
+            return frame
         self._count += 1
         t = self.frame_time(frame)
         out = []

@@ -49,7 +49,7 @@ class FrameHub:
     def publish(self, image: np.ndarray) -> None:
         """Offer the newest picture (read-only, never copied). Never blocks on clients."""
         with self._changed:
-            if self._raw is not None:
+            if self._raw is not None and self._watchers:   # replaced before anyone saw it
                 self.skipped += 1
             self._raw = image
             self.published += 1
@@ -101,7 +101,10 @@ class FrameHub:
             image = self._take()
             if image is None:
                 return
-            ok, data = cv2.imencode('.jpg', image, params)   # releases the GIL
+            try:
+                ok, data = cv2.imencode('.jpg', image, params)   # releases the GIL
+            except cv2.error:
+                ok = False
             if not ok:
                 log.warning('could not encode a %s frame as JPEG', image.shape)
                 continue

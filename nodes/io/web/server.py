@@ -181,13 +181,13 @@ class WebServer:
         response = web.StreamResponse(headers={
             'Content-Type': f'multipart/x-mixed-replace; boundary={_BOUNDARY}',
             'Cache-Control': 'no-store', 'Pragma': 'no-cache'})
-        await response.prepare(request)
         client = _Client(str(request.remote))
-        self.clients.add(client)
+        self.clients.add(client)          # before any await: the limit holds for concurrent viewers
         self.hub.watch(+1)
-        log.info('%s: viewer %s connected (%d watching)', self.name, client.peer,
-                 len(self.clients))
         try:
+            await response.prepare(request)
+            log.info('%s: viewer %s connected (%d watching)', self.name, client.peer,
+                     len(self.clients))
             await self._send_frames(client, response)
         except asyncio.TimeoutError:
             self.stalled += 1

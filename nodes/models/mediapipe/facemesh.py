@@ -97,7 +97,8 @@ class FullRangeFaceMesh:
     def faces(self, rgb: np.ndarray) -> list[tuple[float, np.ndarray]]:
         found: list[tuple[float, np.ndarray]] = []
         regions = list(self._followed)
-        regions += [roi_from_face(d) for d in self.detect(rgb)]
+        if len(regions) < self.max_faces:     # detect only while there is room for a new face
+            regions += [roi_from_face(d) for d in self.detect(rgb)]
         for roi in regions:
             if len(found) == self.max_faces:
                 break

@@ -11,11 +11,10 @@ import numpy as np
 
 from webcam_app import Frame
 
+from ...common import MASK_KEY
 from .solutions import _MediaPipeNode, _to_rgb
 
 __all__ = ['MASK_KEY', 'PersonMask']
-
-MASK_KEY = 'person_mask'
 
 
 class PersonMask(_MediaPipeNode):

@@ -109,7 +109,7 @@ class MediaPipeHands(_MediaPipeNode):
         self.min_detection_confidence = min_detection_confidence
         self.min_tracking_confidence = min_tracking_confidence
         self.static_image_mode = static_image_mode
-        self.meta = MappingProxyType(HAND_META)   # once: every frame carries this same object
+        self.meta = HAND_META      # already read-only: every frame carries this same object
         self._solution: Any = None
 
     def _model_files(self) -> list[str]:
@@ -164,7 +164,7 @@ class MediaPipePose(_MediaPipeNode):
         self.visibility_threshold = visibility_threshold
         self.static_image_mode, self.smooth_landmarks = static_image_mode, smooth_landmarks
         self.keypoints = keypoints
-        self.meta = MappingProxyType(BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META)
+        self.meta = BLAZEPOSE_META if keypoints == 'blazepose' else COCO_META
         self._index = None if keypoints == 'blazepose' else np.array(COCO_FROM_BLAZEPOSE)
         self._solution: Any = None
 
