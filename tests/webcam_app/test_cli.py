@@ -168,3 +168,13 @@ def test_a_busy_serve_port_exits_2_before_anything_runs():
     assert proc.returncode == 2
     assert f"node 'webview' (WebView): cannot serve on 127.0.0.1:{port}:" in err
     assert 'opened' not in err   # the source never started
+
+
+def test_command_line_inputs_resolve_paths_and_keep_cameras_and_urls(tmp_path, monkeypatch):
+    from webcam_app.app.paths import cli_input, cli_path
+    monkeypatch.chdir(tmp_path)
+    assert cli_input('webcam_demo.mp4') == str(tmp_path / 'webcam_demo.mp4')
+    for device in ('0', 'webcam', 'cam', 'camera:1', 'http://127.0.0.1:8080/stream.mjpg'):
+        assert cli_input(device) == device
+    assert cli_path('webcam.json') == str(tmp_path / 'webcam.json')     # outputs: always paths
+    assert cli_path('out/') == str(tmp_path / 'out') + os.sep

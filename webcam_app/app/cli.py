@@ -21,13 +21,14 @@ from ..graph import Graph
 from ..node import registry
 from ..params import node_params
 from ..plugins import load_plugin
+from .paths import cli_input, cli_path
 from .sinks import attach_sink, serve_address, sink_type
 
 __all__ = ['main', 'prepare_graph']
 
 log = logging.getLogger('webcam_app')
 
-EXIT_SIGINT, EXIT_SIGTERM = webcam_stop.EXIT_SIGINT, webcam_stop.EXIT_SIGTERM
+EXIT_SIGINT = webcam_stop.EXIT_SIGINT
 
 EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml                         # webcam 0, window
@@ -41,7 +42,8 @@ EXAMPLES = """examples:
   %(prog)s export graphs/hand.yaml [--models-dir DIR]      # write those exports
   %(prog)s --list-nodes
 
-exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 130 Ctrl-C, 143 SIGTERM
+exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 3 camera/stream lost,
+130 Ctrl-C, 143 SIGTERM
 """
 
 
@@ -95,27 +97,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _cli_path(value: str) -> str:
-    """A path given on the command line is relative to the working directory; a trailing /
-    (a folder) is kept."""
-    if value.isdigit() or value.startswith('webcam') or '://' in value:
-        return value
-    path = str(Path(value).expanduser().resolve())
-    return path + os.sep if value.endswith(('/', os.sep)) else path
-
-
 def _still_images(value: str | None) -> bool:
     """Whether --input names an image or a folder (of unrelated images, not a video)."""
     return bool(value) and (Path(value).is_dir() or Path(value).suffix.lower() in IMAGE_EXTENSIONS)
 
 
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
-    values = {'input': _cli_path(args.input) if args.input else None,
+    values = {'input': cli_input(args.input) if args.input else None,
               'headless': True if args.headless else None, 'device': args.device,
               'backend': args.backend,
               'max_frames': args.max_frames,
               'trust_checkpoint': True if args.trust_checkpoints else None,
-              'models_dir': _cli_path(args.models_dir) if args.models_dir else None,
+              'models_dir': cli_path(args.models_dir) if args.models_dir else None,
               # unrelated images: models that track from frame to frame must not (MediaPipe)
               'static_image_mode': True if _still_images(args.input) else None}
     return {k: v for k, v in values.items() if v is not None}
@@ -140,7 +133,7 @@ def _attach_outputs(config: GraphConfig, args: argparse.Namespace) -> None:
     for role, given, flag in (('video_sink', args.out, '--out'),
                               ('predictions', args.pred_out, '--pred-out')):
         if given:
-            attach_sink(config, role, {'path': _cli_path(given)},
+            attach_sink(config, role, {'path': cli_path(given)},
                         sink=sink_type(role, given, flag), flag=flag)
 
 
@@ -219,10 +212,7 @@ def _progress(runner: Runner) -> Any:
     sources = [s for s in runner.graph.nodes.values() if s.node.is_source()]
     if runner.graph.mode != 'replay' or len(sources) != 1:
         return None
-    try:
-        from tqdm import tqdm
-    except ImportError:
-        return None
+    from tqdm import tqdm
     stats = runner.metrics.nodes[sources[0].name]
     bar = tqdm(total=getattr(sources[0].node, 'total_frames', None), unit='frame',
                desc=runner.graph.name, disable=None, leave=False)
@@ -236,7 +226,9 @@ def _progress(runner: Runner) -> Any:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the app; SIGINT and SIGTERM stop it cleanly (see webcam_stop)."""
     with webcam_stop.installed():
-        return _main(argv)
+        code = _main(argv)
+        # a stop asked for during a run that starts no graph (export, --print-graph, --list-nodes)
+        return webcam_stop.exit_code() if webcam_stop.count() and code == 0 else code
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -274,7 +266,7 @@ def _main(argv: Sequence[str] | None) -> int:
     except WeightsUnavailable as exc:
         sys.stderr.write(''.join(f'error: {e}\n' for e in exc.missing))
         return exc.exit_code
-    except (ConfigError, WebcamAppError) as exc:
+    except WebcamAppError as exc:
         sys.stderr.write(f'error: {exc}\n')
         return getattr(exc, 'exit_code', EXIT_CONFIG)
     except KeyboardInterrupt:   # a handler other than webcam_stop's was in place
