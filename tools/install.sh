@@ -10,9 +10,13 @@ pip=("$venv/bin/python" -m pip install --disable-pip-version-check -c "$root/con
 
 "${pip[@]}" setuptools wheel ninja torch torchvision numpy opencv-python mmengine
 if ! "$venv/bin/python" -c "import mmcv, mmcv.ops" 2>/dev/null; then
-  # mmcv ships only an sdist: build its ops against the installed torch.
+  # mmcv ships only an sdist: build its ops against the installed torch. An mmcv whose ops no
+  # longer load (built against another torch) is rebuilt, not taken again from pip's cache.
+  rebuild=()
+  "$venv/bin/python" -c "import mmcv" 2>/dev/null && rebuild=(--force-reinstall --no-deps --no-cache-dir)
   CXX="$root/tools/cxx20" MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-2} \
-    "${pip[@]}" --no-build-isolation mmcv
+    "${pip[@]}" --no-build-isolation "${rebuild[@]}" mmcv
+  "$venv/bin/python" -c "import mmcv.ops"   # fails the install here, not in the tests
 fi
 "$venv/bin/python" -c "import chumpy" 2>/dev/null || "${pip[@]}" --no-build-isolation chumpy
 "${pip[@]}" mmdet mmpose mediapipe opencv-contrib-python
