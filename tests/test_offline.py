@@ -152,7 +152,9 @@ def test_face_effects_put_sunglasses_on_the_eyes_and_blur_the_backdrop(tmp_path)
     assert result.returncode == 0, result.stderr
     ok, shown = cv2.VideoCapture(str(tmp_path / 'o.avi')).read()
     assert ok
-    for x1, y1, x2, y2 in haar.eyes(image, haar.faces(image)[0]).astype(int):
+    eyes = haar.eyes(image, haar.faces(image)[0])
+    assert len(eyes) >= 2, 'Haar did not find both eyes'
+    for x1, y1, x2, y2 in eyes.astype(int):
         cx, cy = (x1 + x2) // 2, (y1 + y2) // 2
         lens = shown[cy - 3:cy + 4, cx - 3:cx + 4].astype(int)
         assert lens.mean() < 60 < image[y1:y2, x1:x2].mean(), 'a dark lens on each eye'

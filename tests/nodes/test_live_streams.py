@@ -114,6 +114,7 @@ def test_stream_recovers_at_the_first_attempt_after_it_comes_back():
                     break
                 threading.Event().wait(0.25)
             attempts = capture.reconnects
+            assert attempts >= 2, f'the reader tried to reconnect only {attempts} times'
             server.start()
             after = h.feed()['frame']
             recovered_by = capture.reconnects
@@ -135,9 +136,13 @@ def _run_app(url: str, *extra: str) -> subprocess.Popen:
 def _until_streaming(server: MjpegServer, process: subprocess.Popen, frames: int = 15) -> None:
     start = server.sent
     for _ in range(int(WAIT / 0.05)):
-        if server.sent - start >= frames or process.poll() is not None:
+        if server.sent - start >= frames:
             return
+        if process.poll() is not None:
+            raise AssertionError('the app never streamed: it exited with '
+                                 f'{process.returncode}\n{process.communicate()[0]}')
         threading.Event().wait(0.05)
+    raise AssertionError('the app never streamed')
 
 
 def test_sigint_on_a_frozen_stream_exits_cleanly():

@@ -150,7 +150,8 @@ def test_interrupt_wakes_what_wait_does_not_cover(registry_snapshot):
 
         def process(self):
             Sleeper.sleeping.set()
-            Blocks.woken.wait(60)              # a queue, a capture thread: not self.wait()
+            # a queue, a capture thread: not self.wait()
+            assert Blocks.woken.wait(10), 'interrupt() did not wake the node'
             return EOS
 
         def interrupt(self):
