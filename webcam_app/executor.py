@@ -148,7 +148,6 @@ class Runner:
         error.__cause__ = exc
         self.errors.append(error)
         self.stop(f'node {name!r} failed', exit_code)
-        self._barrier.abort()
 
     def worker_done(self) -> None:
         with self._state:
@@ -189,22 +188,26 @@ class Runner:
         deadline = None if timeout is None else now + timeout
         next_report = now + self.metrics_interval
         next_tick = now + tick_interval if tick else None
-        with self._state:
-            while self._running > 0:
+        while True:
+            with self._state:   # decide under the lock; log and tick outside it
                 now = time.monotonic()
-                if self._stop_at is not None and (now >= self._stop_at or self._only_setting_up):
+                if self._running <= 0 or self._stop_at is not None and (
+                        now >= self._stop_at or self._only_setting_up):
                     break
                 if deadline is not None and now >= deadline:
                     return -1
-                if now >= next_report:
-                    log.info('%s', self.metrics.one_line())
-                    next_report = now + self.metrics_interval
-                if next_tick is not None and now >= next_tick:
-                    tick()
-                    next_tick = now + tick_interval
-                waits = [t for t in (self._stop_at, deadline, next_report, next_tick)
-                         if t is not None]
-                self._state.wait(max(0.0, min(waits) - now))
+                report, ticking = now >= next_report, next_tick is not None and now >= next_tick
+                if not (report or ticking):
+                    waits = [t for t in (self._stop_at, deadline, next_report, next_tick)
+                             if t is not None]
+                    self._state.wait(max(0.0, min(waits) - now))
+                    continue
+            if report:
+                log.info('%s', self.metrics.one_line())
+                next_report = now + self.metrics_interval
+            if ticking:
+                tick()
+                next_tick = now + tick_interval
         if tick:
             tick()
         self._cancel()

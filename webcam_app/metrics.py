@@ -24,7 +24,7 @@ class NodeStats:
     """Counters one node's worker updates; only that thread writes them (no lock needed)."""
 
     __slots__ = ('frames_in', 'frames_out', 'skipped_errors', 'wait_s',
-                 'service', 'latency', 'result_age', 'started', 'last_out', 'limiters')
+                 'service', 'latency', 'result_age', 'started', 'limiters')
 
     def __init__(self) -> None:
         self.frames_in = self.frames_out = self.skipped_errors = 0
@@ -34,7 +34,6 @@ class NodeStats:
         self.result_age: collections.deque = collections.deque(maxlen=_WINDOW)
         self.limiters: list[Any] = []   # a live source's flow limiters: their skips are its own
         self.started = time.monotonic()
-        self.last_out = self.started
 
     @property
     def skipped_at_source(self) -> int:

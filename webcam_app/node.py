@@ -13,7 +13,8 @@ __all__ = ['INPUT_KINDS', 'Node', 'NodeContext', 'registry']
 
 log = logging.getLogger(__name__)
 
-#: trigger: the node runs when a message arrives. latest: the newest message, without waiting.
+#: trigger: the node runs when a message arrives. latest: the newest message (live: waits only
+#: for a result due within 3/4 of a frame; replay: the newest for a frame id <= the trigger's).
 #: sync: the message with the trigger's frame id (None when its producer emitted none for it).
 #: previous: the newest message from an earlier frame: a feedback edge, allowed to close a cycle.
 INPUT_KINDS = ('trigger', 'latest', 'sync', 'previous')

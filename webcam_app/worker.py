@@ -181,7 +181,6 @@ class Worker:
             buffer.put(item)
         if outputs:
             stats.frames_out += 1
-            stats.last_out = t1
 
     def _emit_eos(self) -> None:
         for buffers in self.outputs.values():
