@@ -18,6 +18,11 @@ class ExportError(WebcamAppError, ValueError):
     exit_code = 2
 
 
+#: Heads whose single output the numpy decoders read as mmpose's own ``decode`` does.
+_HEADS = {'simcc': {'RTMCCHead', 'SimCCHead'}, 'heatmap': {'HeatmapHead', 'ViPNASHead'},
+          'regression': {'RegressionHead'}}
+
+
 def _error(message: str) -> Exception:
     return ExportError(message)
 
@@ -72,6 +77,10 @@ def pose_sidecar(model: Any, meta: dict) -> tuple[dict[str, Any], list[str]]:
         detail = ' with use_dark/unbiased (DARK)' if kind in ('SimCCLabel', 'MSRAHeatmap') else ''
         raise _error(f'codec {kind}{detail} is not supported by the ONNX export; supported: '
                      'SimCCLabel (RTMPose), MSRAHeatmap (td-hm_*), RegressionLabel (td-reg_*)')
+    head = type(model.head).__name__
+    if head not in _HEADS[codec['head']]:   # e.g. RLEHead (sigma logits), CPMHead (per stage)
+        raise _error(f'{head} is not supported by the ONNX export; supported heads for '
+                     f"{kind}: {', '.join(sorted(_HEADS[codec['head']]))}")
     pipeline = _pipeline(cfg)
     dataset_meta = dict(meta.get('dataset_meta') or model.dataset_meta)
     sidecar = {

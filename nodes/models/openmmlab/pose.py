@@ -102,8 +102,8 @@ class TopdownPoseEstimatorNode(_ModelNode):
             keypoints, scores = self._model.estimate(image, bboxes, self.flip_test)
         out = list(objects)
         for j, i in enumerate(picked):
-            out[i] = out[i].replace(keypoints=keypoints[j].astype(np.float32),
-                                    keypoint_scores=scores[j].astype(np.float32))
+            out[i] = out[i].replace(keypoints=keypoints[j].astype(np.float32, copy=False),
+                                    keypoint_scores=scores[j].astype(np.float32, copy=False))
         return tuple(out)
 
     def process(self, frame: Frame) -> Frame:

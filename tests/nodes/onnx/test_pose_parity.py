@@ -138,3 +138,19 @@ def pose_node(name: str, ckpt: str, folder: Path, flip: bool, backend: str = 'on
     from nodes.models.openmmlab.pose import TopdownPoseEstimatorNode
     return TopdownPoseEstimatorNode(name, weights=ckpt, models_dir=str(folder), flip_test=flip,
                                     bbox_thr=0.0, backend=backend)
+
+
+@pytest.mark.parametrize('config,head', [
+    ('body_2d_keypoint/topdown_regression/coco/'
+     'td-reg_mobilenetv2_rle-pretrained-8xb64-210e_coco-256x192.py', 'RLEHead'),
+    ('body_2d_keypoint/topdown_heatmap/mpii/td-hm_cpm_8xb64-210e_mpii-368x368.py', 'CPMHead')])
+def test_heads_the_decoders_would_misread_are_refused(config: str, head: str) -> None:
+    """RLE outputs sigma logits, CPM one heatmap per stage: both would export and decode wrong."""
+    import mmpose
+    from mmpose.apis import init_model
+
+    from nodes.models.onnx.describe import ExportError, pose_sidecar
+    path = Path(mmpose.__file__).parent / '.mim' / 'configs' / config
+    model = init_model(str(path), None, device='cpu')
+    with pytest.raises(ExportError, match=f'{head} is not supported by the ONNX export'):
+        pose_sidecar(model, {})
