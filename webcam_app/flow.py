@@ -147,6 +147,16 @@ class Envelope:
         return f'Envelope({self.message!r}, {self.token!r})'
 
 
+class NoResult:
+    """Put, in replay mode, into a side-input buffer when its producer made nothing for
+    ``frame_id``: the reader knows the producer has passed that frame and need not wait."""
+
+    __slots__ = ('frame_id',)
+
+    def __init__(self, frame_id: int) -> None:
+        self.frame_id = frame_id
+
+
 class SideInput:
     """A latest, sync or previous input port, read relative to the trigger message.
 
@@ -169,6 +179,7 @@ class SideInput:
         self.upstream = upstream if live and kind == 'latest' else None
         self.last: Any = None
         self.pending: Any = None
+        self.through = -1          # replay: the producer has passed every frame id up to this
         self.ended = False
         self._period: float | None = None       # running average of the trigger's frame period
         self._previous_ts: float | None = None
@@ -236,8 +247,13 @@ class SideInput:
             if self.pending is not None:
                 if self.pending.frame_id > frame_id:
                     return
-                self.last, self.pending = self.pending, None
-            if self.ended or (self.last is not None and self.last.frame_id >= frame_id):
+                if isinstance(self.pending, NoResult):
+                    self.through = self.pending.frame_id
+                else:
+                    self.last = self.pending
+                    self.through = self.last.frame_id
+                self.pending = None
+            if self.ended or self.through >= frame_id:
                 return
             try:
                 item = self.buffer.get()
@@ -251,6 +267,9 @@ class SideInput:
         message = item.message
         if message is EOS:
             self.ended = True
+        elif isinstance(message, NoResult):
+            if not newest_wins:
+                self.pending = message
         elif newest_wins:
             self.last = message
         else:

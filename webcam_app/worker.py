@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from .buffers import Buffer
 from .errors import BufferClosed, WebcamAppError
-from .flow import Envelope, FlowLimiter, SideInput
+from .flow import Envelope, FlowLimiter, NoResult, SideInput
 from .graph import NodeSpec
 from .messages import EOS, Frame
 from .metrics import NodeStats
@@ -70,6 +70,10 @@ class Worker:
         self.latest_ports = [port for port, side in self.sides.items() if side.kind == 'latest']
         self.input_buffers = [buf for buf, _ in inputs.values()]
         self.is_sink = not any(outputs.values())
+        # replay: ports whose side-input readers wait for each frame id, and must hear of a skip
+        self.joined_ports = [] if runner.live else [
+            port for port, buffers in outputs.items()
+            if any(b.name in side_outputs for b in buffers)]
 
     def run(self) -> None:
         try:
@@ -156,6 +160,9 @@ class Worker:
                 stats.latency.append(now - message.timestamp)
                 stats.result_age.append(now - message.results_time)
             self._emit(outputs, token, t0, t1)
+            for port in self.joined_ports:
+                if port not in outputs:
+                    self._mark_no_result(port, message.frame_id)
             if token is not None:
                 token.release()
 
@@ -181,6 +188,11 @@ class Worker:
             buffer.put(item)
         if outputs:
             stats.frames_out += 1
+
+    def _mark_no_result(self, port: str, frame_id: int) -> None:
+        for buffer in self.outputs[port]:
+            if buffer.name in self.side_outputs:
+                buffer.put(Envelope(NoResult(frame_id)))
 
     def _emit_eos(self) -> None:
         for buffers in self.outputs.values():

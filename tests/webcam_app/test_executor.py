@@ -85,6 +85,21 @@ def test_sync_join_pairs_by_frame_id():
     assert [f.meta['side_id'] for f in frames] == [None if i % 4 == 0 else i for i in range(30)]
 
 
+@pytest.mark.parametrize('kind', ['sync', 'latest'])
+def test_a_producer_silent_for_longer_than_its_buffer_does_not_stall_a_replay_join(kind):
+    config = joined(kind)
+    model = config['nodes'][1]
+    model.update(drop_from=5, drop_until=25, work_s=0.0)    # 20 frames without output: > size 8
+    runner = run_graph(load_graph(config), timeout=20)
+    assert runner.exit_code == 0, 'the join waited for results that were never coming'
+    frames = Collect.seen['join']
+    assert [f.frame_id for f in frames] == list(range(30))
+    made = [i for i in range(30) if not 5 <= i < 25]
+    expected = ([i if i in made else None for i in range(30)] if kind == 'sync' else
+                [max(j for j in made if j <= i) for i in range(30)])
+    assert [f.meta['side_id'] for f in frames] == expected
+
+
 def test_hot_key_toggles_a_node_through_the_event_bus():
     graph = load_graph({**chain(n=6), 'nodes': [
         {**n, 'enable_key': 'a'} if n['name'] == 'add' else n for n in chain(n=6)['nodes']]})

@@ -31,9 +31,11 @@ class AddValue(Node):
     """Write a value derived from the frame id into meta; optional work time and failure."""
 
     def __init__(self, key: str = 'value', factor: int = 1, work_s: float = 0.0,
-                 fail_at: int | None = None, drop_every: int | None = None):
+                 fail_at: int | None = None, drop_every: int | None = None,
+                 drop_from: int = -1, drop_until: int = -1):
         self.key, self.factor, self.work_s = key, factor, work_s
         self.fail_at, self.drop_every = fail_at, drop_every
+        self.drop_from, self.drop_until = drop_from, drop_until   # no output in [from, until)
 
     def process(self, frame):
         if self.work_s:
@@ -41,6 +43,8 @@ class AddValue(Node):
         if self.fail_at is not None and frame.frame_id == self.fail_at:
             raise RuntimeError(f'boom at frame {frame.frame_id}')
         if self.drop_every and frame.frame_id % self.drop_every == 0:
+            return None
+        if self.drop_from <= frame.frame_id < self.drop_until:
             return None
         return frame.with_meta(**{self.key: frame.frame_id * self.factor})
 
