@@ -124,6 +124,9 @@ class Recorder(Node):
                     return
                 if self.error is not None:
                     continue
+                if self._hurry.is_set() and self.written:   # a second Ctrl-C, even mid-drain:
+                    self.dropped += 1                       # close with what is written
+                    continue
                 try:
                     writer.write(self._fit(image))
                     self.written += 1
@@ -140,30 +143,11 @@ class Recorder(Node):
             image = cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
         return image
 
-    def _drop_backlog(self) -> None:
-        """Drop the queued frames, but keep one if none is written yet: a file with no frame
-        would not play."""
-        keep = [] if self.written else [None]
-        while True:
-            try:
-                image = self._queue.get_nowait()
-            except queue.Empty:
-                break
-            if keep and keep[0] is None:
-                keep[0] = image
-            else:
-                self.dropped += 1
-        for image in keep:
-            if image is not None:
-                self._queue.put(image)
-
     def close(self) -> None:
         thread, self._thread = self._thread, None
         if thread is None:
             log.warning('%s: no frames arrived; %s was not written', self.name, self._out)
             return
-        if self._hurry.is_set():   # no time to write the backlog: close with what is written
-            self._drop_backlog()
         self._queue.put(_STOP)   # the writer drains what is queued, then releases the file
         thread.join(_JOIN_TIMEOUT_S)
         if thread.is_alive():

@@ -57,6 +57,16 @@ def test_recorder_keeps_frame_order(tmp_path):
     assert [index_of(f) for f in read_all(path)] == list(range(12))
 
 
+@pytest.mark.timeout(30)
+def test_a_hurried_recorder_writes_one_frame_so_the_file_plays_and_drops_the_rest(tmp_path):
+    path = tmp_path / 'hurried.avi'
+    with NodeHarness(Recorder, path=str(path), fps=10) as h:
+        h.events.publish('hurry', 'Ctrl-C again')      # a second Ctrl-C, before the drain
+        h.run(frames_of(20))
+    assert h.node.written == 1 and h.node.dropped == 19
+    assert len(read_all(path)) == 1
+
+
 class SlowWriter:
     """cv2.VideoWriter stand-in whose write() waits until the test lets it go."""
 
