@@ -10,8 +10,9 @@ import numpy as np
 
 from webcam_app import Object
 
-__all__ = ['MASK_KEY', 'PALETTE', 'PerMeta', 'box_around', 'boxes_from_keypoints',
-           'check_output_folder', 'normalize_classes', 'resolve_output', 'track_key']
+__all__ = ['MASK_KEY', 'PALETTE', 'PerMeta', 'box_around', 'box_iou', 'boxes_from_keypoints',
+           'check_output_folder', 'inside', 'iou_matrix', 'normalize_classes', 'resolve_output',
+           'track_key']
 
 #: Box colors (BGR), picked by track id when there is one, else by label id.
 MASK_KEY = 'person_mask'   # frame.meta key of a person mask (PersonMask writes, Background reads)
@@ -107,3 +108,24 @@ class PerMeta:
         if meta is not self.meta:
             self.value, self.meta = self.compute(meta), meta
         return self.value
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(N, M) IoU of boxes ``a`` (N, 4) and ``b`` (M, 4), x1 y1 x2 y2."""
+    lt = np.maximum(a[:, None, :2], b[None, :, :2])
+    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
+    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
+    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
+    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
+
+
+def box_iou(a: Sequence[float], b: Sequence[float]) -> float:
+    """IoU of two boxes, x1 y1 x2 y2."""
+    return float(iou_matrix(np.asarray([a], np.float64), np.asarray([b], np.float64))[0, 0])
+
+
+def inside(box: Sequence[float], point: Sequence[float]) -> bool:
+    """Whether ``point`` (x, y) lies in ``box`` (x1 y1 x2 y2), edges included."""
+    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])

@@ -11,23 +11,12 @@ import numpy as np
 from webcam_app import Frame, Node, Object
 from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat, Unit
 
-from ..common import track_key
+from ..common import iou_matrix, track_key
 from ..keypoints import confident
 
 __all__ = ['OneEuro', 'Smoother', 'Tracker', 'iou_matrix']
 
 log = logging.getLogger(__name__)
-
-
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """(N, M) IoU of boxes ``a`` (N, 4) and ``b`` (M, 4), x1 y1 x2 y2."""
-    lt = np.maximum(a[:, None, :2], b[None, :, :2])
-    rb = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(rb - lt, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0)
 
 
 def _greedy(score: np.ndarray, threshold: float, higher_is_better: bool = True

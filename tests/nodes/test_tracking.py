@@ -3,8 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nodes.common import boxes_from_keypoints
-from nodes.tracking.tracker import OneEuro, Smoother, Tracker, iou_matrix
+from nodes.common import boxes_from_keypoints, iou_matrix
+from nodes.tracking.tracker import OneEuro, Smoother, Tracker
 from tests.nodes.metas import HAND_METAS, hand_object, onehand10k_meta
 from webcam_app import NodeHarness, Object, make_frame
 

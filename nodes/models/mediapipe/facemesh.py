@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ...common import box_iou, inside
 from .litert import LiteRTModel
 from .ssd import Detection, Roi, affine, crop_input, decode_detections, letterbox_input, \
     normalize_angle, sigmoid, ssd_anchors
@@ -56,13 +57,6 @@ def roi_from_mesh(mesh: np.ndarray) -> Roi:
 
 def _box(points: np.ndarray) -> tuple[float, ...]:
     return (*points.min(axis=0), *points.max(axis=0))
-
-
-def _iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return w * h / union if union > 0 else 0.0
 
 
 class FullRangeFaceMesh:
@@ -102,16 +96,12 @@ class FullRangeFaceMesh:
         for roi in regions:
             if len(found) == self.max_faces:
                 break
-            if any(_inside(_box(mesh[:, :2]), roi.centre) for _, mesh in found):
+            if any(inside(_box(mesh[:, :2]), roi.centre) for _, mesh in found):
                 continue                  # a detection of a face already followed
             presence, mesh = self.mesh_at(rgb, roi)
             box = _box(mesh[:, :2])
             if presence >= self.presence_thr and all(
-                    _iou(box, _box(other[:, :2])) < _SAME_FACE_IOU for _, other in found):
+                    box_iou(box, _box(other[:, :2])) < _SAME_FACE_IOU for _, other in found):
                 found.append((presence, mesh))
         self._followed = [roi_from_mesh(mesh) for _, mesh in found] if self.follow else []
         return found
-
-
-def _inside(box: tuple[float, ...], point: tuple[float, float]) -> bool:
-    return box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3]

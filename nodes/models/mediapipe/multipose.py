@@ -28,7 +28,7 @@ import numpy as np
 from webcam_app import Frame, Object
 from webcam_app.params import Positive, Unit
 
-from ...common import box_around
+from ...common import box_around, box_iou, inside
 
 from . import blazepose as bp
 from .meta import BLAZEPOSE_META, COCO_FROM_BLAZEPOSE, COCO_META
@@ -43,17 +43,6 @@ _DETECTOR = 'modules/pose_detection/pose_detection.tflite'
 _LANDMARKS = 'modules/pose_landmark/pose_landmark_full.tflite'
 _SAME_PERSON_IOU = 0.6     # two skeletons whose boxes overlap this much are one person
 _BLANK_MARGIN = 0.15       # a found person is blanked out with this much of its box around it
-
-
-def _box_iou(a: tuple[float, ...], b: tuple[float, ...]) -> float:
-    w = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    h = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - w * h
-    return w * h / union if union > 0 else 0.0
-
-
-def _inside(box: tuple[float, ...], point: np.ndarray) -> bool:
-    return bool(box[0] <= point[0] <= box[2] and box[1] <= point[1] <= box[3])
 
 
 def _blank(image: np.ndarray, box: tuple[float, ...]) -> None:
@@ -141,7 +130,7 @@ class MediaPipeMultiPose(_MediaPipeNode):
             return False
         height, width = rgb.shape[:2]
         person = self._person(points, visibility, presence, width, height)
-        if any(_box_iou(person.bbox, other.bbox) >= _SAME_PERSON_IOU for other in people):
+        if any(box_iou(person.bbox, other.bbox) >= _SAME_PERSON_IOU for other in people):
             return False
         people.append(person)
         followed.append(next_roi)
@@ -167,7 +156,7 @@ class MediaPipeMultiPose(_MediaPipeNode):
                     _blank(search, person.bbox)
             added = False
             for detection in self.detect(search):
-                if any(_inside(p.bbox, detection.keypoints[0]) for p in people):
+                if any(inside(p.bbox, detection.keypoints[0]) for p in people):
                     continue                     # its hips are on someone already found
                 added |= self._add_person(rgb, bp.roi_from_detection(detection), people,
                                           followed)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ...common import iou_matrix
+
 __all__ = ['Detection', 'Roi', 'affine', 'crop_input', 'decode_detections', 'letterbox_input',
            'normalize_angle', 'sigmoid', 'ssd_anchors']
 
@@ -70,14 +72,6 @@ def affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
     return points @ matrix[:, :2].T + matrix[:, 2]
 
 
-def _iou(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    x1, y1 = np.maximum(box[0], boxes[:, 0]), np.maximum(box[1], boxes[:, 1])
-    x2, y2 = np.minimum(box[2], boxes[:, 2]), np.minimum(box[3], boxes[:, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area = lambda b: (b[..., 2] - b[..., 0]) * (b[..., 3] - b[..., 1])  # noqa: E731
-    return inter / np.maximum(area(box) + area(boxes) - inter, 1e-9)
-
-
 def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,
                       to_image: np.ndarray, size: int, score_thr: float, max_detections: int
                       ) -> list[Detection]:
@@ -100,7 +94,7 @@ def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np
     boxes, kpts, kept_scores = boxes[order], kpts[order], scores[keep][order]
     found: list[Detection] = []
     while len(boxes) and len(found) < max_detections:
-        near = _iou(boxes[0], boxes) > _NMS_IOU
+        near = iou_matrix(boxes[:1], boxes)[0] > _NMS_IOU
         near[0] = True
         weights = kept_scores[near] / kept_scores[near].sum()
         box = (boxes[near] * weights[:, None]).sum(axis=0)
