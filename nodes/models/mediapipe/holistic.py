@@ -26,7 +26,7 @@ from ...common import box_around
 
 from .face import mesh_points
 from .meta import COCO_FROM_BLAZEPOSE
-from .solutions import _BOX_SCALE, _MediaPipeNode
+from .solutions import _BOX_SCALE, _MediaPipeNode, pose_model_files
 from .wholebody_meta import (FACE68_FROM_MESH, FEET_FROM_BLAZEPOSE, WHOLEBODY_META,
                              WHOLEBODY_PARTS)
 
@@ -76,8 +76,6 @@ class MediaPipeWholeBody(_MediaPipeNode):
     Only ``model_complexity=1`` is bundled with mediapipe 0.10.21.
     """
 
-    _MODELS = {0: 'lite', 1: 'full', 2: 'heavy'}
-
     def __init__(self, model_complexity: Literal[0, 1, 2] = 1,
                  min_detection_confidence: Unit = 0.5, min_tracking_confidence: Unit = 0.5,
                  static_image_mode: bool = False, smooth_landmarks: bool = True,
@@ -93,8 +91,7 @@ class MediaPipeWholeBody(_MediaPipeNode):
 
     def _model_files(self) -> list[str]:
         mesh = 'face_landmark_with_attention' if self.refine_face_landmarks else 'face_landmark'
-        return ['modules/pose_detection/pose_detection.tflite',
-                f'modules/pose_landmark/pose_landmark_{self._MODELS[self.model_complexity]}.tflite',
+        return [*pose_model_files(self.model_complexity),
                 'modules/hand_landmark/hand_landmark_full.tflite',
                 'modules/holistic_landmark/hand_recrop.tflite',
                 f'modules/face_landmark/{mesh}.tflite']

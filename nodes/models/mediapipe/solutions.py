@@ -33,6 +33,13 @@ _MODEL_URL = 'https://storage.googleapis.com/mediapipe-assets/'
 _BOX_SCALE = 1.2    # a landmark box grows by a tenth of its size on every side
 
 
+def pose_model_files(model_complexity: int) -> list[str]:
+    """The BlazePose detector and the landmark model of that complexity, in the wheel."""
+    name = {0: 'lite', 1: 'full', 2: 'heavy'}[model_complexity]
+    return ['modules/pose_detection/pose_detection.tflite',
+            f'modules/pose_landmark/pose_landmark_{name}.tflite']
+
+
 def mediapipe_dir() -> Path | None:
     """The installed mediapipe package's folder, found without importing it (None if absent)."""
     spec = importlib.util.find_spec('mediapipe')
@@ -151,8 +158,6 @@ class MediaPipePose(_MediaPipeNode):
     Only ``model_complexity=1`` is bundled with mediapipe 0.10.21.
     """
 
-    _MODELS = {0: 'lite', 1: 'full', 2: 'heavy'}
-
     def __init__(self, model_complexity: Literal[0, 1, 2] = 1,
                  min_detection_confidence: Unit = 0.5, min_tracking_confidence: Unit = 0.5,
                  static_image_mode: bool = False, smooth_landmarks: bool = True,
@@ -169,8 +174,7 @@ class MediaPipePose(_MediaPipeNode):
         self._solution: Any = None
 
     def _model_files(self) -> list[str]:
-        return ['modules/pose_detection/pose_detection.tflite',
-                f'modules/pose_landmark/pose_landmark_{self._MODELS[self.model_complexity]}.tflite']
+        return pose_model_files(self.model_complexity)
 
     def _build(self, mp: Any) -> Any:
         return mp.solutions.pose.Pose(
