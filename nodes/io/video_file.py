@@ -31,7 +31,10 @@ _CRF_CODECS = {'libx264', 'libx265', 'libvpx', 'libvpx-vp9', 'libsvtav1'}
 _PRESET_CODECS = {'libx264', 'libx265'}
 _QSCALE_CODECS = {'mjpeg', 'mpeg4', 'mpeg1video', 'mpeg2video', 'msmpeg4', 'msmpeg4v2'}
 _LAMBDA = 118   # FFmpeg's FF_QP2LAMBDA: a qscale of q is a global_quality of q * 118
-_TICKS = Fraction(1, 90000)   # the encoder's time base, where the container allows one
+_TICKS = Fraction(1, 90000)   # the encoder's time base, where codec and container allow it
+_TICKS_65535 = Fraction(1, 60000)   # exact for ms and for 24, 25, 30, 50, 60 and 29.97 fps
+_FRAME_CLOCK_CODECS = {'mpeg1video', 'mpeg2video'}
+_SHORT_CLOCK_CODECS = {'mpeg4', 'msmpeg4', 'msmpeg4v2', 'h263', 'h263p', 'flv'}
 _encoders: list[str] | None = None
 
 
@@ -96,8 +99,7 @@ def _add_stream(container: Any, codec: str, fps: float, size: tuple[int, int],
             break
     else:
         stream.pix_fmt = formats[0]
-    # AVI counts frames in its time base (a gap is filled with empty frames): one tick a frame.
-    context.time_base = 1 / rate if container.format.name == 'avi' else _TICKS
+    context.time_base = _time_base(codec, container.format.name, rate)
     context.gop_size = max(1, round(fps * keyframe_interval))
     options: dict[str, str] = {}
     if codec in _PRESET_CODECS:
@@ -108,6 +110,15 @@ def _add_stream(container: Any, codec: str, fps: float, size: tuple[int, int],
         options.update(flags='+qscale', global_quality=str((quality or 3) * _LAMBDA))
     context.options = options
     return stream
+
+
+def _time_base(codec: str, container: str, rate: Fraction) -> Fraction:
+    """The encoder's clock: fine enough to keep capture times (90 kHz, MPEG's clock), except
+    where the format counts frames (AVI fills a gap with empty frames; MPEG-1/2 take standard
+    rates only: one tick a frame) or caps the clock (MPEG-4 Part 2: 65535 ticks a second)."""
+    if container == 'avi' or codec in _FRAME_CLOCK_CODECS:
+        return 1 / rate
+    return _TICKS_65535 if codec in _SHORT_CLOCK_CODECS else _TICKS
 
 
 def _muxer_options(container: str, keyframe_interval: float) -> dict[str, str]:
