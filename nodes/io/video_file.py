@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+import os
+import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -159,6 +161,7 @@ class VideoFile:
         self._origin: float | None = None
         self._last_pts = -1
         self._last_key: float | None = None
+        self._synced = time.monotonic()
 
     def pts(self, seconds: float) -> int:
         """The time of the next frame in the stream's time base: exact, strictly increasing."""
@@ -176,9 +179,30 @@ class VideoFile:
             frame.pict_type = av.video.frame.PictureType.I
             self._last_key = seconds
         for packet in self._stream.encode(frame):
-            if packet.is_keyframe and packet.pts is not None:   # the encoder's own keyframes
+            key = packet.is_keyframe
+            if key and packet.pts is not None:   # the encoder's own keyframes count too
                 self._last_key = self._origin + float(packet.pts * packet.time_base)
-            self._container.mux(packet)
+            self._container.mux(packet)   # a keyframe writes out the fragment before it
+            if key:
+                self._sync()
+
+    def _sync(self) -> None:
+        """Have the kernel put what is written on disk, at most once a second: the recording
+        then survives a power cut too, not only a killed process."""
+        now = time.monotonic()
+        if now - self._synced < 1.0:
+            return
+        self._synced = now
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return
+        try:
+            os.fsync(fd)   # any descriptor of the file syncs the file
+        except OSError:
+            pass   # a pipe or a file system without fsync
+        finally:
+            os.close(fd)
 
     def close(self) -> None:
         """Flush the encoder and finish the file (its index); the file plays without this too,

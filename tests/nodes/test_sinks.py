@@ -177,9 +177,8 @@ def test_prediction_jsonl_streams_per_frame(tmp_path):
     frames = [make_frame(i, objects=[hand()]) for i in range(3)]
     with NodeHarness(PredictionWriter, path=str(path)) as h:
         h.run(frames)
-        tmp, = tmp_path.glob('.preds.jsonl.*.tmp')
-        assert len(tmp.read_text().splitlines()) == 3     # flushed per frame
-        assert not path.exists()
+        assert len(path.read_text().splitlines()) == 3    # in place, flushed per frame
+    assert list(tmp_path.iterdir()) == [path]
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [r['frame_id'] for r in lines] == [0, 1, 2]
     assert [r['timestamp'] for r in lines] == pytest.approx([f.timestamp for f in frames],
