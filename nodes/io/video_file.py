@@ -72,8 +72,10 @@ def check_codec(codec: str, container: str, crf: int | None = None,
     ValueError saying why not (the container cannot hold it, or the encoder does not open)."""
     with av.open(io.BytesIO(), 'w', format=container) as probe:
         if codec not in probe.supported_codecs:
-            raise ValueError(f'the {container} container cannot hold {codec}; fix: choose '
-                             'another codec, or another file extension (.mkv takes most)')
+            held = [name for name in encoders() if name in probe.supported_codecs]
+            raise ValueError(f'the {container} container cannot hold {codec}; fix: use one '
+                             f'of {", ".join(held)}, or another file extension (.mkv takes '
+                             'most)')
         try:
             stream = _add_stream(probe, codec, 30.0, (64, 48), crf, quality, preset, 1.0)
             probe.start_encoding()
