@@ -76,8 +76,8 @@ class Recorder(Node):
                  keyframe_interval: Annotated[float, Range(0.1, 10)] = 1.0) -> None:
         suffix = Path(path).suffix.lower()
         if suffix not in CONTAINERS:
-            raise ValueError(f'cannot write a video file {path!r}: unknown extension; fix: use '
-                             f'one of {", ".join(CONTAINERS)}')
+            raise ValueError(f'cannot choose a codec for {path!r}: not a video file extension '
+                             f'this recorder writes; fix: use one of {", ".join(CONTAINERS)}')
         self.path, self.fps, self.queue_size = path, fps, queue_size
         self.codec = resolve_codec(codec) if codec is not None else CODECS[suffix]
         self.crf, self.quality, self.preset = crf, quality, preset
