@@ -2,11 +2,12 @@
 
 CPU is the process's CPU time (every thread, the encoder's own included: ``time.process_time``),
 not wall time, per frame written, colour conversion and muxing included. The footage is real:
-opencv-doc's vtest.avi (pedestrians, 768x576) scaled to 640x480, played as 30 fps. The last
+opencv-doc's vtest.avi (pedestrians, 768x576) scaled to 640x480, played as 30 fps, or
+(``--footage pan``) a photo moved like a handheld camera. The last
 rows run the Recorder node itself, fed at 30 fps in live mode for ``--seconds``, and report its
 drops: whether it keeps up with a live graph.
 
-Run: python bench/recorder.py [--frames 300] [--seconds 10]; the figures go in bench/README.md.
+Run: python bench/recorder.py [--frames 300] [--seconds 10] [--footage vtest|pan]; the figures go in bench/README.md.
 """
 from __future__ import annotations
 
@@ -23,13 +24,18 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 from nodes.io.recorder import Recorder  # noqa: E402
 from nodes.io.video_file import VideoFile  # noqa: E402
-from tests.footage import photo_path  # noqa: E402
+from tests.footage import affine_clip, photo, photo_path  # noqa: E402
 from webcam_app import Frame, NodeHarness  # noqa: E402
 
 FPS, SIZE = 30.0, (640, 480)
 
 
-def footage(n: int) -> list[np.ndarray]:
+def footage(n: int, kind: str) -> list[np.ndarray]:
+    """``vtest``: a still camera over a street; ``pan``: a photo of a person (messi5.jpg) that
+    shifts, turns and zooms every frame, like a handheld camera (harder for the encoder)."""
+    if kind == 'pan':
+        image = cv2.resize(photo('messi5.jpg'), SIZE, interpolation=cv2.INTER_AREA)
+        return list(affine_clip(image, n=n, max_shift=(60, 40), max_angle=10.0).frames)
     capture, frames = cv2.VideoCapture(str(photo_path('vtest.avi'))), []
     while len(frames) < n:
         ok, image = capture.read()
@@ -91,8 +97,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--frames', type=int, default=300)
     parser.add_argument('--seconds', type=float, default=10.0)
+    parser.add_argument('--footage', choices=('vtest', 'pan'), default='vtest')
     args = parser.parse_args()
-    frames = footage(args.frames)
+    frames = footage(args.frames, args.footage)
     cases = [
         ('OpenCV cv2.VideoWriter, .mp4 mp4v (before)', 'a.mp4', lambda p, f: opencv(p, 'mp4v', f)),
         ('OpenCV cv2.VideoWriter, .avi MJPG (before)', 'a.avi', lambda p, f: opencv(p, 'MJPG', f)),
@@ -107,7 +114,7 @@ def main() -> None:
               ('PyAV .mp4 mpeg4 (codec: mp4v), quality 3', 'c.mp4',
                lambda p, f: pyav(p, 'mpeg4', f))]
     seconds = len(frames) / FPS
-    print(f'{len(frames)} frames of real footage at 640x480, written as {FPS:.0f} fps\n')
+    print(f'{len(frames)} frames of {args.footage} at 640x480, written as {FPS:.0f} fps\n')
     print('| writer | CPU ms/frame | share of one core at 30 fps | kB per second | PSNR dB |')
     print('|---|---:|---:|---:|---:|')
     with tempfile.TemporaryDirectory() as tmp:
