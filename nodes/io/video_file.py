@@ -32,7 +32,6 @@ _MOV_FLAGS = 'frag_keyframe+empty_moov+default_base_moof'   # a fragment per key
 _CRF_CODECS = {'libx264', 'libx265', 'libvpx', 'libvpx-vp9', 'libsvtav1'}
 _PRESET_CODECS = {'libx264', 'libx265'}
 _QSCALE_CODECS = {'mjpeg', 'mpeg4', 'mpeg1video', 'mpeg2video', 'msmpeg4', 'msmpeg4v2'}
-_LAMBDA = 118   # FFmpeg's FF_QP2LAMBDA: a qscale of q is a global_quality of q * 118
 _TICKS = Fraction(1, 90000)   # the encoder's time base, where codec and container allow it
 _TICKS_65535 = Fraction(1, 60000)   # exact for ms and for 24, 25, 30, 50, 60 and 29.97 fps
 _FRAME_CLOCK_CODECS = {'mpeg1video', 'mpeg2video'}
@@ -110,8 +109,8 @@ def _add_stream(container: Any, codec: str, fps: float, size: tuple[int, int],
         options.update(preset=preset or 'veryfast', tune='zerolatency')
     if codec in _CRF_CODECS:
         options['crf'] = str(23 if crf is None else crf)
-    if codec in _QSCALE_CODECS:   # a fixed quality, not FFmpeg's 200 kb/s default
-        options.update(flags='+qscale', global_quality=str((quality or 3) * _LAMBDA))
+    if codec in _QSCALE_CODECS:   # a fixed quantizer, not FFmpeg's 200 kb/s default
+        context.qmin = context.qmax = 3 if quality is None else quality
     context.options = options
     return stream
 

@@ -108,16 +108,20 @@ def test_odd_sizes_lose_a_pixel_for_h264_and_later_sizes_are_fitted(tmp_path):
     assert [f.shape for f in read_all(path)] == [(48, 64, 3)] * 3
 
 
-def test_crf_trades_size_for_quality(tmp_path):
+@pytest.mark.parametrize('name, setting, better, worse', [('x.mp4', 'crf', 10, 40),
+                                                           ('x.avi', 'quality', 2, 12),
+                                                           ('x.mp4', 'quality', 2, 12)])
+def test_crf_and_quality_trade_size_for_quality(tmp_path, name, setting, better, worse):
     rng, sizes = np.random.default_rng(0), {}
     frames = [f.replace(image=cv2.GaussianBlur(rng.integers(0, 255, (120, 160, 3), np.uint8),
                                                (5, 5), 0))
               for f in captured([i / 25 for i in range(10)], 160, 120)]
-    for crf in (10, 40):
-        path = tmp_path / f'crf{crf}.mp4'
-        record(path, frames, crf=crf)
-        sizes[crf] = path.stat().st_size
-    assert sizes[40] < sizes[10] / 2
+    codec = 'mpeg4' if setting == 'quality' and name.endswith('.mp4') else None
+    for value in (better, worse):
+        path = tmp_path / f'{value}{name}'
+        record(path, frames, codec=codec, **{setting: value})
+        sizes[value] = path.stat().st_size
+    assert sizes[worse] < sizes[better] / 2
 
 
 @pytest.mark.parametrize('codec, name, expected', [('mp4v', 'x.mp4', 'mpeg4'),
