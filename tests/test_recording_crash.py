@@ -123,3 +123,37 @@ def test_a_killed_recording_keeps_all_but_its_last_second(clip, tmp_path, name):
     records = [json.loads(line) for line in complete]     # every complete line parses
     ids = [r['frame_id'] for r in records]
     assert ids == sorted(set(ids)) and len(ids) >= sent - FPS
+
+
+def test_a_kill_leaves_per_image_outputs_whole(tmp_path):
+    photos = tmp_path / 'photos'
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(300):   # noise: big JPEGs, so a write takes a while
+        cv2.imwrite(str(photos / f'img{i:03d}.png'),
+                    rng.integers(0, 255, (240, 320, 3), np.uint8))
+    out, preds = tmp_path / 'out', tmp_path / 'preds'
+    env = {**os.environ, 'PYTHONPATH': str(ROOT)}
+    env.pop('DISPLAY', None)
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / 'run_webcam.py'), '--config', str(PREVIEW), '--input',
+         str(photos), '--set', 'source.realtime=true', '--headless', '--out', f'{out}/',
+         '--pred-out', f'{preds}/'], env=env, stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not (out.is_dir() and len(list(out.glob('*.png'))) >= FPS):   # 1 s of images
+            assert proc.poll() is None and time.monotonic() < deadline, proc.stderr.read()
+            time.sleep(0.05)
+        time.sleep(random.uniform(0.0, 0.5))
+    finally:
+        proc.kill()
+        proc.communicate(timeout=10)
+    images = sorted(out.glob('*.png'))
+    assert len(images) >= FPS
+    for path in images:   # each file under its own name is whole
+        assert cv2.imread(str(path)).shape == (240, 320, 3), path
+    for path in preds.glob('*.json'):
+        assert isinstance(json.loads(path.read_text(encoding='utf-8')), list), path
+    assert len(list(preds.glob('*.json'))) >= len(images) - FPS
+    assert len(list(out.glob('.*.tmp'))) <= 1 and len(list(preds.glob('.*.tmp'))) <= 1
