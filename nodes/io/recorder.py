@@ -6,13 +6,13 @@ import os
 import queue
 import threading
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import cv2
 import numpy as np
 
-from webcam_app import Frame, Node
-from webcam_app.params import Positive, PositiveFloat
+from webcam_app import Frame, Node, Role
+from webcam_app.params import Doc, Match, Positive, PositiveFloat
 
 from ..common import check_output_folder, resolve_output
 
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 #: Default FourCC per file extension: codecs that opencv-python's FFmpeg can both write and read.
 CODECS = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.mkv': 'mp4v', '.avi': 'MJPG'}
+FourCC = Annotated[str, Match('.{4}'), Doc('a FourCC of 4 characters such as mp4v')]
 _DEFAULT_FPS = 30.0
 _STOP = object()   # the sentinel that ends the writer thread
 _JOIN_TIMEOUT_S = 120.0
@@ -32,7 +33,7 @@ class Recorder(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role = 'video_sink'  # what --out attaches or points at the given file
+    role = Role.VIDEO_SINK  # what --out attaches or points at the given file
     forms: ClassVar[str] = f'a video file ({", ".join(CODECS)})'   # in --out's error
 
     @classmethod
@@ -40,11 +41,8 @@ class Recorder(Node):
         """Whether ``path`` is a form this sink writes: a video file."""
         return not path.endswith(('/', os.sep)) and Path(path).suffix.lower() in CODECS
 
-    def __init__(self, path: str, fps: PositiveFloat | None = None, codec: str | None = None,
+    def __init__(self, path: str, fps: PositiveFloat | None = None, codec: FourCC | None = None,
                  queue_size: Positive = 64) -> None:
-        if codec is not None and len(codec) != 4:
-            raise ValueError(f'codec must be a FourCC of 4 characters such as mp4v, but got '
-                             f'{codec!r}')
         suffix = Path(path).suffix.lower()
         if codec is None and suffix not in CODECS:
             raise ValueError(f'cannot choose a codec for {path!r}; fix: use one of '
