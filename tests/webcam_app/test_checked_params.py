@@ -12,33 +12,16 @@ import pytest
 
 from webcam_app import ConfigError, ExitCode, Node, NodeHarness, load_graph
 from webcam_app.params import node_params
+from tests.webcam_app.test_params import PLUGIN as SIZED_PLUGIN   # Ticks, Grow(size), Drop
 
 ROOT = Path(__file__).parents[2]
 
-PLUGIN = '''
-from webcam_app import EOS, Node
-
-class Ticks(Node):
-    inputs = {}
-    def process(self):
-        return EOS
-
-class Sized(Node):
-    def __init__(self, size: int = 3, label: str = 'x'):
-        self.size, self.label = size, label
-    def process(self, frame):
-        return frame
-
-class Grow(Sized):
+PLUGIN = SIZED_PLUGIN + '''
+class Stretch(Grow):
     """Forwards **kw to its base, a common Python habit."""
     def __init__(self, factor: float = 2.0, **kw):
         super().__init__(**kw)
         self.factor = factor
-
-class Drop(Node):
-    outputs = ()
-    def process(self, frame):
-        return None
 '''
 
 
@@ -50,7 +33,7 @@ nodes:
     type: Ticks
     outputs: {{frame: frames}}
   - name: grow
-    type: Grow
+    type: Stretch
     factor: 3
     {param_line}
     inputs: {{frame: frames}}
@@ -85,7 +68,7 @@ def test_a_typo_in_a_forwarded_key_gets_a_did_you_mean_at_its_line(tmp_path, reg
         load_graph(path)
     issue, = info.value.issues
     assert issue.where == f'{path}:10'          # the key's line, not the node's (7)
-    assert "node 'grow' (Grow) has no parameter 'sise'" in issue.message
+    assert "node 'grow' (Stretch) has no parameter 'sise'" in issue.message
     assert "did you mean 'size'" in issue.fix
 
 
@@ -93,7 +76,7 @@ def test_forwarded_parameters_are_declared_and_given_their_values(tmp_path, regi
     graph = load_graph(write_graph(tmp_path, 'size: 7'))
     grow = graph.nodes['grow'].node
     assert (grow.size, grow.factor, type(grow.factor)) == (7, 3.0, float)   # YAML 3 -> 3.0
-    assert list(node_params(type(grow))) == ['factor', 'size', 'label']
+    assert list(node_params(type(grow))) == ['factor', 'size']
 
 
 class Base(Node):

@@ -32,13 +32,13 @@ nodes:
 @pytest.fixture
 def toy_needs(registry_snapshot):
     class FindsBoxes(Node):
-        provides = {'boxes'}
+        provides = {'widgets'}
 
         def process(self, frame):
             return frame
 
     class UsesBoxes(Node):
-        requires = {'boxes'}
+        requires = {'widgets'}
 
         def __init__(self, need: bool = True) -> None:
             self.need = need
@@ -67,7 +67,7 @@ def test_a_need_no_node_upstream_gives_is_an_error_at_the_nodes_line(tmp_path, t
         load_graph(write(tmp_path, GRAPH.replace('type: FindsBoxes', 'type: AddValue')))
     issue, = info.value.issues
     assert issue.where == f'{tmp_path / "g.yaml"}:10'
-    assert "node 'user' (UsesBoxes) needs boxes from upstream" in issue.message
+    assert "node 'user' (UsesBoxes) needs widgets from upstream" in issue.message
     assert issue.fix == 'add a FindsBoxes node before user'
     assert threading.active_count() == threads
 
@@ -83,7 +83,7 @@ def test_a_need_met_by_a_node_downstream_is_still_an_error(tmp_path, toy_needs):
     text = GRAPH.replace('type: FindsBoxes', 'type: AddValue').replace(
         'type: Collect', 'type: FindsBoxes\n    outputs: {frame: end}\n  - name: end\n'
         '    type: Collect\n    inputs: {frame: end}')
-    with pytest.raises(ConfigError, match="'user' .* needs boxes"):
+    with pytest.raises(ConfigError, match="'user' .* needs widgets"):
         load_graph(write(tmp_path, text))
 
 
