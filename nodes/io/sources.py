@@ -43,10 +43,6 @@ class VideoSource(Node):
     outputs = ('frame',)
     role = Role.SOURCE   # what --input sets
 
-    @classmethod
-    def input_kind(cls, value: str) -> str | None:
-        return input_kind(value)
-
     def __init__(self, input: str | int = 0, width: Positive | None = None,
                  height: Positive | None = None, fps: PositiveFloat | None = None,
                  loop: bool = False, start: NonNegative = 0, max_frames: NonNegative | None = None,
@@ -66,6 +62,10 @@ class VideoSource(Node):
         self._path: Path | None = None
         self.total_frames: int | None = None    # known after check() for files and folders
         self._reset_state()
+
+    @classmethod
+    def input_kind(cls, value: str) -> str | None:
+        return input_kind(value)
 
     def _reset_state(self) -> None:
         self._emitted = 0          # frames emitted (the next frame_id)

@@ -21,7 +21,8 @@ CHOSEN_HERE = re.compile(r'\breturn\s+[1-9]\d*(?![\d.])|\bexit_code\s*[:=][^=]*?
 
 def test_exit_codes_are_chosen_in_errors_py_alone():
     found = [f'{path.relative_to(ROOT)}:{number}: {line.strip()}'
-             for package in ('webcam_app', 'nodes') for path in sorted((ROOT / package).rglob('*.py'))
+             for package in ('webcam_app', 'nodes')
+             for path in sorted((ROOT / package).rglob('*.py'))
              if path != ROOT / 'webcam_app' / 'errors.py'
              for number, line in enumerate(path.read_text().splitlines(), 1)
              if CHOSEN_HERE.search(line)]
@@ -48,7 +49,7 @@ def test_a_role_is_a_role_member_and_a_string_that_is_not_one_is_refused(registr
     class Shows(Node):
         role = 'display'
     assert Shows.role is Role.DISPLAY and Shows.role == 'display'
-    with pytest.raises(TypeError, match="role must be one of source, display, .* but got 'dispaly'"):
+    with pytest.raises(TypeError, match="must be one of source, display, .* but got 'dispaly'"):
         class Typo(Node):
             role = 'dispaly'
 
