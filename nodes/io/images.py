@@ -10,11 +10,11 @@ from typing import Annotated, ClassVar
 
 import cv2
 
-from webcam_app import Frame, Node
+from webcam_app import Frame, Node, Role
 from webcam_app.params import Range
 
 from ..common import resolve_output
-from .sources import IMAGE_EXTENSIONS
+from .inputs import IMAGE_EXTENSIONS
 
 __all__ = ['ImageWriter', 'check_output_dir', 'is_folder_path', 'still_name', 'write_atomic']
 
@@ -73,7 +73,7 @@ class ImageWriter(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role = 'video_sink'  # what --out attaches, for a folder or an image path
+    role = Role.VIDEO_SINK  # what --out attaches, for a folder or an image path
     forms: ClassVar[str] = 'a folder (out/) or an image file (.png, .jpg)'   # in --out's error
 
     def __init__(self, path: str,

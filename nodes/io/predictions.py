@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import IO, Any, ClassVar, Literal
 
-from webcam_app import Frame, Node
+from webcam_app import Frame, Node, Role
 from webcam_app.params import NonNegative
 from webcam_app.predictions import frame_record, inferencer_instances, instance_record
 
@@ -80,7 +80,7 @@ class PredictionWriter(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role = 'predictions'  # what --pred-out attaches or points at the given path
+    role = Role.PREDICTIONS  # what --pred-out attaches or points at the given path
     forms: ClassVar[str] = 'a folder (preds/), a .json or a .jsonl file'   # in --pred-out's error
 
     @classmethod

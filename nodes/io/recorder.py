@@ -11,8 +11,8 @@ from typing import Annotated, Any, ClassVar, Literal
 import cv2
 import numpy as np
 
-from webcam_app import Frame, Node
-from webcam_app.params import Positive, PositiveFloat, Range
+from webcam_app import Frame, Node, Role
+from webcam_app.params import Doc, Positive, PositiveFloat, Range
 
 from ..common import check_output_folder, resolve_output
 from .video_file import CODECS, CONTAINERS, VideoFile, check_codec, resolve_codec
@@ -21,6 +21,8 @@ __all__ = ['CODECS', 'Recorder']
 
 log = logging.getLogger(__name__)
 
+Codec = Annotated[str, Doc('an FFmpeg video encoder (libx264, mjpeg, mpeg4, ffv1, ...) or a '
+                           'FourCC (mp4v, MJPG, avc1)')]
 Preset = Literal['ultrafast', 'superfast', 'veryfast', 'faster', 'fast', 'medium', 'slow']
 _DEFAULT_FPS = 30.0
 _STOP = object()   # the sentinel that ends the writer thread
@@ -62,7 +64,7 @@ class Recorder(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role = 'video_sink'  # what --out attaches or points at the given file
+    role = Role.VIDEO_SINK  # what --out attaches or points at the given file
     forms: ClassVar[str] = f'a video file ({", ".join(CODECS)})'   # in --out's error
 
     @classmethod
@@ -70,7 +72,7 @@ class Recorder(Node):
         """Whether ``path`` is a form this sink writes: a video file."""
         return not path.endswith(('/', os.sep)) and Path(path).suffix.lower() in CODECS
 
-    def __init__(self, path: str, fps: PositiveFloat | None = None, codec: str | None = None,
+    def __init__(self, path: str, fps: PositiveFloat | None = None, codec: Codec | None = None,
                  queue_size: Positive = 64, crf: Annotated[int, Range(0, 51)] = 23,
                  quality: Annotated[int, Range(2, 31)] = 3, preset: Preset = 'veryfast',
                  keyframe_interval: Annotated[float, Range(0.1, 10)] = 1.0) -> None:
