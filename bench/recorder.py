@@ -7,7 +7,8 @@ opencv-doc's vtest.avi (pedestrians, 768x576) scaled to 640x480, played as 30 fp
 rows run the Recorder node itself, fed at 30 fps in live mode for ``--seconds``, and report its
 drops: whether it keeps up with a live graph.
 
-Run: python bench/recorder.py [--frames 300] [--seconds 10] [--footage vtest|pan]; the figures go in bench/README.md.
+Run: python bench/recorder.py [--frames 300] [--seconds 10] [--footage vtest|pan]; the figures
+go in bench/README.md.
 """
 from __future__ import annotations
 
