@@ -130,8 +130,7 @@ class Recorder(Node):
     def _start(self, frame: Frame) -> None:
         fps = float(self.fps or frame.meta.get('fps') or _DEFAULT_FPS)
         height, width = frame.image.shape[:2]
-        if self.codec in ('libx264', 'libx265', 'mjpeg', 'mpeg4'):   # 4:2:0 wants even sides
-            width, height = max(2, width - width % 2), max(2, height - height % 2)
+        width, height = max(2, width - width % 2), max(2, height - height % 2)   # for 4:2:0
         self._size = (width, height)
         self._timeline = _Timeline(self.context.mode == 'live', fps)
         log.info('%s: recording %dx%d at %.2f fps (%s) to %s', self.name, width, height, fps,
