@@ -6,6 +6,9 @@ checkpoint once into the models folder, then decodes and runs NMS in numpy.
 """
 from __future__ import annotations
 
+import logging
+import re
+
 import numpy as np
 import pytest
 
@@ -132,11 +135,15 @@ def test_openvino_at_f32_finds_the_boxes_onnxruntime_finds(shaped) -> None:
     assert compared >= 3, f'only {compared} boxes above {thr}: the test would prove little'
 
 
-def test_two_stage_detector_is_a_clear_error(tmp_path) -> None:
+def test_backend_auto_runs_pytorch_where_the_model_cannot_be_exported(tmp_path, caplog) -> None:
+    """A two-stage detector (RoI ops) is refused by the exporter, once, with the reason."""
     pytest.importorskip('mmdet')
-    from nodes.models.onnx.export import ExportError, export_model
-    from nodes.models.openmmlab.model_zoo import resolve_model
-    spec = resolve_model('faster-rcnn_r50_fpn_1x_coco', 'det')
-    with pytest.raises(ExportError, match='two-stage detector.*keep backend: pytorch'):
-        export_model(spec, None, tmp_path / 'frcnn.onnx')
-    assert not list(tmp_path.iterdir())     # nothing half-written
+    from nodes.models.openmmlab.detector import DetectorNode
+    node = DetectorNode('faster-rcnn_r50_fpn_1x_coco', weights='none', models_dir=str(tmp_path))
+    node.name = 'detector'
+    with caplog.at_level(logging.WARNING):
+        node.check()
+    assert node.runs_on == 'pytorch' and node.info()['backend'] == 'pytorch'
+    said = [r.getMessage() for r in caplog.records if 'backend auto runs PyTorch' in r.getMessage()]
+    assert len(said) == 1 and re.search('two-stage detector.*keep backend: pytorch', said[0]), said
+    assert not list(tmp_path.iterdir())     # the refused export left nothing half-written
