@@ -6,7 +6,7 @@ from pathlib import Path
 
 from nodes.io.sources import parse_input
 
-__all__ = ['cli_input', 'cli_path']
+__all__ = ['cli_input', 'cli_path', 'input_kind']
 
 
 def cli_input(value: str) -> str:
@@ -16,6 +16,14 @@ def cli_input(value: str) -> str:
     except ValueError:
         return value                     # the source reports it, at its line
     return value if kind != 'path' else cli_path(value)
+
+
+def input_kind(value: str) -> str | None:
+    """What the source makes of ``--input``: 'camera', 'url' or 'path'; None if it refuses it."""
+    try:
+        return parse_input(value)[0]
+    except ValueError:
+        return None
 
 
 def cli_path(value: str) -> str:
