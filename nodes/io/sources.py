@@ -25,6 +25,7 @@ _WEBCAM = re.compile(r'^(?:webcam|camera|cam)(?::(\d+))?$', re.IGNORECASE)
 _MAX_BAD_READS = 10       # consecutive failed reads inside a file before it counts as its end
 _OPEN_TIMEOUT_MS = 5000   # for URLs: how long opening a stream may block
 _READ_TIMEOUT_MS = 3000   # for URLs: how long a read may block before the stream is reopened
+_clock = time.monotonic   # capture times and pacing (tests put a fake clock here)
 
 
 def natural_key(name: str) -> list[Any]:
@@ -221,7 +222,7 @@ class VideoSource(Node):
             paced = self.realtime or (self.fps and self._images is None)
             if paced and not self._pace():
                 return EOS
-            captured = time.monotonic()
+            captured = _clock()
         meta = {'source_timestamp_ms': source_ms, 'fps': self._source_fps,
                 'input': str(self.input), 'input_name': self._input_name, **extra}
         frame = Frame(frame_id=self._emitted, image=image, timestamp=captured, meta=meta)
@@ -283,7 +284,7 @@ class VideoSource(Node):
     def _pace(self) -> bool:
         """Realtime playback: wait for this frame's time on a monotonic clock; False if stopped."""
         period = 1.0 / (self._source_fps or 30.0)
-        now = time.monotonic()
+        now = _clock()
         if self._t0 is None:
             self._t0 = now - self._emitted * period
         due = self._t0 + self._emitted * period
