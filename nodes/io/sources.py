@@ -13,6 +13,7 @@ import numpy as np
 from webcam_app import EOS, Frame, Node
 from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat
 
+from .library_logs import quiet_capture
 from .live_capture import LiveCapture
 
 __all__ = ['IMAGE_EXTENSIONS', 'VideoSource', 'natural_key', 'parse_input']
@@ -142,8 +143,11 @@ class VideoSource(Node):
                              '--input with an existing video, image or folder')
 
     def _open_capture(self) -> Any:
+        """A capture of the input; a camera's or stream's opens without OpenCV's and FFmpeg's
+        own lines (the app reports a failure, and LiveCapture a reconnect, once)."""
         if self.kind == 'camera':
-            cap = cv2.VideoCapture(int(self.target))
+            with quiet_capture():
+                cap = cv2.VideoCapture(int(self.target))
             for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, self.width),
                                 (cv2.CAP_PROP_FRAME_HEIGHT, self.height),
                                 (cv2.CAP_PROP_FPS, self.fps)):
@@ -151,9 +155,10 @@ class VideoSource(Node):
                     cap.set(prop, value)
             return cap
         if self.kind == 'url':
-            return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG,
-                                    [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS,
-                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, _READ_TIMEOUT_MS])
+            with quiet_capture():
+                return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG,
+                                        [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS,
+                                         cv2.CAP_PROP_READ_TIMEOUT_MSEC, _READ_TIMEOUT_MS])
         return cv2.VideoCapture(str(self._path))
 
     def _open_error(self) -> str:
