@@ -11,6 +11,7 @@ from ..errors import ConfigError, ConfigIssue, WeightsUnavailable
 from ..graph import Graph
 from ..messages import Frame
 from ..node import Node, registry
+from ..roles import Role
 from ..plugins import load_plugin
 from .sinks import type_with_role
 
@@ -19,7 +20,7 @@ __all__ = ['Embedding', 'apply_keyword_overrides', 'build_embedded', 'collectors
 log = logging.getLogger(__name__)
 
 #: The roles of the node types that take the place of a graph's source and of its sinks.
-FEED_ROLE, COLLECTOR_ROLE = 'python_feed', 'python_collector'
+FEED_ROLE, COLLECTOR_ROLE = Role.PYTHON_FEED, Role.PYTHON_COLLECTOR
 
 
 class Embedding:

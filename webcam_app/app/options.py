@@ -22,14 +22,14 @@ def _max_frames(value: int | None) -> list[ConfigIssue]:
 
 
 def _input(value: str | None, kind: str | None) -> list[ConfigIssue]:
-    """``kind``: what the source makes of the value ('camera', 'url', 'path'); None: it refused
-    the value."""
+    """``kind``: how the source reads the value ('camera', 'url', 'video', 'image', 'folder');
+    None: it refused the value."""
     if value is None:
         return []
     if kind is None or not value.strip():
         return [ConfigIssue(f'--input {value!r}', f'--input must be {_INPUT_FORMS}, but got '
                             f'{value!r}', 'for example: --input 0, or --input clip.mp4')]
-    if kind == 'path' and not Path(value).expanduser().exists():
+    if kind in ('video', 'image', 'folder') and not Path(value).expanduser().exists():
         return [ConfigIssue(f'--input {value}', f'--input names no file or folder: '
                             f'{Path(value).expanduser().resolve()} does not exist',
                             f'check the path; --input takes {_INPUT_FORMS}')]
@@ -46,7 +46,7 @@ def _serve_token(value: str | None) -> list[ConfigIssue]:
 
 def check_options(args: argparse.Namespace, input_kind: str | None) -> list[ConfigIssue]:
     """Every problem with the values of the options the command line checks itself, before any
-    graph is loaded. ``input_kind``: what the source makes of ``--input`` (None: it refused it).
+    graph is loaded. ``input_kind``: how the source reads ``--input`` (None: it refused it).
     (``--serve``, ``--mode``, ``--backend`` and ``--log-level`` are checked by argparse, and
     ``--out``/``--pred-out`` by the sink that takes them; each error names its option.)"""
     return (_max_frames(args.max_frames) + _input(args.input, input_kind)
