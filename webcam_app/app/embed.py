@@ -97,25 +97,18 @@ def embed(config: GraphConfig, on_frame: Callable[[str, Frame], None]
 
 
 def collectors_below(graph: Graph, collectors: list[str]) -> dict[tuple[str, str], set[str]]:
-    """For each (node, output port), the collectors its frames reach: down the trigger inputs
-    only, since a side input never moves a frame on by itself (the graph has no cycle)."""
+    """For each (node, output port), the collectors its frames reach: up each collector's
+    chain of trigger inputs, since a side input never moves a frame on by itself."""
+    topology = graph.topology
     below: dict[tuple[str, str], set[str]] = {}
-
-    def reach(node: str, port: str) -> set[str]:
-        if (node, port) not in below:
-            buffers = set(graph.nodes[node].outputs.get(port, ()))
-            found: set[str] = set()
-            for spec in graph.nodes.values():
-                if any(b in buffers and kind == 'trigger' for b, kind in spec.inputs.values()):
-                    found |= {spec.name} & set(collectors)
-                    for out in spec.outputs:
-                        found |= reach(spec.name, out)
-            below[(node, port)] = found
-        return below[(node, port)]
-
-    for name, spec in graph.nodes.items():
-        for port in spec.outputs:
-            reach(name, port)
+    for collector in collectors:
+        trigger = next((b for b, kind in graph.nodes[collector].inputs.values()
+                        if kind == 'trigger'), None)
+        for buffer in topology.trigger_chain(trigger) if trigger else ():
+            for writer in topology.writers.get(buffer, ()):
+                for port, buffers in graph.nodes[writer].outputs.items():
+                    if buffer in buffers:
+                        below.setdefault((writer, port), set()).add(collector)
     return below
 
 
