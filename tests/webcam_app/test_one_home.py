@@ -15,7 +15,8 @@ from tests.webcam_app import toy_nodes  # noqa: F401  (registers the toy node ty
 ROOT = Path(__file__).parents[2]
 
 #: an exit code written as a number, outside errors.py
-CHOSEN_HERE = re.compile(r'\breturn\s+[1-9]\d*(?![\d.]|\s*[-+*/%])|\bexit_code\s*[:=][^=]*?\b[1-9]\d*\b'
+CHOSEN_HERE = re.compile(r'\breturn\s+[1-9]\d*(?![\d.]|\s*[-+*/%])'
+                         r'|\bexit_code\s*[:=][^=]*?\b[1-9]\d*\b'
                          r'|\bEXIT_\w+\s*=\s*\d|\b(sys\.exit|os\._exit)\(\s*[1-9]')
 
 
