@@ -71,8 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help='live: drop stale frames; replay: every frame, in order '
                    '(default: replay for files, live for cameras)')
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
-    p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0; '
-                   'with OpenVINO also CPU, GPU, GPU.1')
+    p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0, GPU')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
     p.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime', 'openvino'),
                    help='backend of every model node; auto (the default): the fastest installed '
