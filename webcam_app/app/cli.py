@@ -74,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
     p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
-    p.add_argument('--backend', choices=('pytorch', 'onnxruntime'),
-                   help='backend of every model node: pytorch (mmdet/mmpose) or onnxruntime '
-                   "(their ONNX exports; see 'export')")
+    p.add_argument('--backend', choices=('pytorch', 'onnxruntime', 'mnn'),
+                   help='backend of every model node: pytorch (mmdet/mmpose), onnxruntime or '
+                   "mnn (their ONNX exports; see 'export')")
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='NODE.KEY=VAL',
                    help='override a node parameter (repeatable); values are YAML')
     p.add_argument('--offline', action='store_true',

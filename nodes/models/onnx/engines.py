@@ -1,4 +1,4 @@
-"""Inference engines for exported models: ONNX Runtime (CPU or CUDA), and MNN when installed.
+"""Inference engines for exported models: ONNX Runtime (CPU or CUDA), and MNN (CPU; f32, f16).
 
 An engine is a callable ``engine(batch) -> list of outputs`` over float32 NCHW batches.
 """
@@ -15,7 +15,7 @@ __all__ = ['BACKENDS', 'OrtEngine', 'check_backend', 'make_engine']
 log = logging.getLogger(__name__)
 
 #: model node backends: PyTorch (the OpenMMLab stack), and engines that run an exported file
-BACKENDS = ('pytorch', 'onnxruntime')
+BACKENDS = ('pytorch', 'onnxruntime', 'mnn')
 
 
 def check_backend(backend: str, device: str) -> None:
@@ -24,6 +24,10 @@ def check_backend(backend: str, device: str) -> None:
         return
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, but got {backend!r}")
+    if backend == 'mnn':
+        from .mnn_engine import check_mnn
+        check_mnn(device)
+        return
     try:
         import onnxruntime as ort
     except ImportError:
@@ -66,8 +70,11 @@ class OrtEngine:
 
 
 def make_engine(backend: str, path: str | Path, device: str = 'cpu',
-                threads: int | None = None) -> Any:
+                threads: int | None = None, precision: str = 'f32') -> Any:
     """The engine that runs ``path`` for ``backend``."""
     if backend == 'onnxruntime':
         return OrtEngine(path, device, threads)
+    if backend == 'mnn':
+        from .mnn_engine import MnnEngine
+        return MnnEngine(path, device, threads, precision)
     raise ValueError(f'backend {backend!r} runs no exported file')

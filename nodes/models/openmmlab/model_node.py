@@ -20,7 +20,7 @@ from .weights import resolve_weights
 __all__: list[str] = []   # _ModelNode is a base for this package's nodes, not a node type
 
 #: where a model node runs its model
-Backend = Literal['pytorch', 'onnxruntime']
+Backend = Literal['pytorch', 'onnxruntime', 'mnn']
 #: intra-op threads: a number, 'auto' (the runtime's share of the cores), or null (the library's)
 ModelThreads = Annotated[int, Range(1)] | Literal['auto'] | None
 AUTO = 'auto'
