@@ -104,6 +104,8 @@ def _text(graph: Graph) -> str:
     lines = [f'graph {graph.name!r} (mode: {graph.mode}, max_in_flight: {graph.max_in_flight})']
     for spec in graph.nodes.values():
         extra = f', key {spec.enable_key!r}' if spec.enable_key else ''
+        info = ', '.join(f'{k} {v}' for k, v in spec.node.info().items())
+        extra += f' [{info}]' if info else ''
         lines.append(f'  {spec.name}: {type(spec.node).__name__}{extra}')
         for port, (buf, kind) in spec.inputs.items():
             lines.append(f'    <- {port} ({kind}) {_buffer_label(graph.buffers[buf])}')
@@ -116,7 +118,9 @@ def _text(graph: Graph) -> str:
 def _dot(graph: Graph) -> str:
     lines = [f'digraph "{graph.name}" {{', '  rankdir=LR;', '  node [shape=box];']
     for spec in graph.nodes.values():
-        lines.append(f'  "{spec.name}" [label="{spec.name}\\n{type(spec.node).__name__}"];')
+        info = ', '.join(f'{k} {v}' for k, v in spec.node.info().items())
+        info = f'\\n{info}' if info else ''
+        lines.append(f'  "{spec.name}" [label="{spec.name}\\n{type(spec.node).__name__}{info}"];')
     for name, buf in graph.buffers.items():
         node, port, kind = graph.consumer_of(name)
         style = '' if kind == 'trigger' else ', style=dashed'

@@ -90,6 +90,11 @@ class Node:
     def check(self) -> None:
         """Check the outside world (files, camera) cheaply; raise ValueError if it is wrong."""
 
+    def info(self) -> Mapping[str, str]:
+        """A few words on how this node runs, e.g. a model's ``{'backend': 'openvino',
+        'precision': 'bf16'}``, for ``--print-graph``, the metrics and the web view ({}: none)."""
+        return {}
+
     def core_weight(self) -> float:
         """This node's claim on the cores for its own thread pool, relative to other nodes'
         (0: it has none). The runtime allots ``context.cores[name]`` threads from it."""

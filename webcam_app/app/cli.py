@@ -12,6 +12,7 @@ from typing import Any, Sequence
 import webcam_stop
 from nodes.io.images import is_folder_path
 from nodes.io.sources import IMAGE_EXTENSIONS
+from nodes.models.onnx.engines import BACKENDS, PRECISIONS
 
 from ..builder import build_graph
 from ..config import GraphConfig, apply_overrides, load_config
@@ -38,7 +39,8 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml --input clip.mp4 --headless --out out.mp4 --pred-out p.json
   %(prog)s --config graphs/hand.yaml --set detector.score_thr=0.3 --device cuda:0
   %(prog)s --config graphs/hand.yaml --headless --serve 8080   # watch at http://127.0.0.1:8080/
-  %(prog)s --config graphs/hand.yaml --backend onnxruntime   # the ONNX exports, no torch
+  %(prog)s --config graphs/hand.yaml --backend pytorch       # mmpose's own forward pass
+  %(prog)s --config graphs/hand.yaml --precision f32         # no bf16, even where it holds
   %(prog)s export graphs/hand.yaml [--models-dir DIR]      # write those exports
   %(prog)s --list-nodes
 
@@ -72,11 +74,16 @@ def build_parser() -> argparse.ArgumentParser:
                    help='live: drop stale frames; replay: every frame, in order '
                    '(default: replay for files, live for cameras)')
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
-    p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0')
+    p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0; '
+                   'with OpenVINO also CPU, GPU, GPU.1')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
-    p.add_argument('--backend', choices=('pytorch', 'onnxruntime', 'mnn'),
-                   help='backend of every model node: pytorch (mmdet/mmpose), onnxruntime or '
-                   "mnn (their ONNX exports; see 'export')")
+    p.add_argument('--backend', choices=BACKENDS,
+                   help='backend of every model node; auto (the default): the fastest installed '
+                   "(openvino, then onnxruntime, on the models' ONNX exports, made once), "
+                   'pytorch where a model cannot be exported; mnn only when named')
+    p.add_argument('--precision', choices=PRECISIONS,
+                   help='precision of every model node; auto (the default): the fastest this '
+                   'machine runs natively that keeps the keypoints (checked once per model)')
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='NODE.KEY=VAL',
                    help='override a node parameter (repeatable); values are YAML')
     p.add_argument('--offline', action='store_true',
@@ -105,7 +112,7 @@ def _still_images(value: str | None) -> bool:
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
     values = {'input': cli_input(args.input) if args.input else None,
               'headless': True if args.headless else None, 'device': args.device,
-              'backend': args.backend,
+              'backend': args.backend, 'precision': args.precision,
               'max_frames': args.max_frames,
               'trust_checkpoint': True if args.trust_checkpoints else None,
               'models_dir': cli_path(args.models_dir) if args.models_dir else None,

@@ -33,7 +33,7 @@ import numpy as np
 
 from .sidecar import sha256_of
 
-__all__ = ['PRECISIONS', 'MnnEngine', 'check_mnn', 'convert', 'converted_path']
+__all__ = ['PRECISIONS', 'MnnEngine', 'check_mnn', 'convert', 'converted_path', 'mnn_version']
 
 log = logging.getLogger(__name__)
 
@@ -91,11 +91,14 @@ def _import_mnn() -> Any:
     return sys.modules['MNN']
 
 
+def mnn_version() -> str:
+    return str(_import_mnn().version())
+
+
 def converted_path(source: str | Path, precision: str = 'f32') -> Path:
     """Where the ``.mnn`` of ``source`` at ``precision`` is cached: beside it."""
     source = Path(source)
-    mnn = _import_mnn()
-    key = hashlib.sha256(f'{sha256_of(source)} MNN {mnn.version()} {precision}'.encode())
+    key = hashlib.sha256(f'{sha256_of(source)} MNN {mnn_version()} {precision}'.encode())
     return source.with_name(f'{source.stem}.{key.hexdigest()[:16]}.{precision}.mnn')
 
 

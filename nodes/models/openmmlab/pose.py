@@ -11,7 +11,7 @@ from webcam_app import Frame, Object
 from webcam_app.params import Unit
 
 from ...common import normalize_classes
-from .model_node import AUTO, Backend, ModelThreads, _ModelNode
+from .model_node import AUTO, Backend, ModelThreads, Precision, _ModelNode
 from .weights import building
 
 __all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
@@ -40,8 +40,9 @@ class TopdownPoseEstimatorNode(_ModelNode):
                  labels: list[str] | None = None, bbox_thr: Unit = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
-                 backend: Backend = 'pytorch') -> None:
-        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
+                 backend: Backend = AUTO, precision: Precision = AUTO) -> None:
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend,
+                        precision)
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({})
@@ -50,17 +51,19 @@ class TopdownPoseEstimatorNode(_ModelNode):
 
     def setup(self) -> None:
         self.locate()
-        if self.backend != 'pytorch':
+        if self.runs_on != 'pytorch':
             from ..onnx.exported import ExportedPose
-            self._model = ExportedPose(self._exported, self.backend, self.device,
-                                       self.thread_count())
+            self._model = ExportedPose(self._exported, self.runs_on, self.device,
+                                       self.thread_count(), self.precision, self.name)
+            self._runs_at = self._model.precision
             self.dataset_meta = MappingProxyType(frozen_meta(self._model.dataset_meta))
         else:
             self._setup_torch()
+            self._runs_at = 'f32'
         self._metas = {}
         log.info('node %s: %s (%s, %d keypoints) on %s (%s)', self.name, self.model,
                  self.dataset_meta.get('dataset_name'), self.dataset_meta.get('num_keypoints', 0),
-                 self.device, self.backend)
+                 self.device, self._describe_run())
 
     def _setup_torch(self) -> None:
         with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
@@ -96,7 +99,7 @@ class TopdownPoseEstimatorNode(_ModelNode):
         if not picked:      # inference_topdown would take the whole image as one box
             return objects
         bboxes = np.array([objects[i].bbox for i in picked], dtype=np.float32)
-        if self.backend == 'pytorch':
+        if self.runs_on == 'pytorch':
             keypoints, scores = self._torch_estimate(image, bboxes)
         else:
             keypoints, scores = self._model.estimate(image, bboxes, self.flip_test)
