@@ -63,7 +63,7 @@ class DetectorNode(_ModelNode):
         from ..onnx.exported import ExportedDetector
         det = ExportedDetector(self._exported, self.runs_on, self.device, self.thread_count(),
                                self.precision, self.name, self.score_thr)
-        self._runs_at = det.precision
+        self._engine_loaded(det.engine)
         if self.classes_override and len(self.classes_override) != len(det.classes):
             raise ClassNamesMismatch(f'{self._exported}: classes {self.classes_override} do not '
                                      f'fit the exported {len(det.classes)} classes {det.classes}')

@@ -57,6 +57,7 @@ class _ModelNode(Node):
     _exported: Path | None = None      # the .onnx a non-pytorch backend runs
     _runs_on: str | None = None        # the backend check() chose (auto: resolved)
     _runs_at: str | None = None        # the precision setup() compiled
+    _load_note = ''
 
     def _set_model(self, model: str, weights: str | None, device: str, models_dir: str | None,
                    threads: int | str | None, trust_checkpoint: bool = False,
@@ -98,12 +99,13 @@ class _ModelNode(Node):
         backend = self.backend
         if backend == AUTO:
             backend = pick_backend(self.device, self.precision)
+            check_backend(backend, self.device, self.precision)
+        self._runs_on, self._runs_at = backend, None
+        if self.backend == AUTO:
             from ..onnx.locate import stack_available
             if backend == 'pytorch' or stack_available(self.model_kind):
                 self._check_torch()     # weights first: a missing file is the fallback's cue
-        self._runs_on, self._runs_at = backend, None
         if backend != 'pytorch':
-            check_backend(backend, self.device, self.precision)
             self._exported = self._locate_export()
         if self._runs_on == 'pytorch' and self._spec is None:
             self._check_torch()
@@ -151,6 +153,14 @@ class _ModelNode(Node):
             torch.set_num_threads(threads)
         return self._spec
 
+    def _engine_loaded(self, engine: Any) -> None:
+        """Note the precision an exported model's engine runs, and how it was loaded."""
+        self._runs_at = engine.precision
+        seconds = getattr(engine, 'seconds', None)
+        if seconds is not None:
+            how = 'loaded from cache' if getattr(engine, 'from_cache', False) else 'compiled'
+            self._load_note = f', {how} in {seconds:.1f} s'
+
     def _describe_run(self) -> str:
-        """'openvino, bf16' for the setup log line."""
-        return f'{self.runs_on}, {self._runs_at or "f32"}'
+        """'openvino, bf16, loaded from cache in 0.3 s' for the setup log line."""
+        return f'{self.runs_on}, {self._runs_at or "f32"}{self._load_note}'

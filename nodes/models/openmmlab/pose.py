@@ -55,7 +55,7 @@ class TopdownPoseEstimatorNode(_ModelNode):
             from ..onnx.exported import ExportedPose
             self._model = ExportedPose(self._exported, self.runs_on, self.device,
                                        self.thread_count(), self.precision, self.name)
-            self._runs_at = self._model.precision
+            self._engine_loaded(self._model.engine)
             self.dataset_meta = MappingProxyType(frozen_meta(self._model.dataset_meta))
         else:
             self._setup_torch()
