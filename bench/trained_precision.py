@@ -1,21 +1,27 @@
-"""Precision loss on trained weights: MediaPipe's hand-landmark model at fp32, fp16 and bf16.
+"""Precision loss on trained weights: MediaPipe's keypoint models at fp32, fp16 and bf16.
 
     python bench/trained_precision.py [--crops 60] [--threads 1] [--json out.json]
 
 No OpenMMLab checkpoint can be had offline, and the shaped weights of ``tests/nodes/onnx/`` have
-near-tied peaks that any rounding flips. The ``mediapipe`` wheel's ``hand_landmark_full.tflite``
-is a trained keypoint model (21 hand points regressed in its 224x224 input), so it shows what
-reduced precision does to trained weights. It runs:
+near-tied peaks that any rounding flips. The ``mediapipe`` wheel ships trained keypoint models:
+
+- ``hand_landmark_full.tflite``: 21 hand points regressed in a 224x224 crop; its weights are
+  stored as fp16 (and dequantized at load), so fp16 weights lose nothing on it;
+- ``iris_landmark.tflite``: 71 eye-contour and brow points and 5 iris points in a 64x64 crop;
+  its weights are fp32, so it shows what rounding the weights to fp16 costs.
+
+Each runs on:
 
 - LiteRT (``ai_edge_litert``, fp32): the reference;
 - MNN, converted by its TFLite front end (``_tools.mnnconvert -f TFLITE``), fp32 and ``--fp16``
   weights, through ``nodes/models/onnx/mnn_engine.py`` (never ``MNN.tools``);
 - OpenVINO's TFLite reader, compiled with ``INFERENCE_PRECISION_HINT`` f32, bf16 (and f16 where
-  the CPU takes it), telemetry blocked.
+  the CPU runs it natively), telemetry blocked;
 
-on rotated, scaled and shifted crops of the real open-hand photo ``handSrc.jpg`` (opencv-doc),
-half of them mirrored. Errors are keypoint distances in crop pixels (224x224), against LiteRT and
-against the same runtime's fp32; "bound" is the issue's: median <= 1 px and p95 <= 3 px.
+on rotated, scaled and shifted crops of real photos: the open hand of ``handSrc.jpg``
+(opencv-doc), every other crop mirrored, and the eyes of scikit-image's astronaut. Errors are
+keypoint distances in crop pixels, against LiteRT and against the same runtime at fp32; "bound"
+is ``nodes/models/onnx/precision.py``'s: median <= 1 px and p95 <= 3 px against fp32.
 """
 from __future__ import annotations
 
@@ -26,6 +32,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,68 +42,104 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.modules.setdefault('openvino_telemetry', None)     # before openvino: no usage reports
 
+from nodes.models.onnx.precision import MAX_MEDIAN_PX, MAX_P95_PX, keypoints_miss  # noqa: E402
 from tests.footage import photo  # noqa: E402
 
 log = logging.getLogger('bench.trained_precision')
 
-SIZE = 224
-HAND_BOX = (150, 40, 520, 470)          # handSrc.jpg's open palm, xyxy (tests/nodes/onnx)
-BOUND_MEDIAN, BOUND_P95 = 1.0, 3.0
-Runner = Callable[[np.ndarray], np.ndarray]     # (1, 224, 224, 3) RGB in [0, 1] -> (21, 2)
+
+@dataclass(frozen=True)
+class Model:
+    """A trained keypoint model of the mediapipe wheel and where its keypoints are."""
+
+    file: str                 # under mediapipe/modules/
+    size: int                 # square input, NHWC RGB in [0, 1]
+    outputs: tuple[str, ...]  # the keypoint outputs, x y z per point
+    photo: str
+    centers: tuple[tuple[float, float], ...]   # of the subject in the photo (BGR), pixels
+    extent: float             # the subject's size in the photo, pixels
+    weights: str              # how the .tflite stores its weights
 
 
-def model_path() -> Path:
+MODELS = {
+    'hand_landmark_full': Model(
+        'hand_landmark/hand_landmark_full.tflite', 224, ('Identity',), 'handSrc.jpg',
+        ((335.0, 255.0),), 430.0, 'fp16 (dequantized at load)'),
+    # the astronaut's eyes, found by eye on a gridded render; the right eye is mirrored, as
+    # MediaPipe's iris graph does
+    'iris_landmark': Model(
+        'iris_landmark/iris_landmark.tflite', 64, ('output_eyes_contours_and_brows',
+                                                   'output_iris'), 'astronaut',
+        ((202.0, 100.0), (246.0, 103.0)), 46.0, 'fp32'),
+}
+Runner = Callable[[np.ndarray], np.ndarray]     # (1, size, size, 3) RGB in [0, 1] -> (K, 2)
+
+
+def model_path(model: Model) -> Path:
     import mediapipe
-    path = Path(mediapipe.__file__).parent / 'modules' / 'hand_landmark' / \
-        'hand_landmark_full.tflite'
+    path = Path(mediapipe.__file__).parent / 'modules' / model.file
     if not path.is_file():
         raise SystemExit(f'{path} is missing: pip install mediapipe==0.10.21 (its wheel ships it)')
     return path
 
 
-def crops(n: int, seed: int = 0) -> np.ndarray:
-    """``n`` crops of the hand: rotated +-60 deg, the box 0.7 to 1.3 of the crop, shifted,
-    every other one mirrored. (n, 224, 224, 3) float32 RGB in [0, 1]."""
+def load_photo(name: str) -> np.ndarray:
+    if name == 'astronaut':
+        from skimage.data import astronaut
+        return np.ascontiguousarray(astronaut()[..., ::-1])
+    return photo(name)
+
+
+def crops(model: Model, n: int, seed: int = 0) -> np.ndarray:
+    """``n`` crops of the subject: rotated +-60 deg (hand) or +-20 deg (eye), the subject 0.7 to
+    1.3 of the crop, shifted by up to 10 %, every other hand mirrored (the second eye always).
+    (n, size, size, 3) float32 RGB in [0, 1]."""
     rng = np.random.default_rng(seed)
-    image = photo('handSrc.jpg')
-    x1, y1, x2, y2 = HAND_BOX
-    center = np.array([(x1 + x2) / 2, (y1 + y2) / 2])
+    image, size = load_photo(model.photo), model.size
+    eye = len(model.centers) > 1
     out = []
     for i in range(n):
-        angle = rng.uniform(-60, 60)
-        scale = SIZE * rng.uniform(0.7, 1.3) / max(x2 - x1, y2 - y1)
-        m = cv2.getRotationMatrix2D(tuple(center), angle, scale)
-        m[:, 2] += SIZE / 2 - center + rng.uniform(-0.1, 0.1, 2) * SIZE
-        crop = cv2.warpAffine(image, m, (SIZE, SIZE), flags=cv2.INTER_LINEAR,
-                              borderMode=cv2.BORDER_CONSTANT)
-        if i % 2:
+        which = i % len(model.centers)
+        center = np.array(model.centers[which])
+        angle = rng.uniform(-20, 20) if eye else rng.uniform(-60, 60)
+        m = cv2.getRotationMatrix2D(tuple(center), angle,
+                                    size * rng.uniform(0.7, 1.3) / model.extent)
+        m[:, 2] += size / 2 - center + rng.uniform(-0.1, 0.1, 2) * size
+        crop = cv2.warpAffine(image, m, (size, size), flags=cv2.INTER_LINEAR,
+                              borderMode=cv2.BORDER_REPLICATE)
+        if (which == 1) if eye else (i % 2):
             crop = crop[:, ::-1]
         out.append(cv2.cvtColor(np.ascontiguousarray(crop), cv2.COLOR_BGR2RGB))
     return np.stack(out).astype(np.float32) / 255.0
 
 
-def litert(path: Path, threads: int) -> Runner:
+def _points(outputs: list[np.ndarray]) -> np.ndarray:
+    """(K, 2): x, y of every point of the keypoint outputs (x y z each)."""
+    return np.concatenate([np.asarray(o).reshape(-1, 3)[:, :2] for o in outputs])
+
+
+def litert(path: Path, model: Model, threads: int) -> Runner:
     from ai_edge_litert.interpreter import Interpreter
     interp = Interpreter(model_path=str(path), num_threads=threads)
     interp.allocate_tensors()
     index = interp.get_input_details()[0]['index']
-    out = next(d['index'] for d in interp.get_output_details() if d['name'] == 'Identity')
+    names = {d['name']: d['index'] for d in interp.get_output_details()}
 
     def run(x: np.ndarray) -> np.ndarray:
         interp.set_tensor(index, x)
         interp.invoke()
-        return interp.get_tensor(out).reshape(21, 3)[:, :2]
+        return _points([interp.get_tensor(names[n]) for n in model.outputs])
     return run
 
 
-def mnn(path: Path, threads: int, precision: str) -> Runner:
+def mnn(path: Path, model: Model, threads: int, precision: str) -> Runner:
     from nodes.models.onnx.mnn_engine import MnnEngine
     engine = MnnEngine(path, threads=threads, precision=precision)
-    which = engine.output_names.index('Identity')
-    return lambda x: engine(x)[which].reshape(21, 3)[:, :2]
+    which = [engine.output_names.index(n) for n in model.outputs]
+    return lambda x: _points([engine(x)[i] for i in which])
 
 
-def openvino(path: Path, threads: int, precision: str) -> Runner:
+def openvino(path: Path, model: Model, threads: int, precision: str) -> Runner:
     import openvino as ov
     core = ov.Core()
     compiled = core.compile_model(core.read_model(str(path)), 'CPU', {
@@ -105,16 +148,17 @@ def openvino(path: Path, threads: int, precision: str) -> Runner:
     got = compiled.get_property('INFERENCE_PRECISION_HINT')
     if got != getattr(ov.Type, precision):
         raise RuntimeError(f'asked OpenVINO for {precision}, it compiled {got} (not native here)')
-    output = next(o for o in compiled.outputs if 'Identity' in o.get_names())
+    outputs = [next(o for o in compiled.outputs if n in o.get_names()) for n in model.outputs]
     request = compiled.create_infer_request()
 
     def run(x: np.ndarray) -> np.ndarray:
-        return request.infer({0: x})[output].reshape(21, 3)[:, :2]
+        result = request.infer({0: x})
+        return _points([result[o] for o in outputs])
     return run
 
 
 def measure(run: Runner, batch: np.ndarray) -> tuple[np.ndarray, float]:
-    """Keypoints (n, 21, 2) and the median ms per crop (after one warm-up)."""
+    """Keypoints (n, K, 2) and the median ms per crop (after one warm-up)."""
     run(batch[:1])
     points, times = [], []
     for x in batch:
@@ -135,13 +179,41 @@ def fmt(e: dict[str, float]) -> str:
                       ('median', 'p95', 'max'))
 
 
-def table(rows: dict[str, dict[str, Any]]) -> str:
-    lines = ['| runtime, precision | ms per crop | vs LiteRT fp32: median / p95 / max px | '
-             'vs same runtime fp32 | bound (median <= 1, p95 <= 3) |', '|---|---:|---|---|---|']
-    for name, r in rows.items():
+def study(name: str, n: int, threads: int, tmp: Path) -> dict[str, dict[str, Any]]:
+    """Every runtime and precision on ``n`` crops, against LiteRT and their own fp32."""
+    model = MODELS[name]
+    batch = crops(model, n)
+    path = Path(shutil.copy(model_path(model), tmp))    # MNN caches its conversion beside it
+    runners: dict[str, tuple[str, Callable[[], Runner]]] = {
+        'LiteRT fp32': ('', lambda: litert(path, model, threads)),
+        'MNN fp32': ('', lambda: mnn(path, model, threads, 'f32')),
+        'MNN fp16 weights (--fp16)': ('MNN fp32', lambda: mnn(path, model, threads, 'f16')),
+        'OpenVINO f32': ('', lambda: openvino(path, model, threads, 'f32')),
+        'OpenVINO bf16': ('OpenVINO f32', lambda: openvino(path, model, threads, 'bf16')),
+        'OpenVINO f16': ('OpenVINO f32', lambda: openvino(path, model, threads, 'f16'))}
+    points, rows = {}, {}
+    for label, (base, make) in runners.items():
+        try:
+            points[label], ms = measure(make(), batch)
+        except Exception as exc:      # e.g. a precision this CPU has not got
+            log.warning('%s %s: skipped (%s)', name, label, exc)
+            continue
+        rows[label] = {'ms': ms, 'vs_litert': errors(points[label], points['LiteRT fp32'])}
+        if base:
+            why, _ = keypoints_miss(points[base], points[label])
+            rows[label].update(vs_f32=errors(points[label], points[base]), holds=why is None)
+    return rows
+
+
+def table(name: str, rows: dict[str, dict[str, Any]]) -> str:
+    model = MODELS[name]
+    lines = [f'| {name} ({model.size}x{model.size}, {model.weights} weights) | ms per crop | '
+             'vs LiteRT fp32: median / p95 / max px | vs same runtime fp32 | bound |',
+             '|---|---:|---|---|---|']
+    for label, r in rows.items():
         own = fmt(r['vs_f32']) if 'vs_f32' in r else ''
         ok = '' if 'vs_f32' not in r else ('holds' if r['holds'] else '**misses**')
-        lines.append(f'| {name} | {r["ms"]:.1f} | {fmt(r["vs_litert"])} | {own} | {ok} |')
+        lines.append(f'| {label} | {r["ms"]:.1f} | {fmt(r["vs_litert"])} | {own} | {ok} |')
     return '\n'.join(lines)
 
 
@@ -149,40 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--crops', type=int, default=60)
     p.add_argument('--threads', type=int, default=1, help='threads of every runtime')
-    p.add_argument('--model', type=Path, help='the .tflite (default: the mediapipe wheel\'s '
-                   'hand_landmark_full.tflite)')
+    p.add_argument('--models', nargs='*', default=list(MODELS), choices=list(MODELS))
     p.add_argument('--json', metavar='PATH')
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
-    batch = crops(args.crops)
-    rows: dict[str, dict[str, Any]] = {}
+    results = {}
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(shutil.copy(args.model or model_path(), tmp))     # MNN caches its conversion beside it
-        runners: dict[str, tuple[str, Callable[[], Runner]]] = {
-            'LiteRT fp32': ('', lambda: litert(path, args.threads)),
-            'MNN fp32': ('', lambda: mnn(path, args.threads, 'f32')),
-            'MNN fp16 weights (--fp16)': ('MNN fp32', lambda: mnn(path, args.threads, 'f16')),
-            'OpenVINO f32': ('', lambda: openvino(path, args.threads, 'f32')),
-            'OpenVINO bf16': ('OpenVINO f32', lambda: openvino(path, args.threads, 'bf16')),
-            'OpenVINO f16': ('OpenVINO f32', lambda: openvino(path, args.threads, 'f16'))}
-        points = {}
-        for name, (base, make) in runners.items():
-            try:
-                points[name], ms = measure(make(), batch)
-            except Exception as exc:      # e.g. a precision this CPU has not got
-                log.warning('%s: skipped (%s)', name, exc)
-                continue
-            rows[name] = {'ms': ms, 'vs_litert': errors(points[name], points['LiteRT fp32'])}
-            if base:
-                rows[name]['vs_f32'] = errors(points[name], points[base])
-                rows[name]['holds'] = (rows[name]['vs_f32']['median'] <= BOUND_MEDIAN
-                                       and rows[name]['vs_f32']['p95'] <= BOUND_P95)
-    spread = np.ptp(points['LiteRT fp32'].reshape(-1, 2), axis=0)
-    print(f'hand_landmark_full.tflite, {args.crops} crops of handSrc.jpg ({SIZE}x{SIZE}), '
-          f'{args.threads} thread(s); keypoints spread {spread[0]:.0f} x {spread[1]:.0f} px\n')
-    print(table(rows))
+        for name in args.models:
+            results[name] = study(name, args.crops, args.threads, Path(tmp))
+    print(f'{args.crops} crops per model, {args.threads} thread(s); errors in crop pixels; '
+          f'bound: median <= {MAX_MEDIAN_PX:g} and p95 <= {MAX_P95_PX:g} px against the same '
+          'runtime at fp32\n')
+    for name, rows in results.items():
+        print(table(name, rows), end='\n\n')
     if args.json:
-        Path(args.json).write_text(json.dumps(rows, indent=1))
+        Path(args.json).write_text(json.dumps(results, indent=1))
     return 0
 
 

@@ -10,6 +10,9 @@ top-level ``_tools`` module) are used. ``MNN.tools`` is never imported: its logg
   ``pose.onnx`` -> ``pose.<key>.f32.mnn``. A changed export or MNN is converted again, and the
   stale file of that precision removed. A cache that will not load is deleted and reconverted.
 - ``precision: f16`` stores the weights as fp16 (``--fp16``); the arithmetic stays fp32 on CPUs.
+- Winograd convolutions are off: their rounding (3e-4 of the range after one 3x3 conv, 0.6 logits
+  at RTMPose-m's output) flipped a near-tied SimCC peak by 40 px on the shaped weights of
+  ``tests/nodes/onnx``; without them MNN is within 0.003 logits of ONNX Runtime, and slower.
 - It runs with the session API (``Interpreter.runSession``), which releases the GIL while it
   computes; ``MNN.nn`` modules hold it through ``forward``, which would serialize the graph's
   model threads. One session per input shape, so the batch of boxes can change size freely.
@@ -43,6 +46,7 @@ PRECISIONS = ('f32', 'f16')
 _CONVERTER = ("import sys, _tools\n"
               "sys.exit(0 if _tools.mnnconvert(['mnnconvert', *sys.argv[1:]]) else 1)\n")
 _SESSIONS = 4     # input shapes kept compiled (boxes per frame, with and without flip test)
+_WINOGRAD_MEMORY_LEVEL = 3    # MNN::Interpreter::HintMode; 0 turns Winograd convolutions off
 _FORMATS = {'.onnx': 'ONNX', '.tflite': 'TFLITE'}
 
 
@@ -166,6 +170,7 @@ class MnnEngine:
             # the output order of the source file (a session lists its outputs by name)
             info = nn.load_module_from_file(str(self.path), [], []).get_info()
             self.interpreter = mnn.Interpreter(str(self.path))
+        self.interpreter.setSessionHint(_WINOGRAD_MEMORY_LEVEL, 0)
         self.input_name = info['inputNames'][0]
         self.output_names: list[str] = list(info['outputNames'])
         self._config = {'precision': 'normal', **({'numThread': int(self.threads)}

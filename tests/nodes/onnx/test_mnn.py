@@ -172,8 +172,10 @@ def test_cli_backend_mnn_without_mnn_exits_2(monkeypatch, capsys, tmp_path) -> N
 
 @pytest.mark.models
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize('head', ['simcc', 'heatmap'])
-def test_pose_parity_with_mmpose(mnn_engine, head: str, tmp_path) -> None:
+def test_pose_parity_with_mmpose(mnn_engine, tmp_path) -> None:
+    """RTMPose-m (SimCC), the hand graph's model. With MNN's Winograd convolutions on, one
+    near-tied keypoint of these boxes moved by 40 px: this test is what keeps them off."""
+    head = 'simcc'
     pytest.importorskip('mmpose')
     from nodes.models.openmmlab.model_zoo import resolve_model
     from tests.nodes.onnx.shaped import pose_checkpoint
