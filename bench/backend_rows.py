@@ -113,54 +113,79 @@ def inferencer_row(video: Path, m: dict[str, str]) -> dict[str, Any]:
 
 
 def one_thread_ms(video: Path, onnx: dict[str, str], backend: str, precision: str,
-                  n: int = 10) -> dict[str, Any]:
+                  n: int = 10, answers: bool = True) -> dict[str, Any]:
     """Median detector and pose times per frame (flip off and on) on one thread each, with
     pre- and post-processing, and the precision's answers for the bound."""
     det = ExportedDetector(onnx['det_onnx'], backend=backend, threads=1, precision=precision)
     pose = ExportedPose(onnx['pose_onnx'], backend=backend, threads=1, precision=precision)
+    det.engine, pose.engine = _Timed(det.engine), _Timed(pose.engine)
     frames = [image for _, image in zip(range(n), read_frames(video))]
-    det_ms, off_ms, on_ms, dets, crops = [], [], [], [], []
+    det_ms, off_ms, on_ms, dets, crops, engine_ms = [], [], [], [], [], []
     for image in frames:
         start = time.perf_counter()
         boxes, scores, _ = det.detect(image, 0.0)
         middle = time.perf_counter()
         pose.estimate(image, boxes[:1], False)
         end = time.perf_counter()
+        engine_ms.append((det.engine.last, pose.engine.last))
         pose.estimate(image, boxes[:1], True)
         det_ms.append(middle - start)
         off_ms.append(end - middle)
         on_ms.append(time.perf_counter() - end)
         dets.append((boxes, scores))
-    for image in frames:       # the bound: keypoints in crop pixels on fixed boxes
+    for image in frames if answers else ():    # the bound: keypoints in crop px, fixed boxes
         h, w = image.shape[:2]
         fixed = np.float32([[0.2 * w, 0.1 * h, 0.8 * w, 0.9 * h], [0, 0, w, h]])
         batch = pose.codec.preprocess(image, fixed)[0]
         crops.append(pose.codec.decode([np.asarray(o, np.float32) for o in pose.engine(batch)])[0])
+    engines = 1e3 * np.median(engine_ms, axis=0)
     return {'det_ms': 1e3 * float(np.median(det_ms)), 'pose_ms': 1e3 * float(np.median(off_ms)),
-            'pose_flip_ms': 1e3 * float(np.median(on_ms)), 'dets': dets,
-            'crops': np.stack(crops)}
+            'pose_flip_ms': 1e3 * float(np.median(on_ms)), 'det_engine_ms': float(engines[0]),
+            'pose_engine_ms': float(engines[1]), 'dets': dets,
+            'crops': np.stack(crops) if crops else None}
 
 
-def physical_limit(cores: int, measured: dict[tuple[str, str], dict[str, Any]],
-                   flip: bool) -> dict[str, Any]:
-    """cores / (detector + pose one-thread ms), each model at the fastest backend and precision
-    whose answers hold the bound against the same backend's f32."""
+class _Timed:
+    """An engine that keeps the time of its last call (the rest is pre- and post-processing)."""
+
+    def __init__(self, engine: Any) -> None:
+        self.engine, self.precision, self.last = engine, engine.precision, 0.0
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        start = time.perf_counter()
+        out = self.engine(batch)
+        self.last = time.perf_counter() - start
+        return out
+
+
+def limit_choice(measured: dict[tuple[str, str], dict[str, Any]],
+                 flip: bool) -> dict[str, tuple[str, str]]:
+    """Each model's fastest (backend, precision) on one thread whose answers hold the bound
+    against the same backend's f32 (``nodes/models/onnx/precision.py``)."""
     def holds(kind: str, backend: str, precision: str) -> bool:
         if precision == 'f32':
             return True
         ref, got = measured[(backend, 'f32')], measured[(backend, precision)]
         if kind == 'pose':
             return keypoints_miss(ref['crops'], got['crops'])[0] is None
-        return detections_miss(ref['dets'], got['dets'], 0.3)[0] is None
-    pose_key = 'pose_flip_ms' if flip else 'pose_ms'
-    best = {}
-    for kind, key in (('det', 'det_ms'), ('pose', pose_key)):
-        ok = [(r[key], b, p) for (b, p), r in measured.items() if holds(kind, b, p)]
-        best[kind] = min(ok)
-    total = best['det'][0] + best['pose'][0]
-    return {'fps': cores / total * 1e3, 'det': f'{best["det"][1]} {best["det"][2]} '
-            f'{best["det"][0]:.1f} ms', 'pose': f'{best["pose"][1]} {best["pose"][2]} '
-            f'{best["pose"][0]:.1f} ms'}
+        # the bench's detector keeps its best box at any score: compare those
+        return detections_miss(ref['dets'], got['dets'], 0.0)[0] is None
+    keys = {'det': 'det_ms', 'pose': 'pose_flip_ms' if flip else 'pose_ms'}
+    return {kind: min((r[key], c) for c, r in measured.items() if holds(kind, *c))[1]
+            for kind, key in keys.items()}
+
+
+def limit_row(video: Path, onnx: dict[str, str], cores: int, choice: dict[str, tuple[str, str]],
+              flip: bool) -> dict[str, Any]:
+    """The physical limit, measured now: cores / (detector + pose one-thread ms)."""
+    times = {c: one_thread_ms(video, onnx, *c, answers=False) for c in set(choice.values())}
+    det = times[choice['det']]['det_ms']
+    pose = times[choice['pose']]['pose_flip_ms' if flip else 'pose_ms']
+    pre_post = (det - times[choice['det']]['det_engine_ms']
+                + times[choice['pose']]['pose_ms'] - times[choice['pose']]['pose_engine_ms'])
+    return {'fps': cores / (det + pose) * 1e3, 'det_ms': det, 'pose_ms': pose,
+            'pre_post_ms': pre_post, 'alone': True,
+            'ran': {k: ' '.join(v) for k, v in choice.items()}}
 
 
 def keypoint_error(rows: list[np.ndarray], reference: list[np.ndarray]) -> dict[str, float]:
