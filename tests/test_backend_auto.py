@@ -13,9 +13,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from tests.footage import hand_clip, write_clip
+from tests.footage import hand_clip, photo, write_clip
 
 pytestmark = [pytest.mark.models, pytest.mark.timeout(900)]
 
@@ -63,14 +64,23 @@ def model_lines(stderr: str) -> dict[str, str]:
                        and ' on cpu (' in line) for node in ('detector', 'pose')}
 
 
-def test_hand_graph_runs_openvino_by_default_and_a_second_start_compiles_nothing(setup) -> None:
+@pytest.fixture(scope='module')
+def starts(setup) -> tuple[subprocess.CompletedProcess, subprocess.CompletedProcess]:
+    """Two starts of hand.yaml with no flag; each writes its metrics (m1.json, m2.json)."""
     models, clip, home = setup
     common = ['--input', str(clip), '--headless', '--models-dir', str(models), '--no-fallback']
+    return tuple(run(*common, '--metrics-out', str(models / f'm{i}.json'), home=home)
+                 for i in (1, 2))
+
+
+def test_hand_graph_runs_openvino_by_default_and_a_second_start_compiles_nothing(
+        setup, starts) -> None:
+    models, clip, home = setup
     shown = run('--print-graph', '--models-dir', str(models), home=home)
     assert shown.returncode == 0, shown.stderr
     assert 'detector: DetectorNode [backend auto (openvino), precision auto]' in shown.stdout
 
-    first = run(*common, '--metrics-out', str(models / 'm1.json'), home=home)
+    first, second = starts
     assert first.returncode == 0, first.stderr
     assert first.stderr.count('to ONNX once') == 2, first.stderr        # both exported, once
     metrics = json.loads((models / 'm1.json').read_text())['nodes']
@@ -82,7 +92,6 @@ def test_hand_graph_runs_openvino_by_default_and_a_second_start_compiles_nothing
         record = json.loads(precision_record(models, node).read_text())
         assert [c['precision'] for c in record['checks'].values()] == [info['precision']]
 
-    second = run(*common, '--metrics-out', str(models / 'm2.json'), home=home)
     assert second.returncode == 0, second.stderr
     assert 'to ONNX once' not in second.stderr and 'checked on photos' not in second.stderr
     for node, line in model_lines(second.stderr).items():
@@ -94,9 +103,31 @@ def test_hand_graph_runs_openvino_by_default_and_a_second_start_compiles_nothing
     assert not (home / 'intel').exists()
 
 
-def test_pytorch_stays_when_asked_for(setup) -> None:
-    models, clip, home = setup
-    done = run('--input', str(clip), '--headless', '--models-dir', str(models), '--no-fallback',
-               '--backend', 'pytorch', '--max-frames', '1', home=home)
-    assert done.returncode == 0, done.stderr
-    assert all('(pytorch, f32)' in line for line in model_lines(done.stderr).values())
+def test_what_auto_picked_holds_the_bound_and_what_it_refused_misses_it(setup, starts) -> None:
+    """On other real photos and boxes than the check's, against f32."""
+    from nodes.models.onnx.engines import native_precisions
+    from nodes.models.onnx.exported import ExportedDetector, ExportedPose
+    from nodes.models.onnx.precision import detections_miss, keypoints_miss
+    from tests.nodes.onnx.test_pose_parity import BOXES
+    models = setup[0]
+    assert starts[0].returncode == 0, starts[0].stderr
+    paths = {node: precision_record(models, node).with_name(
+        precision_record(models, node).name.replace('.precision.json', '.onnx'))
+        for node in ('detector', 'pose')}
+
+    def crop_keypoints(pose: ExportedPose) -> np.ndarray:
+        return np.concatenate([pose.codec.decode(pose.engine(pose.codec.preprocess(
+            photo(name), np.array(boxes, np.float32))[0]))[0] for name, boxes in BOXES.items()])
+
+    def detections(det: ExportedDetector) -> list:
+        return [det.detect(photo(name), 0.3)[:2] for name in ('handSrc.jpg', 'basketball2.png')]
+    for node, make, answers, miss in (
+            ('pose', ExportedPose, crop_keypoints, keypoints_miss),
+            ('detector', ExportedDetector, detections, detections_miss)):
+        model = make(paths[node], 'openvino', 'cpu', 2, 'auto')
+        reference = answers(make(paths[node], 'openvino', 'cpu', 2, 'f32'))
+        assert miss(reference, answers(model))[0] is None, (node, model.precision)
+        for refused in native_precisions('openvino', 'cpu'):
+            if refused != model.precision:
+                other = answers(make(paths[node], 'openvino', 'cpu', 2, refused))
+                assert miss(reference, other)[0] is not None, (node, refused)

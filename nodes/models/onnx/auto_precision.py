@@ -11,6 +11,7 @@ The photos are the project's test footage from Debian's ``opencv-doc`` (``handSr
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -42,16 +43,18 @@ _BOXES = ((0.0, 0.0, 1.0, 1.0), (0.15, 0.1, 0.85, 0.95), (0.25, 0.05, 0.75, 0.6)
 Engine = Callable[[np.ndarray], list]
 
 
-def check_photos() -> list[np.ndarray]:
-    """The photos the check runs on (BGR), those that are installed."""
+@functools.lru_cache(maxsize=1)
+def check_photos() -> tuple[np.ndarray, ...]:
+    """The photos the check runs on (BGR, read-only), those that are installed."""
     images = []
     for name in PHOTOS:
         for folder in PHOTO_DIRS:
             image = cv2.imread(str(folder / name)) if (folder / name).is_file() else None
             if image is not None:
+                image.flags.writeable = False
                 images.append(image)
                 break
-    return images
+    return tuple(images)
 
 
 def pose_boxes(image: np.ndarray) -> np.ndarray:

@@ -44,9 +44,12 @@ class ExportedPose:
         photos = check_photos()
         if not photos:
             return None
-        batches = [self.codec.preprocess(image, pose_boxes(image))[0] for image in photos]
+        batches: list[np.ndarray] = []
 
         def answers(engine: Any) -> np.ndarray:
+            if not batches:     # made when a check runs, not when a record answers
+                batches.extend(self.codec.preprocess(image, pose_boxes(image))[0]
+                               for image in photos)
             return np.concatenate([self.codec.decode([np.asarray(o, np.float32)
                                                       for o in engine(b)])[0] for b in batches])
         return answers

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -29,27 +30,31 @@ log = logging.getLogger(__name__)
 _HINTS = {'f32': 'f32', 'bf16': 'bf16', 'f16': 'f16'}
 _CAPABILITIES = {'bf16': 'BF16', 'f16': 'FP16'}
 _core: Any = None
+_lock = threading.Lock()
+_warned = False
 
 
 def _openvino() -> Any:
     """``openvino``, imported with its telemetry blocked (see the module docstring)."""
-    if 'openvino' not in sys.modules:
-        loaded = sys.modules.get('openvino_telemetry')
-        if loaded is None:
-            sys.modules['openvino_telemetry'] = None     # openvino falls back to its stub
-        else:
-            log.warning('openvino_telemetry was imported before webcam-app could block it, so '
-                        'OpenVINO may send usage data; opt out with `opt_in_out --opt_out` '
-                        '(pip package openvino-telemetry)')
+    global _warned
+    loaded = sys.modules.get('openvino_telemetry')
+    if loaded is None and 'openvino' not in sys.modules:
+        sys.modules['openvino_telemetry'] = None         # openvino falls back to its stub
+    elif loaded is not None and not _warned:
+        _warned = True
+        log.warning('openvino_telemetry was imported before webcam-app could block it, so '
+                    'OpenVINO may send usage data; opt out with `opt_in_out --opt_out` '
+                    '(from the openvino-telemetry package), or set CI=true')
     import openvino
     return openvino
 
 
 def _get_core() -> Any:
     global _core
-    if _core is None:
-        _core = _openvino().Core()
-    return _core
+    with _lock:     # model nodes set up on their own threads, at once
+        if _core is None:
+            _core = _openvino().Core()
+        return _core
 
 
 def openvino_version() -> str:

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import Unit
+from webcam_app.params import NonEmpty, Unit
 
 from ...common import normalize_classes
 from .model_node import AUTO, Backend, ModelThreads, Precision, _ModelNode
@@ -34,9 +34,10 @@ class TopdownPoseEstimatorNode(_ModelNode):
     """Estimate keypoints of detected objects with an mmpose top-down model (RTMPose, ...)."""
 
     model_kind = 'pose'     # how tools/download_models.py resolves ``model``
+    requires, provides = {'boxes'}, {'keypoints'}
     core_cost = 3.0         # threads: auto: a pose model costs about three detectors
 
-    def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
+    def __init__(self, model: NonEmpty, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, bbox_thr: Unit = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
@@ -44,7 +45,7 @@ class TopdownPoseEstimatorNode(_ModelNode):
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend,
                         precision)
         self.labels = normalize_classes(labels) or None
-        self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
+        self.bbox_thr, self.flip_test = bbox_thr, flip_test
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({})
         self._metas: dict[Any, Mapping[str, Any]] = {}   # with each detector's classes, built once
         self._model: Any = None

@@ -106,6 +106,32 @@ def test_boxes_and_scores_match_inference_detector(shaped) -> None:
     assert compared >= 3, f'only {compared} boxes above {thr}: the test would prove little'
 
 
+def test_openvino_at_f32_finds_the_boxes_onnxruntime_finds(shaped) -> None:
+    """The same export, sidecar and decoding on OpenVINO, against ONNX Runtime."""
+    pytest.importorskip('openvino')
+    from nodes.models.onnx.exported import ExportedDetector
+    from nodes.models.openmmlab.detector import DetectorNode
+    name, label, ckpt, folder = shaped
+    node = DetectorNode(name, weights=ckpt, models_dir=str(folder), backend='onnxruntime')
+    with NodeHarness(node, name='detector'):      # exports it, if no test did
+        path = node._exported
+    ort, ov = (ExportedDetector(path, backend, precision='f32')
+               for backend in ('onnxruntime', 'openvino'))
+    theirs = {n: ort.detect(photo(n), 0.05)[:2] for n in PHOTOS}
+    thr = gap_threshold([s for _, s in theirs.values()])
+    compared = 0
+    for image_name in PHOTOS:
+        boxes, scores, _ = ov.detect(photo(image_name), thr)
+        ref_boxes, ref_scores = (a[theirs[image_name][1] >= thr] for a in theirs[image_name])
+        assert len(boxes) == len(ref_boxes), image_name
+        if len(boxes):
+            overlap = iou(boxes, ref_boxes)
+            assert (overlap.max(axis=1) >= 0.98).all(), overlap.max(axis=1).min()
+            assert np.allclose(scores, ref_scores[overlap.argmax(axis=1)], atol=1e-3)
+            compared += len(boxes)
+    assert compared >= 3, f'only {compared} boxes above {thr}: the test would prove little'
+
+
 def test_two_stage_detector_is_a_clear_error(tmp_path) -> None:
     pytest.importorskip('mmdet')
     from nodes.models.onnx.export import ExportError, export_model

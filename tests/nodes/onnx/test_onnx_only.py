@@ -89,6 +89,7 @@ def test_export_then_run_without_torch_matches_pytorch(hand_graph, exported, tmp
     assert onnx.returncode == 0, onnx.stderr
     torch = run_cli(common + ['--backend', 'pytorch', '--pred-out', str(tmp_path / 't.json')])
     assert torch.returncode == 0, torch.stderr
+    assert 'on cpu (pytorch, f32)' in torch.stderr        # --backend pytorch stays
     ours, theirs = predictions(tmp_path / 'o.json'), predictions(tmp_path / 't.json')
     assert [f['frame_id'] for f in ours] == [f['frame_id'] for f in theirs] == [0, 1, 2, 3]
     errors = []

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -123,3 +124,17 @@ def test_telemetry_imported_before_us_is_reported(model, tmp_path) -> None:
                         'import openvino_telemetry', CI='true')
     assert done.returncode == 0, done.stderr
     assert 'openvino_telemetry was imported before webcam-app could block it' in done.stderr
+
+
+def test_the_app_stops_before_start_on_a_device_openvino_has_not_got(tmp_path) -> None:
+    if 'GPU' in ov._get_core().available_devices:
+        pytest.skip('this machine has an OpenVINO GPU')
+    env = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'PYTHONPATH': str(ROOT),
+           'HOME': str(tmp_path), 'WEBCAM_APP_OFFLINE': '1'}
+    done = subprocess.run([sys.executable, str(ROOT / 'run_webcam.py'), '--config',
+                           str(ROOT / 'graphs' / 'hand.yaml'), '--device', 'GPU', '--headless'],
+                          env=env, capture_output=True, text=True, timeout=90)
+    assert done.returncode == 2, done.stderr
+    assert re.search(r"hand\.yaml:\d+: node 'detector' \(DetectorNode\): device 'GPU' is not "
+                     r'available to OpenVINO here; it has CPU', done.stderr), done.stderr
+    assert 'Traceback' not in done.stderr and 'weights are unavailable' not in done.stderr
