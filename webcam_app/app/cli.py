@@ -20,6 +20,7 @@ from ..node import registry
 from ..params import node_params
 from ..plugins import load_plugin
 from ..roles import Role
+from .options import check_options
 from .paths import cli_input, cli_path, input_kind
 from .sinks import attach_sink, serve_address, sink_type
 
@@ -264,6 +265,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return ExitCode.OK
     if not args.config:
         build_parser().error('--config is required (or use --list-nodes)')
+    issues = check_options(args, input_kind(args.input) if args.input is not None else None)
+    if issues:
+        sys.stderr.write(f'error: {ConfigError(issues)}\n')
+        return ExitCode.CONFIG
     try:
         graph = _load_with_fallback(args)
     except WeightsUnavailable as exc:
