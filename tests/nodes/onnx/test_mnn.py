@@ -225,3 +225,12 @@ def test_detector_parity_with_mmdet(mnn_engine, tmp_path) -> None:
                 assert np.allclose([o.score for o in out.objects], scores[keep][best], atol=1e-3)
                 compared += len(ours)
     assert compared >= 3, f'only {compared} boxes above {thr}: the test would prove little'
+
+
+def test_cli_choices_are_the_engines() -> None:
+    """The CLI (which imports no nodes module) writes the choices out; they must stay the same."""
+    from nodes.models.onnx.engines import BACKENDS, PRECISIONS
+    from webcam_app.app.cli import build_parser
+    actions = {a.dest: a for a in build_parser()._actions}
+    assert set(actions['backend'].choices) == set(BACKENDS) and 'mnn' in BACKENDS
+    assert set(actions['precision'].choices) == set(PRECISIONS)
