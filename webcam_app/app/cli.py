@@ -75,9 +75,8 @@ def build_parser() -> argparse.ArgumentParser:
                    'with OpenVINO also CPU, GPU, GPU.1')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
     p.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime', 'openvino', 'mnn'),
-                   help='backend of every model node; auto (the default): the fastest installed '
-                   "(openvino, then onnxruntime, on the models' ONNX exports, made once), "
-                   'pytorch where a model cannot be exported; mnn only when named')
+                   help='backend of every model node; auto (default): the fastest installed '
+                   '(openvino, then onnxruntime; exports made once), else pytorch; mnn if named')
     p.add_argument('--precision', choices=('auto', 'f32', 'bf16', 'f16'),
                    help='precision of every model node; auto (the default): the fastest this '
                    'machine runs natively that keeps the keypoints (checked once per model)')

@@ -80,7 +80,8 @@ def test_engine_matches_onnxruntime_caches_and_repairs(mnn_engine, tmp_path, cap
 def test_converter_failure_is_a_clear_error(mnn_engine, tmp_path) -> None:
     broken = tmp_path / 'broken.onnx'
     broken.write_bytes(b'\x08\x07garbage')
-    with pytest.raises(RuntimeError, match='(?s)MNN could not convert .*broken.onnx.*not onnx model.*onnxruntime'):
+    with pytest.raises(RuntimeError, match='(?s)MNN could not convert .*broken.onnx.*'
+                                           'not onnx model.*onnxruntime'):
         mnn_engine.MnnEngine(broken)
     assert [p.name for p in tmp_path.iterdir()] == ['broken.onnx']     # nothing half-written
     with pytest.raises(ValueError, match='precision must be one of f32, f16 with backend mnn'):
