@@ -73,10 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
     p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0, GPU')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
-    p.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime', 'openvino'),
-                   help='backend of every model node; auto (the default): the fastest installed '
-                   "(openvino, then onnxruntime, on the models' ONNX exports, made once), "
-                   'pytorch where a model cannot be exported')
+    p.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime', 'openvino', 'mnn'),
+                   help='backend of every model node; auto (default): the fastest installed '
+                   '(openvino, then onnxruntime; exports made once), else pytorch; mnn if named')
     p.add_argument('--precision', choices=('auto', 'f32', 'bf16', 'f16'),
                    help='precision of every model node; auto (the default): the fastest this '
                    'machine runs natively that keeps the keypoints (checked once per model)')

@@ -3,7 +3,7 @@
 ``backend: auto`` (the default) runs the model's export on the fastest engine installed
 (OpenVINO, then ONNX Runtime; ``nodes/models/onnx``), exporting it once when the OpenMMLab stack
 is here, and PyTorch only where the model cannot be exported. ``backend: pytorch`` runs it in
-mmdet/mmpose; ``openvino`` and ``onnxruntime`` run its export with no torch at all.
+mmdet/mmpose; ``openvino``, ``onnxruntime`` and ``mnn`` run its export with no torch at all.
 ``precision: auto`` (the default) takes the fastest precision that keeps the model's answers
 (``nodes/models/onnx/auto_precision.py``). ``threads: auto`` (the default) takes the share of the
 machine's cores that the runtime allots this node (``NodeContext.cores``).
@@ -27,7 +27,7 @@ __all__: list[str] = []   # _ModelNode is a base for this package's nodes, not a
 log = logging.getLogger(__name__)
 
 #: where a model node runs its model
-Backend = Literal['auto', 'pytorch', 'onnxruntime', 'openvino']
+Backend = Literal['auto', 'pytorch', 'onnxruntime', 'openvino', 'mnn']
 #: the precision it runs at (auto: the fastest that holds the keypoint bound against f32)
 Precision = Literal['auto', 'f32', 'bf16', 'f16']
 #: intra-op threads: a number, 'auto' (the runtime's share of the cores), or null (the library's)
