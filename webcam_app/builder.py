@@ -6,7 +6,7 @@ from typing import Any
 
 from .buffers import POLICIES, Policy
 from .config import GraphConfig, apply_overrides, did_you_mean, load_config
-from .cores import allot_cores
+from .cores import allot_cores, auto_workers
 from .errors import ConfigError, ConfigIssue
 from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
@@ -71,11 +71,16 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                   path=config.path, events=events or EventBus(),
                   fallback=config.base_dir / data['fallback'] if data.get('fallback') else None)
     hotkeys = graph.hotkeys()
-    cores = allot_cores({name: spec.node.core_weight() for name, spec in specs.items()})
+    weights = {name: spec.node.core_weight() for name, spec in specs.items()}
+    workers = auto_workers(weights, {name: spec.workers for name, spec in specs.items()},
+                           {name: bool(getattr(spec.node, 'reentrant', False))
+                            for name, spec in specs.items()}, replay=mode == 'replay')
+    cores = allot_cores(weights, workers=workers)
     for spec in specs.values():
+        spec.workers = workers[spec.name]
         spec.node.context = NodeContext(mode=mode, graph_name=graph.name,
                                         graph_dir=str(config.base_dir), hotkeys=hotkeys,
-                                        cores=cores)
+                                        cores=cores, workers=workers)
         spec.node.events = graph.events
     if check:
         graph.check_nodes()

@@ -15,7 +15,7 @@ import math
 import os
 from typing import Mapping
 
-__all__ = ['allot_cores', 'available_cores']
+__all__ = ['allot_cores', 'auto_workers', 'available_cores']
 
 
 def available_cores() -> int:
@@ -26,13 +26,29 @@ def available_cores() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def allot_cores(weights: Mapping[str, float], cores: int | None = None) -> dict[str, int]:
-    """Threads per name: its weight's share of ``cores``, rounded up, at least 1.
+def allot_cores(weights: Mapping[str, float], cores: int | None = None,
+                workers: Mapping[str, int] | None = None) -> dict[str, int]:
+    """Threads per worker of each name: its weight's share of ``cores``, split among its
+    ``workers`` (1 if not given), rounded up, at least 1.
 
-    The total passes ``cores`` by less than one thread per name, and only where shares are
+    The total passes ``cores`` by less than one thread per worker, and only where shares are
     fractional: the heavy node takes the time the light ones leave idle.
     """
     cores = available_cores() if cores is None else cores
+    workers = workers or {}
     wanted = {name: float(w) for name, w in weights.items() if w > 0}
     total = sum(wanted.values())
-    return {name: max(1, math.ceil(cores * w / total - 1e-9)) for name, w in wanted.items()}
+    return {name: max(1, math.ceil(cores * w / total / workers.get(name, 1) - 1e-9))
+            for name, w in wanted.items()}
+
+
+def auto_workers(weights: Mapping[str, float], asked: Mapping[str, int | str],
+                 reentrant: Mapping[str, bool], replay: bool,
+                 cores: int | None = None) -> dict[str, int]:
+    """Each node's workers: the number it asked for, or for ``'auto'``: in replay mode, as many
+    as the threads its share of the cores would give one worker (a reentrant node with a
+    share), each then running one thread; in live mode 1 (latency first)."""
+    shares = allot_cores(weights, cores)
+    return {name: (n if n != 'auto' else
+                   shares.get(name, 1) if replay and reentrant.get(name) else 1)
+            for name, n in asked.items()}

@@ -36,6 +36,7 @@ class NodeSpec:
     outputs: dict[str, list[str]] = field(default_factory=dict)        # port -> buffers
     enable_key: str | None = None
     on_error: str = 'stop'
+    workers: int | str = 1   # threads running a reentrant node ('auto' until the builder decides)
     where: str = ''     # 'graph.yaml:12', where the node is written
     built: bool = True  # False: its parameters were refused, so it only carries its wiring
 
@@ -110,6 +111,7 @@ def _text(graph: Graph) -> str:
     lines = [f'graph {graph.name!r} (mode: {graph.mode}, max_in_flight: {graph.max_in_flight})']
     for spec in graph.nodes.values():
         extra = f', key {spec.enable_key!r}' if spec.enable_key else ''
+        extra += f', {spec.workers} workers' if spec.workers != 1 else ''
         info = ', '.join(f'{k} {v}' for k, v in spec.node.info().items())
         extra += f' [{info}]' if info else ''
         lines.append(f'  {spec.name}: {type(spec.node).__name__}{extra}')

@@ -32,7 +32,8 @@ class NodeContext:
     graph_dir: str = '.'
     hotkeys: Mapping[str, str] = field(default_factory=dict)   # key -> node name
     metrics: Any = None     # a webcam_app.metrics.Metrics while running
-    cores: Mapping[str, int] = field(default_factory=dict)   # node name -> threads it may use
+    cores: Mapping[str, int] = field(default_factory=dict)   # node name -> threads per worker
+    workers: Mapping[str, int] = field(default_factory=dict)  # node name -> its workers (>= 1)
 
 
 class Node:
@@ -53,7 +54,8 @@ class Node:
 
     Lifecycle guarantees: ``check`` runs on the main thread before any thread starts, and before
     every ``setup``; ``setup`` runs on the node's own thread before the first message; ``process``
-    is never called concurrently; ``close`` runs whenever ``setup`` succeeded, and then the node's
+    is never called concurrently, unless the node is ``reentrant`` and has several ``workers``
+    (``context.workers``); ``close`` runs whenever ``setup`` succeeded, and then the node's
     event subscriptions are dropped. When the node's ``enable_key`` switches it off (``enabled``
     is False), ``bypass`` replaces ``process``. ``self.wait(seconds)`` sleeps and wakes on stop.
     """
@@ -70,6 +72,13 @@ class Node:
     provides: ClassVar[frozenset[str]] = frozenset()
     #: True: the node takes keys it does not declare (its declared ones are still checked).
     takes_any_key: ClassVar[bool] = False
+    #: True: ``process`` may run on several frames at once (it keeps no state between frames
+    #: and its libraries are thread-safe), so the node may have ``workers: N`` (see
+    #: webcam_app.parallel). A node may set it per instance, in its constructor.
+    reentrant: ClassVar[bool] = False
+    #: The node's ``workers`` when its graph entry sets none: a number, or 'auto' (replay: as
+    #: many as the node's share of the cores, each with one thread; live: 1).
+    default_workers: ClassVar[int | str] = 1
 
     # Each node's own, set here so that subclasses need no super().__init__(); the runtime gives
     # every node its name, its context and the graph's event bus before check().

@@ -12,7 +12,7 @@ from .plugins import not_a_node
 
 __all__ = ['NODE_KEYS', 'build_nodes', 'graph_defaults']
 
-NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
+NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error', 'workers')
 
 
 def graph_defaults(config: GraphConfig, issues: list[ConfigIssue]) -> dict[str, Any]:
@@ -96,16 +96,37 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
             return None
     node.name = name
     spec = NodeSpec(node, enable_key=entry.get('enable_key'), built=built,
-                    on_error=entry.get('on_error', 'stop'), where=config.where(entry.line))
+                    on_error=entry.get('on_error', 'stop'), where=config.where(entry.line),
+                    workers=entry.get('workers', cls.default_workers))
     _parse_ports(config, entry, spec, label, issues)
     if spec.on_error not in ('stop', 'skip'):
         issues.append(config.key_issue(entry, 'on_error', f"{label}: on_error must be 'stop' or "
                                        f"'skip', but got {spec.on_error!r}", 'use skip or stop'))
+    _check_workers(config, entry, spec, label, issues)
     key = spec.enable_key
     if key is not None and not (isinstance(key, str) and len(key) == 1):
         issues.append(config.key_issue(entry, 'enable_key', f'{label}: enable_key must be one '
                                        f'character, but got {key!r}', "for example: enable_key: m"))
     return spec
+
+
+def _check_workers(config: GraphConfig, entry: LineDict, spec: NodeSpec, label: str,
+                   issues: list[ConfigIssue]) -> None:
+    """``workers``: a positive number or 'auto'; more than one only for a reentrant node."""
+    workers, node = spec.workers, spec.node
+    if workers == 'auto':
+        return
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        issues.append(config.key_issue(entry, 'workers', f"{label}: workers must be a number "
+                                       f">= 1 or 'auto', but got {workers!r}",
+                                       'for example: workers: 2'))
+    elif workers > 1 and (node.is_source() or not getattr(node, 'reentrant', False)):
+        why = ('a source' if node.is_source() else
+               f'{type(node).__name__} does not declare reentrant = True (its process() may '
+               'keep state between frames, or not be thread-safe)')
+        issues.append(config.key_issue(entry, 'workers', f'{label}: workers: {workers}, but '
+                                       f'it cannot run on several frames at once: {why}',
+                                       'remove workers (1 is the default)'))
 
 
 def _check_params(config: GraphConfig, entry: LineDict, cls: type[Node], params: dict,

@@ -13,6 +13,7 @@ from .flow import Envelope, FlowLimiter, NoResult, SideInput
 from .graph import NodeSpec
 from .messages import EOS, Frame
 from .metrics import NodeStats
+from .parallel import Job, run_parallel
 
 __all__ = ['Supervisor', 'Worker', 'normalize_outputs']
 
@@ -80,6 +81,8 @@ class Worker:
         self.joined_ports = [] if runner.live else [
             port for port, buffers in outputs.items()
             if any(b.name in side_outputs for b in buffers)]
+        self.workers = spec.workers if isinstance(spec.workers, int) else 1
+        self._previous_id: int | None = None
 
     def run(self) -> None:
         try:
@@ -104,12 +107,16 @@ class Worker:
                 self.stats.started = time.monotonic()   # rates count from the first frame on
                 self._loop_source() if self.trigger is None else self._loop()
         except BaseException as exc:
-            self.runner.fail(self.name, exc, _exit_code(exc))
+            self.report(exc)
         finally:
             try:
                 self.node.close()
             except Exception:
                 log.exception('node %r failed to close', self.name)
+
+    def report(self, exc: BaseException) -> None:
+        """The node failed (on any of its workers): report it and stop the graph."""
+        self.runner.fail(self.name, exc, _exit_code(exc))
 
     def _loop_source(self) -> None:
         node, stopping = self.node, self.runner.stopping
@@ -126,55 +133,78 @@ class Worker:
                 limiter.close()
 
     def _loop(self) -> None:
-        get, cancelled, stats = self.trigger.get, self.runner.cancelled, self.stats
-        previous_id = None
+        if self.workers > 1:
+            run_parallel(self, self.workers)
+            return
         while True:
-            t_wait = _clock()
-            try:
-                item = get()
-            except BufferClosed:
+            job = self.take()
+            if job is None:
                 return
-            if cancelled.is_set():
-                item.release()
+            self.work(job)
+            self.finish(job)
+
+    def take(self) -> 'Job | None':
+        """The next trigger message with its side inputs, read in order; None at the end (end
+        of stream, closed input, cancelled run). Never called concurrently."""
+        t_wait = _clock()
+        try:
+            item = self.trigger.get()
+        except BufferClosed:
+            return None
+        if self.runner.cancelled.is_set():
+            item.release()
+            return None
+        message = item.message
+        if message is EOS:
+            return None
+        self.stats.frames_in += 1
+        kwargs = {port: side.value_for(message, self._previous_id)
+                  for port, side in self.sides.items()}
+        self._previous_id = message.frame_id
+        kwargs[self.trigger_port] = message
+        self.stats.wait_s += _clock() - t_wait
+        return Job(item, kwargs)
+
+    def work(self, job: 'Job') -> None:
+        """Run the node on one job (concurrently with other jobs, for a reentrant node with
+        several workers); an error the node does not skip is kept for ``finish`` to raise."""
+        job.t0 = _clock()
+        try:
+            result = (self.node.process if self.node.enabled else self.node.bypass)(**job.kwargs)
+            outputs = normalize_outputs(self.node, result)
+            if self.latest_ports:
+                outputs = _with_results_time(outputs, [job.kwargs[p] for p in self.latest_ports])
+        except Exception as exc:
+            if self.spec.on_error != 'skip':
+                job.error = exc
                 return
-            message, token = item.message, item.token
-            if message is EOS:
-                return
-            stats.frames_in += 1
-            kwargs = {port: side.value_for(message, previous_id)
-                      for port, side in self.sides.items()}
-            previous_id = message.frame_id
-            kwargs[self.trigger_port] = message
-            t0 = _clock()
-            stats.wait_s += t0 - t_wait
-            try:
-                result = (self.node.process if self.node.enabled else self.node.bypass)(**kwargs)
-                outputs = normalize_outputs(self.node, result)
-                if self.latest_ports:
-                    outputs = _with_results_time(outputs, [kwargs[p] for p in self.latest_ports])
-            except Exception as exc:
-                if self.spec.on_error != 'skip':
-                    item.release()
-                    raise
-                stats.skipped_errors += 1
-                log.warning('node %r skipped frame %s: %s: %s', self.name, message.frame_id,
-                            type(exc).__name__, exc)
-                outputs = {}
-                why = f'{type(exc).__name__}: {exc}'
-            else:
-                why = 'no output'
-            t1 = _clock()
-            self._tell_dropped(outputs, message, why)
-            if self.is_sink:
-                now = time.monotonic()
-                stats.latency.append(now - message.timestamp)
-                stats.result_age.append(now - message.results_time)
-            self._emit(outputs, token, t0, t1)
-            for port in self.joined_ports:
-                if port not in outputs:
-                    self._mark_no_result(port, message.frame_id)
-            if token is not None:
-                token.release()
+            log.warning('node %r skipped frame %s: %s: %s', self.name,
+                        job.item.message.frame_id, type(exc).__name__, exc)
+            outputs, job.skipped = {}, True
+            job.why = f'{type(exc).__name__}: {exc}'
+        job.outputs, job.t1 = outputs, _clock()
+
+    def finish(self, job: 'Job') -> None:
+        """Send a job's outputs downstream (jobs finish in the order they were taken), or
+        raise the error it met."""
+        message, token = job.item.message, job.item.token
+        if job.error is not None:
+            job.item.release()
+            raise job.error
+        outputs, stats = job.outputs, self.stats
+        if job.skipped:
+            stats.skipped_errors += 1
+        self._tell_dropped(outputs, message, job.why)
+        if self.is_sink:
+            now = time.monotonic()
+            stats.latency.append(now - message.timestamp)
+            stats.result_age.append(now - message.results_time)
+        self._emit(outputs, token, job.t0, job.t1)
+        for port in self.joined_ports:
+            if port not in outputs:
+                self._mark_no_result(port, message.frame_id)
+        if token is not None:
+            token.release()
 
     def _emit(self, outputs: dict[str, Any], token: Any, t0: float, t1: float) -> None:
         stats = self.stats

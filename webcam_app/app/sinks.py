@@ -17,7 +17,7 @@ from ..roles import Role
 
 __all__ = ['attach_sink', 'serve_address', 'sink_type', 'type_with_role', 'types_with_role']
 
-_NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
+_NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error', 'workers')
 _FOLDER_EXAMPLE = {Role.VIDEO_SINK: 'out/', Role.PREDICTIONS: 'preds/'}
 
 
