@@ -46,7 +46,8 @@ class Runner:
         self.metrics = Metrics(
             list(graph.nodes), self.buffers,
             reads={s.name: [buf for buf, _ in s.inputs.values()] for s in graph.nodes.values()},
-            switches={s.name: s.node for s in graph.nodes.values()})
+            switches={s.name: s.node for s in graph.nodes.values()},
+            workers={s.name: s.workers for s in graph.nodes.values()})
         self.limiters = source_limiters(graph, self.buffers, self.metrics.nodes)
         self.stopping = threading.Event()
         self.cancelled = threading.Event()

@@ -73,13 +73,16 @@ class Metrics:
 
     def __init__(self, node_names: list[str], buffers: dict[str, Any],
                  reads: Mapping[str, list[str]] | None = None,
-                 switches: Mapping[str, Any] | None = None) -> None:
+                 switches: Mapping[str, Any] | None = None,
+                 workers: Mapping[str, int] | None = None) -> None:
         """``reads``: node -> the buffers it reads (to count its drops); ``switches``: node ->
-        the node object, whose ``enabled`` flag the snapshot reports."""
+        the node object, whose ``enabled`` flag the snapshot reports; ``workers``: node -> the
+        threads that run it (1 if not given)."""
         self.nodes = {name: NodeStats() for name in node_names}
         self.buffers = buffers
         self.reads = dict(reads or {})
         self.switches = dict(switches or {})
+        self.workers = dict(workers or {})
         self.started = time.monotonic()
 
     def reset_clock(self) -> None:
@@ -101,6 +104,7 @@ class Metrics:
 
     def _node_summary(self, name: str, stats: NodeStats, now: float) -> dict[str, Any]:
         out = stats.summary(now)
+        out['workers'] = self.workers.get(name, 1)
         out['dropped'] = stats.skipped_at_source + sum(
             self.buffers[b].stats.dropped for b in self.reads.get(name, ()) if b in self.buffers)
         if name in self.switches:

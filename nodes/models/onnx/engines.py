@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import queue
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ['AUTO', 'BACKENDS', 'ENGINE_BACKENDS', 'PRECISIONS', 'OrtEngine', 'check_backend',
+__all__ = ['AUTO', 'BACKENDS', 'ENGINE_BACKENDS', 'PRECISIONS', 'EnginePool', 'OrtEngine',
+           'check_backend',
            'make_engine', 'native_precisions', 'pick_backend', 'runtime_version']
 
 log = logging.getLogger(__name__)
@@ -146,6 +148,29 @@ class OrtEngine:
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
         return self.session.run(self.output_names, {self.input_name: batch})
+
+
+class EnginePool:
+    """Engines of one model for callers on several threads (a node's workers): each call runs
+    on an engine no other call is using. An OpenVINO infer request and an MNN session are not
+    thread-safe; separate engines also run in parallel where one would queue the calls."""
+
+    def __init__(self, engines: list[Any]) -> None:
+        self.engines = engines
+        first = engines[0]
+        self.precision = first.precision
+        self.seconds = getattr(first, 'seconds', None)
+        self.from_cache = getattr(first, 'from_cache', False)
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        for engine in engines:
+            self._free.put(engine)
+
+    def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
+        engine = self._free.get()   # never waits: a node has no more workers than engines
+        try:
+            return engine(batch)
+        finally:
+            self._free.put(engine)
 
 
 def make_engine(backend: str, path: str | Path, device: str = 'cpu',

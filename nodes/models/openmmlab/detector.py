@@ -41,6 +41,8 @@ class DetectorNode(_ModelNode):
         self.classes_override = normalize_classes(classes) or None
         self.score_thr, self.max_objects = score_thr, max_objects
         self.det_interval = det_interval
+        # between detector runs it follows the last poses: a state each frame needs in order
+        self.reentrant = self.reentrant and det_interval <= 1
         self.classes: tuple[str, ...] = ()
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({'classes': ()})
         self._det: Any = None
@@ -64,7 +66,7 @@ class DetectorNode(_ModelNode):
         from ..onnx.exported import ExportedDetector
         det = ExportedDetector(self._exported, self.runs_on, self.device, self.thread_count(),
                                self.precision, self.name, self.score_thr)
-        self._engine_loaded(det.engine)
+        self._engines_loaded(det)
         if self.classes_override and len(self.classes_override) != len(det.classes):
             raise ClassNamesMismatch(f'{self._exported}: classes {self.classes_override} do not '
                                      f'fit the exported {len(det.classes)} classes {det.classes}')
@@ -109,7 +111,8 @@ class DetectorNode(_ModelNode):
     def detect(self, image: np.ndarray) -> tuple[Object, ...]:
         """Run the detector once on a BGR image; objects sorted by score, filtered and capped."""
         if self.runs_on == 'pytorch':
-            bboxes, scores, ids = self._torch_detect(image)
+            with self._torch_lock:
+                bboxes, scores, ids = self._torch_detect(image)
         else:
             bboxes, scores, ids = self._det.detect(image, self.score_thr)
         height, width = image.shape[:2]

@@ -7,10 +7,17 @@ mmdet/mmpose; ``openvino``, ``onnxruntime`` and ``mnn`` run its export with no t
 ``precision: auto`` (the default) takes the fastest precision that keeps the model's answers
 (``nodes/models/onnx/auto_precision.py``). ``threads: auto`` (the default) takes the share of the
 machine's cores that the runtime allots this node (``NodeContext.cores``).
+
+Model nodes are reentrant: with ``workers: N`` (``auto``, the default: in replay mode, one worker
+per thread of the node's share of the cores) the runtime runs N frames through the node at once,
+and the node keeps one engine per worker (``EnginePool``: an OpenVINO infer request or an MNN
+session must not be shared between threads). PyTorch's forward runs one frame at a time (a
+lock): mmdet's and mmpose's inference helpers are not known to be thread-safe.
 """
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -58,6 +65,8 @@ class _ModelNode(Node):
     _runs_on: str | None = None        # the backend check() chose (auto: resolved)
     _runs_at: str | None = None        # the precision setup() compiled
     _load_note = ''
+    reentrant = True                # process() may run on several frames at once (see above)
+    default_workers = AUTO
 
     def _set_model(self, model: str, weights: str | None, device: str, models_dir: str | None,
                    threads: int | str | None, trust_checkpoint: bool = False,
@@ -67,6 +76,8 @@ class _ModelNode(Node):
         self.model, self.weights, self.device = model, weights, device
         self.models_dir, self.threads, self.backend = models_dir, threads, backend
         self.precision = precision
+        self.reentrant = backend != 'pytorch'   # torch runs one frame at a time: no gain
+        self._torch_lock = threading.Lock()     # backend auto may still pick PyTorch
 
     @property
     def runs_on(self) -> str:
@@ -162,6 +173,18 @@ class _ModelNode(Node):
             import torch
             torch.set_num_threads(threads)
         return self._spec
+
+    def _engines_loaded(self, model: Any) -> None:
+        """With several workers, give ``model`` one engine per worker, at the precision its
+        first one runs; then note how it was loaded."""
+        workers = (self.context.workers or {}).get(self.name, 1)
+        if workers > 1:
+            from ..onnx.engines import EnginePool, make_engine
+            first = model.engine
+            model.engine = EnginePool([first] + [
+                make_engine(self.runs_on, self._exported, self.device, self.thread_count(),
+                            first.precision) for _ in range(workers - 1)])
+        self._engine_loaded(model.engine)
 
     def _engine_loaded(self, engine: Any) -> None:
         """Note the precision an exported model's engine runs, and how it was loaded."""

@@ -56,7 +56,7 @@ class TopdownPoseEstimatorNode(_ModelNode):
             from ..onnx.exported import ExportedPose
             self._model = ExportedPose(self._exported, self.runs_on, self.device,
                                        self.thread_count(), self.precision, self.name)
-            self._engine_loaded(self._model.engine)
+            self._engines_loaded(self._model)
             self.dataset_meta = MappingProxyType(frozen_meta(self._model.dataset_meta))
         else:
             self._setup_torch()
@@ -101,7 +101,8 @@ class TopdownPoseEstimatorNode(_ModelNode):
             return objects
         bboxes = np.array([objects[i].bbox for i in picked], dtype=np.float32)
         if self.runs_on == 'pytorch':
-            keypoints, scores = self._torch_estimate(image, bboxes)
+            with self._torch_lock:
+                keypoints, scores = self._torch_estimate(image, bboxes)
         else:
             keypoints, scores = self._model.estimate(image, bboxes, self.flip_test)
         out = list(objects)

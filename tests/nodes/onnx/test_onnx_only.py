@@ -131,3 +131,28 @@ def test_without_torch_auto_runs_openvino_and_nothing_phones_home(hand_graph, ex
     ours = predictions(tmp_path / 'v.json')
     assert [f['frame_id'] for f in ours] == [0, 1, 2, 3]
     assert all(len(f['instances']) >= 1 for f in ours)
+
+
+def test_two_workers_per_model_give_the_same_keypoints_as_one(hand_graph, exported,
+                                                              tmp_path) -> None:
+    """Replay with detector and pose on two workers each (two frames at once): the same
+    predictions, frame for frame, as one worker each. One thread per engine in both runs, so
+    that nothing but the workers differs."""
+    graph, _, models = hand_graph
+    assert exported.returncode == 0, exported.stderr
+    clip = write_clip(hand_clip(10).frames, tmp_path / 'clip10.avi')
+    runs = {}
+    for workers in (1, 2):
+        done = run_cli(['--config', str(graph), '--input', str(clip), '--headless',
+                        '--models-dir', str(models), '--pred-out', str(tmp_path / f'{workers}.json'),
+                        '--metrics-out', str(tmp_path / f'm{workers}.json'),
+                        *[f'--set={node}.{key}={value}' for node in ('detector', 'pose')
+                          for key, value in (('workers', workers), ('threads', 1))]],
+                       no_torch=True)
+        assert done.returncode == 0, done.stderr
+        metrics = json.loads((tmp_path / f'm{workers}.json').read_text())['nodes']
+        assert metrics['pose']['workers'] == metrics['detector']['workers'] == workers
+        runs[workers] = predictions(tmp_path / f'{workers}.json')
+    assert [f['frame_id'] for f in runs[2]] == list(range(10))
+    assert sum(len(f['instances']) for f in runs[2]) >= 10
+    assert runs[2] == runs[1]
