@@ -23,8 +23,9 @@ CANDIDATES = (('onnxruntime', 'f32'), ('openvino', 'f32'), ('openvino', 'bf16'),
 
 
 def graph_row(video: Path, m: dict[str, str], backend: str, precision: str, flip: bool,
-              models_dir: Path) -> dict[str, Any]:
-    """Source, detector and pose on their own threads, replay mode, ``threads: auto``."""
+              models_dir: Path, keys: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Source, detector and pose on their own threads, replay mode, ``threads: auto`` and
+    ``workers: auto``; ``keys``: more keys per node (e.g. ``{'pose': {'workers': 1}}``)."""
     common = {'backend': backend, 'models_dir': str(models_dir), 'threads': 'auto'}
     if backend != 'pytorch':
         common['precision'] = precision
@@ -38,6 +39,8 @@ def graph_row(video: Path, m: dict[str, str], backend: str, precision: str, flip
          'weights': m['pose_ckpt'], 'bbox_thr': 0.0, 'flip_test': flip, **common,
          'inputs': {'frame': 'dets'}, 'outputs': {'frame': 'poses'}},
         {'name': 'sink', 'type': 'BenchSink', 'inputs': {'frame': 'poses'}}]}
+    for node in config['nodes']:
+        node.update((keys or {}).get(node['name'], {}))
     import nodes  # noqa: F401  (registers VideoSource)
     graph = load_graph(config)
     sink = graph.nodes['sink'].node
@@ -49,6 +52,7 @@ def graph_row(video: Path, m: dict[str, str], backend: str, precision: str, flip
     return {'frames': len(sink.times), 'fps': steady_fps(sink.times),
             'keypoints': sink.keypoints, 'threads': dict(graph.nodes['pose'].node.context.cores),
             'ran': {n: f"{i.get('backend')} {i.get('precision')}" for n, i in ran.items()},
+            'workers': {n: graph.nodes[n].workers for n in ('detector', 'pose')},
             'det_ms': stats['detector']['service_ms_p50'],
             'pose_ms': stats['pose']['service_ms_p50']}
 

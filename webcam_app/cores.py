@@ -8,6 +8,10 @@ and puts the answer in ``NodeContext.cores``.
 Rounding up, not down, is measured (``bench/backends.py``, 2 cores): a light detector (weight 1)
 leaves most of its core idle, and the pose model (weight 3) that the pipeline waits for can use
 that time. One thread each gave 11.9 frames/s on ONNX Runtime; detector 1 and pose 2 gave 19.3.
+
+A node with several workers (``workers: N``, webcam_app.parallel) splits its share among them:
+each worker's engine gets ``cores[name]`` threads. ``workers: auto`` (model nodes) decides the
+number: several single-thread workers in replay mode, one in live mode (``auto_workers``).
 """
 from __future__ import annotations
 
@@ -15,7 +19,10 @@ import math
 import os
 from typing import Mapping
 
-__all__ = ['allot_cores', 'auto_workers', 'available_cores']
+__all__ = ['MAX_AUTO_WORKERS', 'allot_cores', 'auto_workers', 'available_cores']
+
+#: ``workers: auto`` in replay mode: one per core, up to this many (each holds its own engine)
+MAX_AUTO_WORKERS = 4
 
 
 def available_cores() -> int:
@@ -45,10 +52,18 @@ def allot_cores(weights: Mapping[str, float], cores: int | None = None,
 def auto_workers(weights: Mapping[str, float], asked: Mapping[str, int | str],
                  reentrant: Mapping[str, bool], replay: bool,
                  cores: int | None = None) -> dict[str, int]:
-    """Each node's workers: the number it asked for, or for ``'auto'``: in replay mode, as many
-    as the threads its share of the cores would give one worker (a reentrant node with a
-    share), each then running one thread; in live mode 1 (latency first)."""
-    shares = allot_cores(weights, cores)
+    """Each node's workers: the number it asked for, or for ``'auto'``: in replay mode, a
+    reentrant node with a claim on the cores gets one worker per core, at most
+    ``MAX_AUTO_WORKERS``; any other node, and every node in live mode (latency first), 1.
+
+    Every model node working on several frames at once, each worker on one thread (on up to
+    4 cores; beyond, its share of the cores split among its 4 workers), keeps every core busy
+    whichever model the frames wait for: the idle-sleeping engine threads cost little when
+    they outnumber the cores. Measured (``bench/README.md``, 2 cores, hand graph): detector
+    2 × 1 and pose 2 × 1 threads made 52.8 frames/s; detector 1 × 1 and pose 1 × 2 (one
+    worker each) 47.5; detector 1 × 1 and pose 2 × 1 (workers by weight) 48.4."""
+    cores = available_cores() if cores is None else cores
+    many = min(cores, MAX_AUTO_WORKERS)
     return {name: (n if n != 'auto' else
-                   shares.get(name, 1) if replay and reentrant.get(name) else 1)
+                   many if replay and reentrant.get(name) and weights.get(name, 0) > 0 else 1)
             for name, n in asked.items()}

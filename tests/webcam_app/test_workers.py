@@ -146,12 +146,15 @@ def test_workers_on_a_node_that_is_not_reentrant_is_refused_at_its_line(tmp_path
     assert f'{path}:8' in text and "workers must be a number >= 1 or 'auto'" in text
 
 
-def test_workers_auto_takes_the_share_of_the_cores_in_replay_and_one_live():
+def test_workers_auto_is_one_per_core_in_replay_and_one_live():
     weights, reentrant = {'det': 1.0, 'pose': 3.0}, {'det': True, 'pose': True}
     asked = {'det': 'auto', 'pose': 'auto', 'sink': 'auto'}
     replay = auto_workers(weights, asked, reentrant, replay=True, cores=2)
-    assert replay == {'det': 1, 'pose': 2, 'sink': 1}
-    assert allot_cores(weights, 2, replay) == {'det': 1, 'pose': 1}    # 1 + 2 × 1 threads
+    assert replay == {'det': 2, 'pose': 2, 'sink': 1}
+    assert allot_cores(weights, 2, replay) == {'det': 1, 'pose': 1}    # 2 × 1 + 2 × 1 threads
+    many = auto_workers(weights, asked, reentrant, replay=True, cores=16)
+    assert many == {'det': 4, 'pose': 4, 'sink': 1}
+    assert allot_cores(weights, 16, many) == {'det': 1, 'pose': 3}     # 4 × 1 + 4 × 3
     assert auto_workers(weights, asked, reentrant, replay=False, cores=2) == {
         'det': 1, 'pose': 1, 'sink': 1}
     assert auto_workers(weights, asked, {'pose': False}, replay=True, cores=2)['pose'] == 1
