@@ -21,7 +21,7 @@ from webcam_app.params import NonNegative, Positive, Unit
 
 from ..common import PerMeta
 from ..keypoints import rgb_to_bgr
-from .visualizer import draw_poses
+from .visualizer import _style as _style_2d, draw_poses
 
 __all__ = ['KEYS', 'Camera', 'Pose3DView', 'render_view']
 
@@ -183,6 +183,7 @@ class Pose3DView(Node):
         self.black_background = black_background
         self.camera = Camera(azimuth, elevation, zoom, home=(azimuth, elevation, zoom))
         self._styles = PerMeta(_style)
+        self._styles_2d = PerMeta(lambda meta: _style_2d(meta, 'mmpose'))
 
     def setup(self) -> None:
         self.subscribe('key', self.camera.press)
@@ -198,5 +199,6 @@ class Pose3DView(Node):
         if self.black_background:
             image = np.zeros_like(image)
             draw_poses(image, frame.objects, frame.dataset_meta, kpt_thr=self.kpt_thr,
-                       radius=self.radius, thickness=self.thickness, draw_bbox=False)
+                       radius=self.radius, thickness=self.thickness, draw_bbox=False,
+                       styles=self._styles_2d)
         return frame.replace(image=np.hstack([image, panel]))
