@@ -1,3 +1,3 @@
 """3D pose: skeletons and axes shared by every 3D node, MediaPipe's world landmarks (the offline
 default), and the 2D-to-3D lifter."""
-from . import lifter, world  # noqa: F401
+from . import internet, lifter, world  # noqa: F401
