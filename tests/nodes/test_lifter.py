@@ -105,13 +105,15 @@ def test_live_mode_is_causal_and_says_why_motionbert_gives_way(caplog):
     np.testing.assert_array_equal(a[shared - 1], b[shared - 1])
     outputs = []
     with caplog.at_level(logging.INFO, logger='nodes.models.lift.lifter'):
-        for poses in (a, b):
+        # the second run is a replay with lookahead: false, which must be just as causal
+        for poses, mode, lookahead in ((a, 'live', True), (b, 'replay', False)):
             with NodeHarness(PoseLifterNode, weights='none', live_weights='none',
-                             run_mode='live', threads=2) as h:
+                             run_mode=mode, lookahead=lookahead, threads=2) as h:
                 got = [h.feed(frame=frame(i, p))['frame'] for i, p in enumerate(poses)]
             assert [f.frame_id for f in got] == list(range(len(poses)))   # no frame held back
             outputs.append(np.stack([f.objects[0].extras[KEYPOINTS_3D] for f in got]))
     assert LIVE_MODEL in caplog.text and 'causal' in caplog.text
+    assert 'live mode is causal' in caplog.text and 'lookahead: false is causal' in caplog.text
     np.testing.assert_array_equal(outputs[0][:shared], outputs[1][:shared])
     assert np.abs(outputs[0][shared:] - outputs[1][shared:]).max() > 0   # later frames differ
 

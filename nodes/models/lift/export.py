@@ -1,8 +1,8 @@
 """A pose lifter's ONNX export and its runner: like the 2D models (sidecar JSON, sha256).
 
-The export is the torch ``LifterNet`` (backbone, head and flip test; see ``network.py``) for a
-fixed window (MotionBERT: ``window`` frames; a TCN: its receptive field, causal or centred),
-with a dynamic batch axis; the codec (``codecs.py``) runs in numpy on both sides. The file is
+The export is the torch ``LifterNet`` (backbone, head and flip test; see ``network.py``) with a
+dynamic batch axis; MotionBERT's frames axis is dynamic too (up to ``window``), a TCN's is its
+receptive field (causal or centred); the codec (``codecs.py``) runs in numpy on both sides. The file is
 ``<checkpoint-stem>.w<window>[.causal].onnx`` beside the checkpoint or in ``models_dir``
 (random weights: ``<config-stem>.random...`` in the cache), exported once and reused while its
 sidecar's checkpoint sha256 and window match.
@@ -62,13 +62,16 @@ def export_lifter(config_path: str, checkpoint: str | None, path: Path, window: 
     frames = rng.uniform(200, 800, (seq_len, 17, 2)).astype(np.float32)
     batch = np.stack([codec.encode(frames, 1000, 1000)] * 2)
     net = lifter_net(model)
+    # MotionBERT takes any number of frames up to its window (a track's last, shorter part)
+    frames_axis = {1: 'frames'} if codec.seq2seq else {}
+    axes = {'input': {0: 'batch', **frames_axis}, 'output': {0: 'batch', **frames_axis}}
     tmp = path.with_suffix('.onnx.tmp')
     try:
         with torch.no_grad():
             reference = [net(torch.from_numpy(batch)).numpy()]
             torch.onnx.export(net, (torch.from_numpy(batch),), str(tmp), input_names=['input'],
                               output_names=['output'], opset_version=OPSET, dynamo=False,
-                              dynamic_axes={'input': {0: 'batch'}, 'output': {0: 'batch'}})
+                              dynamic_axes=axes)
         onnx.checker.check_model(str(tmp))
         diff = _max_diff(_run_ort(tmp, batch), reference)
         if diff > MAX_REL_DIFF:

@@ -57,7 +57,9 @@ class PoseLifterNode(_ModelNode):
 
     ``window``: MotionBERT's window in frames (its config's 243 at most). ``live_model``: the
     causal lifter live mode uses when ``model`` needs later frames (``live_weights`` its
-    checkpoint, ``none`` for seeded random weights as ``weights: none``).
+    checkpoint, ``none`` for seeded random weights as ``weights: none``). ``lookahead: false``
+    makes replay causal too, as live mode is: the Python API (``webcam_app.open``), which waits
+    for each frame's result before it sends many more, needs it.
     """
 
     model_kind = 'pose'
@@ -67,6 +69,7 @@ class PoseLifterNode(_ModelNode):
                  live_model: str = LIVE_MODEL, live_weights: str | None = None,
                  device: str = 'cpu', disable_norm_pose_2d: bool = False,
                  disable_rebase_keypoint: bool = False, window: Positive = 243,
+                 lookahead: bool = True,
                  max_age: Positive = 30, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
                  backend: Backend = 'pytorch') -> None:
@@ -74,7 +77,7 @@ class PoseLifterNode(_ModelNode):
         self.live_model, self.live_weights = live_model, live_weights
         self.disable_norm_pose_2d = disable_norm_pose_2d
         self.disable_rebase_keypoint = disable_rebase_keypoint
-        self.window, self.max_age = window, max_age
+        self.window, self.max_age, self.lookahead = window, max_age, lookahead
         self._tracks: dict[Hashable, _Track] = {}
         self._pending: deque[tuple[Frame, int, list[Hashable | None]]] = deque()
         self._count = 0
@@ -90,16 +93,18 @@ class PoseLifterNode(_ModelNode):
             super().check()
         finally:
             self.backend = backend
-        self.causal = self.context.mode == 'live'
+        self.causal = self.context.mode == 'live' or not self.lookahead
         if self.causal and not self._is_causal_capable(self._spec.config_path):
             self._spec = resolve_model(self.live_model, 'pose', base_dir=self.context.graph_dir)
             self._checkpoint = resolve_weights(self.name, self._spec.weights_url,
                                                self.live_weights, self.models_dir,
                                                self.context.graph_dir)
-            self._why = (f'live mode is causal and {self.model} needs later frames, so the '
-                         f'causal {self._spec.name} (TCN, causal=True) runs instead')
+            self._why = (f'{"live mode" if self.context.mode == "live" else "lookahead: false"}'
+                         f' is causal and {self.model} needs later frames, so the causal '
+                         f'{self._spec.name} (TCN, causal=True) runs instead')
         elif self.causal:
-            self._why = 'live mode: causal=True, no frame after the one lifted'
+            self._why = ('live mode' if self.context.mode == 'live' else 'lookahead: false') + \
+                ': causal=True, no frame after the one lifted'
         else:
             self._why = 'replay: whole windows, which may see later frames'
 
@@ -197,13 +202,12 @@ class PoseLifterNode(_ModelNode):
         track.results[track.frames[index]] = pose
 
     def _run_windows(self, track: _Track, ended: bool, width: int, height: int) -> None:
-        """MotionBERT in replay: each full window of a track (and, at its end, the rest) once,
-        padded to the window by repeating its last frame."""
+        """MotionBERT in replay: each full window of a track (and, at its end, the rest, as
+        it is: MotionBERT takes any number of frames up to its window) once."""
         points = np.stack(track.points)
         while len(points) - track.done >= self.seq_len or (ended and track.done < len(points)):
             chunk = points[track.done:track.done + self.seq_len]
-            padded = chunk[np.clip(np.arange(self.seq_len), 0, len(chunk) - 1)]
-            raw = self._net(self.codec.encode(padded, width, height)[None])[0]
+            raw = self._net(self.codec.encode(chunk, width, height)[None])[0]
             for i, pose in enumerate(self.codec.decode(raw, width, height)[:len(chunk)]):
                 self._keep(track, track.done + i, pose)
             track.done += len(chunk)
