@@ -43,7 +43,7 @@ def graph_fps(graph: str, clip: Path, *args: str) -> float:
         subprocess.run([sys.executable, str(ROOT / 'run_webcam.py'), '--config',
                         str(ROOT / 'graphs' / graph), '--input', str(clip), '--headless',
                         '--metrics-out', str(metrics), '--log-level', 'WARNING', *args],
-                       env=env, check=True, capture_output=True)
+                       env=env, check=True, capture_output=True, timeout=900)
         return json.loads(metrics.read_text())['nodes']['display']['fps']
 
 

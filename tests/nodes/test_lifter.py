@@ -124,3 +124,10 @@ def test_a_2d_model_the_lifter_cannot_read_is_a_clear_error():
     with NodeHarness(PoseLifterNode, model=LIVE_MODEL, weights='none', threads=1) as h:
         with pytest.raises(ValueError, match='cannot lift onehand10k'):
             h.feed(frame=bad)
+
+
+def test_the_inferencers_3d_aliases_name_these_models():
+    from nodes.models.lift.internet import INTERNET
+    from nodes.models.openmmlab.model_zoo import resolve_model
+    assert resolve_model('human3d', 'pose').name == MOTIONBERT
+    assert resolve_model('hand3d', 'pose').name == INTERNET

@@ -19,8 +19,9 @@ import numpy as np
 from webcam_app import Frame, Object
 
 from ..openmmlab.model_node import AUTO, Backend, ModelThreads, _ModelNode
+from ..openmmlab.model_zoo import resolve_model
 from ..openmmlab.pose import frozen_meta
-from ..openmmlab.weights import building
+from ..openmmlab.weights import building, resolve_weights
 from .skeletons import points_3d, with_meta_3d
 
 __all__ = ['InterNetNode', 'hand3d_postprocess']
@@ -99,6 +100,16 @@ class InterNetNode(_ModelNode):
         log.info('node %s: %s (%d keypoints, both hands, whole image) on %s (%s)', self.name,
                  self._spec.name, dataset_meta.get('num_keypoints', 0), self.device,
                  self.backend)
+
+    def export(self) -> Any:
+        """Write InterNet's ONNX file and sidecar (``webcam-app export``); the .onnx path."""
+        from ..onnx.locate import export_target
+        from .internet_onnx import export_internet
+        self._spec = resolve_model(self.model, 'pose', base_dir=self.context.graph_dir)
+        self._checkpoint = resolve_weights(self.name, self._spec.weights_url, self.weights,
+                                           self.models_dir, self.context.graph_dir)
+        path = export_target(self._spec.config_path, self._checkpoint, self.models_dir)
+        return export_internet(self._build(), path, self._checkpoint, (self.model,))
 
     def _build(self) -> Any:
         with building(random_weights=self._checkpoint is None):

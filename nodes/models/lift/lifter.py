@@ -108,6 +108,22 @@ class PoseLifterNode(_ModelNode):
         else:
             self._why = 'replay: whole windows, which may see later frames'
 
+    def export(self) -> Any:
+        """Write the configured lifter's ONNX file and sidecar for replay (``webcam-app
+        export``); the live model is exported on its first live run. The .onnx path."""
+        from mmengine.config import Config
+
+        from .export import export_lifter, lifter_target
+        spec = resolve_model(self.model, 'pose', base_dir=self.context.graph_dir)
+        checkpoint = resolve_weights(self.name, spec.weights_url, self.weights,
+                                     self.models_dir, self.context.graph_dir)
+        cfg = Config.fromfile(spec.config_path)
+        self.codec = make_codec(cfg)
+        window = self._window(cfg)
+        path = lifter_target(spec.config_path, checkpoint, self.models_dir, window, False)
+        return export_lifter(spec.config_path, checkpoint, path, window, False, (self.model,),
+                             self.trust_checkpoint)
+
     @staticmethod
     def _is_causal_capable(config_path: str) -> bool:
         text = open(config_path, encoding='utf-8').read()
