@@ -60,6 +60,14 @@ class NodeStats:
         return out
 
 
+def _info(node: Any) -> dict[str, str]:
+    """What a node says about how it runs (``Node.info``); {} if it cannot say."""
+    try:
+        return {str(k): str(v) for k, v in (node.info() or {}).items()}
+    except Exception:   # a plugin's info() must not break the metrics
+        return {}
+
+
 class Metrics:
     """All the numbers of one run; ``snapshot()`` is safe to call from any thread."""
 
@@ -96,7 +104,11 @@ class Metrics:
         out['dropped'] = stats.skipped_at_source + sum(
             self.buffers[b].stats.dropped for b in self.reads.get(name, ()) if b in self.buffers)
         if name in self.switches:
-            out['enabled'] = bool(self.switches[name].enabled)
+            node = self.switches[name]
+            out['enabled'] = bool(node.enabled)
+            info = _info(node)
+            if info:
+                out['info'] = info
         return out
 
     def one_line(self) -> str:

@@ -22,6 +22,7 @@ from ..openmmlab.model_node import AUTO, Backend, ModelThreads, _ModelNode
 from ..openmmlab.model_zoo import resolve_model
 from ..openmmlab.pose import frozen_meta
 from ..openmmlab.weights import building, resolve_weights
+from .export import engine_backend
 from .skeletons import points_3d, with_meta_3d
 
 __all__ = ['InterNetNode', 'hand3d_postprocess']
@@ -72,17 +73,15 @@ class InterNetNode(_ModelNode):
     def check(self) -> None:
         backend, self.backend = self.backend, 'pytorch'    # the checkpoint, to export from
         try:
-            if backend != 'pytorch':
-                from ..onnx.engines import check_backend
-                check_backend(backend, self.device)
             super().check()
         finally:
             self.backend = backend
+        self._runs_on = engine_backend(backend, self.device)
 
     def setup(self) -> None:
         self.locate()
         self._model = self._exported_model = None
-        if self.backend != 'pytorch':
+        if self.runs_on != 'pytorch':
             from ..onnx.locate import export_target
             from .internet_onnx import ExportedInterNet, export_internet, up_to_date
             path = export_target(self._spec.config_path, self._checkpoint, self.models_dir)
@@ -90,7 +89,7 @@ class InterNetNode(_ModelNode):
                 log.warning('node %s: exporting %s to ONNX once (%s); later runs reuse it',
                             self.name, self._spec.name, path)
                 export_internet(self._build(), path, self._checkpoint, (self.model,))
-            self._exported_model = ExportedInterNet(path, self.backend, self.device,
+            self._exported_model = ExportedInterNet(path, self.runs_on, self.device,
                                                     self.thread_count())
             dataset_meta = MappingProxyType(frozen_meta(self._exported_model.dataset_meta))
         else:
@@ -99,7 +98,7 @@ class InterNetNode(_ModelNode):
         self.meta = with_meta_3d(dataset_meta, dataset_meta)
         log.info('node %s: %s (%d keypoints, both hands, whole image) on %s (%s)', self.name,
                  self._spec.name, dataset_meta.get('num_keypoints', 0), self.device,
-                 self.backend)
+                 self.runs_on)
 
     def export(self) -> Any:
         """Write InterNet's ONNX file and sidecar (``webcam-app export``); the .onnx path."""

@@ -31,6 +31,7 @@ from ..openmmlab.model_node import AUTO, Backend, ModelThreads, _ModelNode
 from ..openmmlab.model_zoo import resolve_model
 from ..openmmlab.weights import resolve_weights
 from .codecs import make_codec, norm_pose_2d, window
+from .export import engine_backend
 from .skeletons import (H36M_META, h36m_from_blazepose, h36m_from_coco, points_3d,
                         with_meta_3d)
 
@@ -87,12 +88,10 @@ class PoseLifterNode(_ModelNode):
     def check(self) -> None:
         backend, self.backend = self.backend, 'pytorch'    # the checkpoint, to export from
         try:
-            if backend != 'pytorch':
-                from ..onnx.engines import check_backend
-                check_backend(backend, self.device)
             super().check()
         finally:
             self.backend = backend
+        self._runs_on = engine_backend(backend, self.device)
         self.causal = self.context.mode == 'live' or not self.lookahead
         if self.causal and not self._is_causal_capable(self._spec.config_path):
             self._spec = resolve_model(self.live_model, 'pose', base_dir=self.context.graph_dir)
@@ -131,7 +130,7 @@ class PoseLifterNode(_ModelNode):
 
     def setup(self) -> None:
         self.locate()
-        if self.backend == 'pytorch':
+        if self.runs_on == 'pytorch':
             self._setup_torch()
         else:
             self._setup_exported()
@@ -165,7 +164,7 @@ class PoseLifterNode(_ModelNode):
                              self.seq_len, self.causal)
         export_lifter(self._spec.config_path, self._checkpoint, path, self.seq_len,
                       self.causal, (self.model,), self.trust_checkpoint)
-        self._net = OnnxLifter(path, self.backend, self.device, self.thread_count())
+        self._net = OnnxLifter(path, self.runs_on, self.device, self.thread_count())
         self.stats = dict(self._net.sidecar.get('stats_info') or H36M_META['stats_info'])
 
     # -- per frame -------------------------------------------------------------------------------
