@@ -7,6 +7,7 @@ keypoint's 3D heatmap has a clear peak and a broken decode cannot hide in a near
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -54,8 +55,10 @@ def hands(backend: str, checkpoint, models_dir, images: list[np.ndarray]) -> lis
 def test_exported_internet_matches_inference_topdown(checkpoint, tmp_path):
     images = [photo('handSrc.jpg'), photo('messi5.jpg')]
     reference = hands('pytorch', checkpoint, tmp_path, images)
-    exported = hands('onnxruntime', checkpoint, tmp_path, images)
-    for ref, out in zip(reference, exported):
+    engines = [b for b in ('onnxruntime', 'openvino') if importlib.util.find_spec(b)]
+    runs = [(ref, out) for engine in engines
+            for ref, out in zip(reference, hands(engine, checkpoint, tmp_path, images))]
+    for ref, out in runs:
         [a], [b] = ref.objects, out.objects
         assert a.keypoints.shape == (42, 2) and a.extras['keypoints_3d'].shape == (42, 3)
         assert out.dataset_meta['num_keypoints'] == 42 and 'meta_3d' in out.dataset_meta

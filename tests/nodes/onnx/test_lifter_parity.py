@@ -8,6 +8,7 @@ about 40 s on 2 cores, which ``bench/lift3d.py`` spends instead.
 """
 from __future__ import annotations
 
+import importlib.util
 import json
 
 import numpy as np
@@ -40,13 +41,17 @@ def slim_motionbert(folder) -> str:
     return str(path)
 
 
+ENGINES = [b for b in ('onnxruntime', 'openvino') if importlib.util.find_spec(b)]
+
+
 @pytest.mark.parametrize('mode', ['replay', 'live'])
 def test_the_exported_lifter_matches_torch(tmp_path, mode):
     params = {'window': 4, 'model': slim_motionbert(tmp_path)} if mode == 'replay' else {}
     torch_out = lift('pytorch', tmp_path, mode, 6, **params)
-    onnx_out = lift('onnxruntime', tmp_path, mode, 6, **params)
     assert np.abs(torch_out).max() > 1e-3
-    np.testing.assert_allclose(onnx_out, torch_out, atol=1e-4)
+    for engine in ENGINES:                       # one export, every engine (OpenVINO at f32)
+        np.testing.assert_allclose(lift(engine, tmp_path, mode, 6, **params), torch_out,
+                                   atol=1e-4, err_msg=engine)
     [sidecar] = [json.loads(p.read_text()) for p in tmp_path.glob('*.w*.json')]
     assert sidecar['kind'] == 'lift' and sidecar['causal'] == (mode == 'live')
     assert sidecar['window'] == (4 if mode == 'replay' else 27)
