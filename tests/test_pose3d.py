@@ -65,3 +65,13 @@ def test_hand3d_offline_on_a_clip_writes_a_hand_sized_3d_hand_per_frame(tmp_path
         points = np.asarray(hand['keypoints'])
         assert points.shape == (21, 3) and np.asarray(hand['keypoints_2d']).shape == (21, 2)
         assert 0.05 <= np.linalg.norm(points[0] - points[9]) <= 0.12   # wrist to middle MCP
+
+
+def test_the_python_api_gives_3d_predictions_with_the_2d_beside():
+    import webcam_app
+    with webcam_app.open(str(ROOT / 'graphs' / 'hand3d_lite.yaml')) as p:
+        result = p(str(photo_path('handSrc.jpg')))
+    [hand] = result.predictions
+    assert np.asarray(hand['keypoints']).shape == (21, 3)
+    assert np.asarray(hand['keypoints_2d']).shape == (21, 2) and hand['label'] == 'hand'
+    assert result.image.shape[1] > 640                                  # the 3D view beside
