@@ -21,6 +21,7 @@ from ..graph import Graph
 from ..node import registry
 from ..params import node_params
 from ..plugins import load_plugin
+from .infer import infer_args, wants_infer
 from .paths import cli_input, cli_path
 from .sinks import attach_sink, serve_address, sink_type
 
@@ -40,6 +41,7 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml --headless --serve 8080   # watch at http://127.0.0.1:8080/
   %(prog)s --config graphs/hand.yaml --backend onnxruntime   # the ONNX exports, no torch
   %(prog)s export graphs/hand.yaml [--models-dir DIR]      # write those exports
+  %(prog)s [infer] photo.jpg --pose2d hand --vis-out-dir vis/  # mmpose's inferencer_demo.py
   %(prog)s --list-nodes
 
 exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 3 camera/stream lost,
@@ -88,8 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--no-fallback', action='store_true',
                    help="don't switch to the graph's offline fallback when weights are missing")
     p.add_argument('--metrics-out', metavar='PATH', help='write run metrics as JSON at exit')
-    p.add_argument('--print-graph', nargs='?', const='text', choices=('text', 'dot'),
-                   help='print the wired graph (text or Graphviz dot) and exit')
+    p.add_argument('--print-graph', nargs='?', const='text', choices=('text', 'dot', 'yaml'),
+                   help='print the wired graph (text, Graphviz dot, or YAML to run) and exit')
     p.add_argument('--list-nodes', action='store_true',
                    help="list every node type and exit (with --config: and that graph's plugins)")
     p.add_argument('--log-level', default='INFO',
@@ -236,7 +238,10 @@ def _main(argv: Sequence[str] | None) -> int:
     if argv[:1] == ['export']:
         from .export import export_main
         return export_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()   # mmpose's demo/inferencer_demo.py line, or ours
+    args = infer_args(argv, parser) if wants_infer(argv) else parser.parse_args(argv)
+    if isinstance(args, int):   # the inferencer's --show-alias: done
+        return args
     # native libraries' own chatter (OpenCV, TFLite) is not for users
     if args.log_level != 'DEBUG':
         for name, value in (('OPENCV_LOG_LEVEL', 'OFF'), ('GLOG_minloglevel', '2'),
