@@ -26,7 +26,6 @@ class Built:
         out: the annotated video or images' path (``--out``), or None for none.
         pred_out: the predictions' path (``--pred-out``), or None for none.
         show: whether to open a window.
-        overrides: ``node.param=value`` settings that hold for the fallback graph too.
         notes: what the recipe chose and why, for the log.
     """
 
@@ -34,7 +33,6 @@ class Built:
     out: str | None = None
     pred_out: str | None = None
     show: bool = False
-    overrides: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 

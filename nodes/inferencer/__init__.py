@@ -12,7 +12,7 @@ from typing import Any, Mapping
 from webcam_app import ConfigError, ConfigIssue
 from webcam_app.recipes import Built, register_recipe
 
-from .graph import graph_2d, output_paths, visualizer_overrides
+from .graph import graph_2d, input_kind, output_paths
 from .graph3d import graph_3d
 from .models import model_aliases
 
@@ -49,10 +49,9 @@ class InferencerRecipe:
         if options.get('pose_based_nms'):
             notes.append('--pose-based-nms: only for bottom-up models; ignored')
         out, pred_out = output_paths(options)
-        kind = str(options.get('input') or '')
-        show = bool(options.get('show')) or kind.lower().startswith(('webcam', 'camera'))
-        return Built(graph=graph, out=out, pred_out=pred_out, show=show,
-                     overrides=visualizer_overrides(options), notes=notes)
+        # as the inferencer: a camera is always shown
+        show = bool(options.get('show')) or input_kind(str(options.get('input') or 0)) == 'camera'
+        return Built(graph=graph, out=out, pred_out=pred_out, show=show, notes=notes)
 
 
 register_recipe('inferencer', InferencerRecipe())

@@ -17,8 +17,8 @@ from ..io.recorder import Recorder
 from ..io.sources import IMAGE_EXTENSIONS, parse_input
 from .models import DETECTORS, WHOLE_IMAGE_LABEL, PoseModel, pose_model
 
-__all__ = ['GRAPHS_DIR', 'VISUALIZER_OPTIONS', 'flag', 'graph_2d', 'output_paths',
-           'tail_nodes', 'visualizer_overrides']
+__all__ = ['GRAPHS_DIR', 'VISUALIZER_OPTIONS', 'flag', 'graph_2d', 'input_kind', 'output_paths',
+           'tail_nodes']
 
 #: the shipped graphs (the fallbacks live there)
 GRAPHS_DIR = Path(__file__).resolve().parents[2] / 'graphs'
@@ -37,7 +37,7 @@ def flag(key: str, value: Any = None) -> str:
     return name if value is None else f'{name} {value}'
 
 
-def _input_kind(value: str) -> str:
+def input_kind(value: str) -> str:
     """'camera', 'url', 'image', 'folder' or 'video'."""
     try:
         kind, _ = parse_input(value)
@@ -54,7 +54,7 @@ def output_paths(options: Mapping[str, Any]) -> tuple[str | None, str | None]:
     """``vis_out_dir`` and ``pred_out_dir`` as the inferencer writes them: a folder takes a video
     as one file named after the video (a camera's: webcam_output.mp4), images one by one."""
     vis, pred = options.get('vis_out_dir') or None, options.get('pred_out_dir') or None
-    kind = _input_kind(str(options.get('input') or ''))
+    kind = input_kind(str(options.get('input') or ''))
     if vis and kind in ('video', 'camera', 'url') and is_folder_path(vis):
         name = WEBCAM_VIDEO if kind != 'video' else Path(str(options['input'])).name
         if not Recorder.accepts(name):
@@ -91,18 +91,6 @@ def _detector(options: Mapping[str, Any], pose: PoseModel) -> dict[str, Any]:
     entry['score_thr'] = float(options.get('bbox_thr', 0.3))
     entry['nms_thr'] = float(options.get('nms_thr', 0.3))
     return entry
-
-
-def visualizer_overrides(options: Mapping[str, Any]) -> list[str]:
-    """The drawing arguments as ``--set`` overrides of the node named visualizer, so that the
-    offline fallback graph draws the same way."""
-    out = []
-    for key in VISUALIZER_OPTIONS:
-        if key in options and options[key] is not None:
-            value = options[key]
-            text = str(value).lower() if isinstance(value, bool) else str(value)
-            out.append(f'visualizer.{key}={text}')
-    return out
 
 
 def tail_nodes(options: Mapping[str, Any], poses: str = 'poses') -> list[dict[str, Any]]:

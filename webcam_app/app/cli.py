@@ -21,6 +21,7 @@ from ..graph import Graph
 from ..node import registry
 from ..params import node_params
 from ..plugins import load_plugin
+from .fallback import fallback_args
 from .infer import infer_args, wants_infer
 from .paths import cli_input, cli_path
 from .sinks import attach_sink, serve_address, sink_type
@@ -175,7 +176,7 @@ def _load_with_fallback(args: argparse.Namespace) -> Graph:
         log.warning('model weights are unavailable, so the offline fallback graph %s runs '
                     'instead (use --no-fallback to fail instead):\n%s', graph.fallback,
                     '\n'.join(str(e) for e in exc.missing))
-        graph = prepare_graph(graph.fallback, args)
+        graph = prepare_graph(graph.fallback, fallback_args(graph, graph.fallback, args))
         graph.check_nodes()
     return graph
 

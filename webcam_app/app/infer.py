@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shlex
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from ..errors import WebcamAppError
@@ -159,6 +161,8 @@ def infer_args(argv: Sequence[str],
     built.graph = {'name': graph.get('name', 'infer'),
                    'description': 'built by: webcam-app infer ' + shlex.join(argv), **graph}
     args.config, args.out, args.pred_out = built.graph, built.out, built.pred_out
+    if built.out and not args.print_graph:     # as the inferencer, which makes vis_out_dir
+        Path(built.out if built.out.endswith(('/', os.sep)) else os.path.dirname(built.out)
+             or '.').mkdir(parents=True, exist_ok=True)
     args.headless = args.headless or not built.show
-    args.overrides = built.overrides + list(args.overrides)
     return args
