@@ -52,6 +52,8 @@ def test_graph_runs_headless_on_a_clip(graph, clip, tmp_path):
     if 'DetectorNode' in nodes.values():   # random init: weights cannot be downloaded here
         args = ['--set', 'detector.weights=none', '--set', 'pose.weights=none',
                 '--set', 'detector.score_thr=0.0', '--no-fallback']
+    if 'PoseLifterNode' in nodes.values():   # random init too; a short window keeps it quick
+        args += ['--set', 'lifter.weights=none', '--set', 'lifter.window=9']
     env = {**os.environ, 'PYTHONPATH': str(ROOT)}
     env.pop('DISPLAY', None)
     result = subprocess.run(
