@@ -97,6 +97,24 @@ def test_video_line_writes_the_video_into_the_folder_as_the_inferencer(tmp_path,
     assert_instances(frames[0]['instances'], 21)
 
 
+@pytest.mark.parametrize('pose3d,photo,points', [('human3d', 'messi5.jpg', 17),
+                                                  ('hand3d', 'handSrc.jpg', 21)])
+def test_3d_lines(tmp_path, pose3d, photo, points):
+    """3d_human_pose_demo.md and 3d_hand_demo.md: IMAGE --pose3d human3d (hand3d)
+    --vis-out-dir vis_results/human3d: the drawing with its 3D view, and 3D keypoints."""
+    image = footage.photo_path(photo)
+    code, _, err = infer('infer', str(image), '--pose3d', pose3d, '--vis-out-dir',
+                         f'vis_results/{pose3d}', '--pred-out-dir', 'preds', cwd=tmp_path)
+    assert code == 0, err
+    drawn = cv2.imread(str(tmp_path / 'vis_results' / pose3d / photo))
+    height, width = cv2.imread(str(image)).shape[:2]
+    assert drawn.shape[0] == height and drawn.shape[1] > width      # the 3D view beside it
+    people = json.loads((tmp_path / 'preds' / (Path(photo).stem + '.json')).read_text())
+    assert people and all(len(p['keypoints']) == points for p in people)
+    assert all(len(xyz) == 3 for p in people for xyz in p['keypoints'])
+    assert all(len(xy) == 2 for p in people for xy in p['keypoints_2d'])
+
+
 def test_webcam_line_without_a_camera_fails_clearly(tmp_path):
     """webcam_api_demo.md: webcam --pose2d human. There is no camera here: exit 2 before any
     thread starts, naming the camera and what to do."""

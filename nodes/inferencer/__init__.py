@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 ONLY_3D = ('disable_norm_pose_2d', 'disable_rebase_keypoint', 'use_oks_tracking')
 
 
+
 class InferencerRecipe:
     """Builds the graph that ``MMPoseInferencer(**init_args)(input, **call_args)`` runs."""
 

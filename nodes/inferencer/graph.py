@@ -17,7 +17,8 @@ from ..io.recorder import Recorder
 from ..io.sources import IMAGE_EXTENSIONS, parse_input
 from .models import DETECTORS, WHOLE_IMAGE_LABEL, PoseModel, pose_model
 
-__all__ = ['GRAPHS_DIR', 'VISUALIZER_OPTIONS', 'flag', 'graph_2d', 'input_kind', 'output_paths',
+__all__ = ['GRAPHS_DIR', 'VISUALIZER_OPTIONS', 'detector_node', 'flag', 'graph_2d', 'input_kind',
+           'model_name', 'output_paths', 'resolve_pose', 'source_node',
            'tail_nodes']
 
 #: the shipped graphs (the fallbacks live there)
@@ -67,7 +68,7 @@ def output_paths(options: Mapping[str, Any]) -> tuple[str | None, str | None]:
     return vis, pred
 
 
-def _detector(options: Mapping[str, Any], pose: PoseModel) -> dict[str, Any]:
+def detector_node(options: Mapping[str, Any], pose: PoseModel) -> dict[str, Any]:
     det_model = options.get('det_model')
     kind = pose.object_type
     known = (str(det_model).lower() if det_model else kind) in DETECTORS
@@ -141,7 +142,7 @@ def graph_2d(options: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
                                       '(TopdownPoseEstimator) behind a detector',
                                       'pick a top-down model: see --show-alias (human, hand, '
                                       'face, wholebody, animal, vitpose, ...)'))
-    detector = _detector(options, pose)
+    detector = detector_node(options, pose)
     estimator = {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': model_name(str(options['pose2d']), pose),
                  'flip_test': pose.flip_test, 'bbox_thr': float(options.get('bbox_thr', 0.3))}
     if options.get('pose2d_weights'):
