@@ -47,13 +47,12 @@ class ExportedPose:
         raw = self.codec.merge_flip(self.engine(batch), len(centers))
         keypoints, scores = self.codec.postprocess(raw, centers, scales)
         if self.codec.head == 'simcc':
-            maps, size = simcc_maps(raw[0], raw[1]), self.codec.input_size
+            maps = simcc_maps(raw[0], raw[1])
         elif self.codec.head == 'heatmap':
-            maps, size = keypoint_maps(raw[0]), None
+            maps = keypoint_maps(raw[0])
         else:
             return keypoints, scores, [None] * len(centers)
-        return keypoints, scores, [heat_patch(m, c, s, size)
-                                   for m, c, s in zip(maps, centers, scales)]
+        return keypoints, scores, [heat_patch(m, c, s) for m, c, s in zip(maps, centers, scales)]
 
 
 class ExportedDetector:

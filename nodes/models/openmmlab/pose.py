@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from types import MappingProxyType
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping
 
 import numpy as np
 
@@ -31,7 +31,7 @@ def frozen_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def torch_heat_patch(sample: Any, input_size: Sequence[int] | None) -> tuple | None:
+def torch_heat_patch(sample: Any) -> tuple | None:
     """The heat patch of one of ``inference_topdown``'s samples (its head's
     ``output_heatmaps``: (K, H, W) heatmaps, SimCC as y ⊗ x), or None when it has none."""
     fields = getattr(sample, 'pred_fields', None)
@@ -40,9 +40,8 @@ def torch_heat_patch(sample: Any, input_size: Sequence[int] | None) -> tuple | N
         return None
     heatmaps = np.asarray(heatmaps.cpu().numpy() if hasattr(heatmaps, 'cpu') else heatmaps)
     heat = keypoint_maps(heatmaps[None])[0]
-    size = input_size if input_size and heat.shape[1] > input_size[0] else None
-    gt = sample.gt_instances
-    return heat_patch(heat, np.asarray(gt.bbox_centers)[0], np.asarray(gt.bbox_scales)[0], size)
+    return heat_patch(heat, np.asarray(sample.input_center).reshape(2),
+                      np.asarray(sample.input_scale).reshape(2))
 
 
 class TopdownPoseEstimatorNode(_ModelNode):
@@ -64,7 +63,6 @@ class TopdownPoseEstimatorNode(_ModelNode):
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
         self.output_heatmaps = output_heatmaps
-        self._input_size: tuple[int, int] | None = None
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({})
         self._metas: dict[Any, Mapping[str, Any]] = {}   # with each detector's classes, built once
         self._model: Any = None
@@ -95,7 +93,6 @@ class TopdownPoseEstimatorNode(_ModelNode):
                 cfg.model.test_cfg.flip_test = self.flip_test
             if self.output_heatmaps:
                 cfg.model.setdefault('test_cfg', {})['output_heatmaps'] = True
-                self._input_size = tuple(cfg.codec.input_size)
             model = init_model(cfg, None, device=self.device)     # then our own loader
             meta = self._load_checkpoint(model)
         if meta.get('dataset_meta'):
@@ -112,7 +109,7 @@ class TopdownPoseEstimatorNode(_ModelNode):
         results = inference_topdown(self._model, image, bboxes, bbox_format='xyxy')
         keypoints = [np.asarray(s.pred_instances.keypoints[0][:, :2]) for s in results]
         scores = [np.asarray(s.pred_instances.keypoint_scores[0]) for s in results]
-        heat = [torch_heat_patch(s, self._input_size) if self.output_heatmaps else None
+        heat = [torch_heat_patch(s) if self.output_heatmaps else None
                 for s in results]
         return np.stack(keypoints), np.stack(scores), heat
 
