@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -9,6 +10,7 @@ from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
 from .events import EventBus
 from .node import Node
 from .params import node_params
+from .topology import Topology
 
 __all__ = ['BufferSpec', 'Graph', 'NodeSpec', 'default_buffer']
 
@@ -37,6 +39,7 @@ class NodeSpec:
     enable_key: str | None = None
     on_error: str = 'stop'
     where: str = ''     # 'graph.yaml:12', where the node is written
+    built: bool = True  # False: its parameters were refused, so it only carries its wiring
 
     @property
     def name(self) -> str:
@@ -83,14 +86,17 @@ class Graph:
             raise missing[0]
         self.checked = True
 
+    @cached_property
+    def topology(self) -> Topology:
+        """The wiring, walked once (a built graph's wiring does not change)."""
+        return Topology(self.nodes)
+
     def producer_of(self, buffer: str) -> str:
-        return next(s.name for s in self.nodes.values()
-                    for bufs in s.outputs.values() if buffer in bufs)
+        return self.topology.writers[buffer][0]
 
     def consumer_of(self, buffer: str) -> tuple[str, str, str]:
         """(node, port, kind) reading the buffer."""
-        return next((s.name, port, kind) for s in self.nodes.values()
-                    for port, (buf, kind) in s.inputs.items() if buf == buffer)
+        return self.topology.readers[buffer][0]
 
     def hotkeys(self) -> dict[str, str]:
         return {s.enable_key: s.name for s in self.nodes.values() if s.enable_key}

@@ -7,7 +7,7 @@ import time
 from typing import Any, Protocol
 
 from .buffers import Buffer
-from .errors import BufferClosed, WebcamAppError
+from .errors import BufferClosed, ExitCode, WebcamAppError
 from .flow import Envelope, FlowLimiter, NoResult, SideInput
 from .graph import NodeSpec
 from .messages import EOS, Frame
@@ -41,7 +41,8 @@ class Supervisor(Protocol):
     stopping: threading.Event     # set when shutdown begins: sources stop reading
     cancelled: threading.Event    # set past the drain deadline: drop what is left
 
-    def fail(self, name: str, exc: BaseException, exit_code: int = 1) -> None: ...
+    def fail(self, name: str, exc: BaseException,
+             exit_code: int = ExitCode.NODE_FAILED) -> None: ...
 
     def wait_for_setup(self) -> bool: ...
 
@@ -216,7 +217,7 @@ class Worker:
 
 def _exit_code(exc: BaseException) -> int:
     """An app error brings its own exit code (a lost source: 3); anything else is 1."""
-    return exc.exit_code if isinstance(exc, WebcamAppError) else 1
+    return exc.exit_code if isinstance(exc, WebcamAppError) else ExitCode.NODE_FAILED
 
 
 def _with_results_time(outputs: dict[str, Any], latest: list[Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from webcam_app import ConfigError, ConfigIssue
 
 from ..io.images import is_folder_path
 from ..io.recorder import Recorder
-from ..io.sources import IMAGE_EXTENSIONS, parse_input
+from ..io.inputs import input_kind as source_input_kind
 from .models import DETECTORS, WHOLE_IMAGE_LABEL, PoseModel, pose_model
 
 __all__ = ['GRAPHS_DIR', 'VISUALIZER_OPTIONS', 'detector_node', 'flag', 'graph_2d', 'input_kind',
@@ -39,16 +39,8 @@ def flag(key: str, value: Any = None) -> str:
 
 
 def input_kind(value: str) -> str:
-    """'camera', 'url', 'image', 'folder' or 'video'."""
-    try:
-        kind, _ = parse_input(value)
-    except ValueError:
-        return 'video'
-    if kind != 'path':
-        return kind
-    if Path(value).is_dir():
-        return 'folder'
-    return 'image' if Path(value).suffix.lower() in IMAGE_EXTENSIONS else 'video'
+    """'camera', 'url', 'image', 'folder' or 'video' (a value the source refuses: 'video')."""
+    return source_input_kind(value) or 'video'
 
 
 def output_paths(options: Mapping[str, Any]) -> tuple[str | None, str | None]:

@@ -10,27 +10,24 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import webcam_stop
-from nodes.io.images import is_folder_path
-from nodes.io.sources import IMAGE_EXTENSIONS
 
 from ..builder import build_graph
 from ..config import GraphConfig, apply_overrides, load_config
-from ..errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
-from ..executor import EXIT_CONFIG, Runner
+from ..errors import ConfigError, ConfigIssue, ExitCode, WebcamAppError, WeightsUnavailable
+from ..executor import Runner
 from ..graph import Graph
 from ..node import registry
 from ..params import node_params
 from ..plugins import load_plugin
+from ..roles import Role
 from .fallback import fallback_args
 from .infer import infer_args, wants_infer
-from .paths import cli_input, cli_path
+from .paths import cli_input, cli_path, input_kind
 from .sinks import attach_sink, serve_address, sink_type
 
 __all__ = ['main', 'prepare_graph']
 
 log = logging.getLogger('webcam_app')
-
-EXIT_SIGINT = webcam_stop.EXIT_SIGINT
 
 EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml                         # webcam 0, window
@@ -102,7 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _still_images(value: str | None) -> bool:
     """Whether --input names an image or a folder (of unrelated images, not a video)."""
-    return bool(value) and (Path(value).is_dir() or Path(value).suffix.lower() in IMAGE_EXTENSIONS)
+    return bool(value) and input_kind(value) in ('image', 'folder')
 
 
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
@@ -119,10 +116,9 @@ def _set_all(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_one_image_out(args: argparse.Namespace) -> None:
     """``--out result.png`` is for one input image: refuse it for many frames as --input."""
-    if not args.out or is_folder_path(args.out) or Path(args.out).suffix.lower() not in (
-            IMAGE_EXTENSIONS):
+    if not args.out or input_kind(args.out) != 'image':
         return
-    if not args.input or (Path(args.input).is_file() and _still_images(args.input)):
+    if not args.input or (Path(args.input).is_file() and input_kind(args.input) == 'image'):
         return      # the graph's own input: the writer warns if a second frame overwrites it
     raise ConfigError(ConfigIssue(f'--out {args.out}', f'--out {args.out} is one image file, but '
                                   f'--input {args.input} gives many frames',
@@ -133,8 +129,8 @@ def _check_one_image_out(args: argparse.Namespace) -> None:
 def _attach_outputs(config: GraphConfig, args: argparse.Namespace) -> None:
     """--out and --pred-out: the sink of the role that takes that form of path."""
     _check_one_image_out(args)
-    for role, given, flag in (('video_sink', args.out, '--out'),
-                              ('predictions', args.pred_out, '--pred-out')):
+    for role, given, flag in ((Role.VIDEO_SINK, args.out, '--out'),
+                              (Role.PREDICTIONS, args.pred_out, '--pred-out')):
         if given:
             attach_sink(config, role, {'path': cli_path(given)},
                         sink=sink_type(role, given, flag), flag=flag)
@@ -146,8 +142,9 @@ def _attach_web_view(config: GraphConfig, args: argparse.Namespace) -> None:
     params: dict[str, Any] = {'token': token} if token else {}
     if args.serve:
         host, port = args.serve
-        attach_sink(config, 'web_view', {'host': host, 'port': port, **params})
-    elif params and not attach_sink(config, 'web_view', params, add=False) and args.serve_token:
+        attach_sink(config, Role.WEB_VIEW, {'host': host, 'port': port, **params})
+    elif (params and not attach_sink(config, Role.WEB_VIEW, params, add=False)
+          and args.serve_token):
         raise ConfigError(ConfigIssue(config.where(), '--serve-token is given, but nothing is '
                                       'served', 'add --serve [HOST:]PORT'))
 
@@ -231,7 +228,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with webcam_stop.installed():
         code = _main(argv)
         # a stop asked for during a run that starts no graph (export, --print-graph, --list-nodes)
-        return webcam_stop.exit_code() if webcam_stop.count() and code == 0 else code
+        return webcam_stop.exit_code() if webcam_stop.count() and code == ExitCode.OK else code
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -262,9 +259,9 @@ def _main(argv: Sequence[str] | None) -> int:
                     load_plugin(str(entry), config.base_dir)
             except (ConfigError, OSError, ImportError) as exc:
                 sys.stderr.write(f'error: {exc}\n')
-                return EXIT_CONFIG
+                return ExitCode.CONFIG
         print(list_nodes())
-        return 0
+        return ExitCode.OK
     if not args.config:
         build_parser().error('--config is required (or use --list-nodes)')
     try:
@@ -274,13 +271,14 @@ def _main(argv: Sequence[str] | None) -> int:
         return exc.exit_code
     except WebcamAppError as exc:
         sys.stderr.write(f'error: {exc}\n')
-        return getattr(exc, 'exit_code', EXIT_CONFIG)
+        return exc.exit_code
     except KeyboardInterrupt:   # a handler other than webcam_stop's was in place
-        return EXIT_SIGINT
+        return ExitCode.SIGINT
     if args.print_graph:
         print(graph.describe(args.print_graph))
-        return 0
-    headless = args.headless or not any(s.node.role == 'display' for s in graph.nodes.values())
+        return ExitCode.OK
+    headless = args.headless or not any(s.node.role == Role.DISPLAY
+                                        for s in graph.nodes.values())
     runner = Runner(graph)
     _stop_on_signals(runner)   # a signal that came while loading stops it before it starts
     tick = _progress(runner) if headless else None

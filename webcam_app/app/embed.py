@@ -8,13 +8,14 @@ from ..config import GraphConfig, LineDict, did_you_mean
 from ..errors import ConfigIssue
 from ..messages import Frame
 from ..node import Node, registry
+from ..roles import Role
 from ..plugins import load_plugin
 from .sinks import type_with_role
 
 __all__ = ['Embedding', 'apply_keyword_overrides', 'embed']
 
 #: The roles of the node types that take the place of a graph's source and of its sinks.
-FEED_ROLE, COLLECTOR_ROLE = 'python_feed', 'python_collector'
+FEED_ROLE, COLLECTOR_ROLE = Role.PYTHON_FEED, Role.PYTHON_COLLECTOR
 
 
 class Embedding:

@@ -9,7 +9,7 @@ from typing import Sequence
 
 from ..builder import build_graph
 from ..config import apply_overrides, load_config
-from ..errors import ConfigError, WebcamAppError
+from ..errors import ConfigError, ExitCode, WebcamAppError
 
 __all__ = ['export_graph', 'export_main']
 
@@ -33,12 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def export_graph(graph_path: str | Path, models_dir: str | None = None,
                  overrides: Sequence[str] = ()) -> dict[str, Path | Exception]:
-    """Export the model nodes of a graph; {node name: the .onnx path, or why it failed}."""
-    from nodes.models.onnx.export import ExportError, export_model
-    from nodes.models.onnx.locate import export_target
-    from nodes.models.openmmlab.model_node import _ModelNode
-    from nodes.models.openmmlab.model_zoo import resolve_model
-    from nodes.models.openmmlab.weights import resolve_weights
+    """Export the graph's nodes that have a model to export (``Node.export``); {node name: the
+    file written, or why it failed}."""
     config = load_config(graph_path)
     apply_overrides(config, list(overrides))
     set_all = {'models_dir': models_dir, 'backend': 'pytorch'} if models_dir else \
@@ -46,19 +42,13 @@ def export_graph(graph_path: str | Path, models_dir: str | None = None,
     graph = build_graph(config, set_all=set_all, check=False)
     results: dict[str, Path | Exception] = {}
     for name, spec in graph.nodes.items():
-        node = spec.node
-        if not isinstance(node, _ModelNode):
-            continue
-        model = resolve_model(node.model, node.model_kind, base_dir=str(config.base_dir))
-        checkpoint = resolve_weights(name, model.weights_url, node.weights, node.models_dir,
-                                     str(config.base_dir))
-        target = export_target(model.config_path, checkpoint, node.models_dir)
         try:
-            results[name] = export_model(model, checkpoint, target,
-                                         getattr(node, 'classes_override', None), [node.model],
-                                         trust=node.trust_checkpoint)
-        except ExportError as exc:
+            written = spec.node.export()
+        except (ValueError, WebcamAppError) as exc:
             results[name] = exc
+            continue
+        if written is not None:
+            results[name] = written
     return results
 
 
@@ -72,17 +62,18 @@ def export_main(argv: Sequence[str]) -> int:
         results = export_graph(args.graph, models_dir, args.overrides)
     except (ConfigError, WebcamAppError, ValueError) as exc:
         sys.stderr.write(f'error: {exc}\n')
-        return getattr(exc, 'exit_code', 2)
+        return getattr(exc, 'exit_code', ExitCode.CONFIG)
     except ImportError as exc:
         sys.stderr.write(f'error: exporting needs torch, mmdet, mmpose and onnx ({exc}); '
                          "install them with bash tools/install.sh\n")
-        return 2
+        return ExitCode.CONFIG
     if not results:
-        sys.stderr.write(f'error: {args.graph} has no OpenMMLab model node to export\n')
-        return 2
+        sys.stderr.write(f'error: {args.graph} has no model node to export\n')
+        return ExitCode.CONFIG
     for name, result in results.items():
         if isinstance(result, Exception):
             sys.stderr.write(f'error: node {name}: {result}\n')
         else:
             print(f'{name}: {result}')
-    return 2 if any(isinstance(r, Exception) for r in results.values()) else 0
+    failed = any(isinstance(r, Exception) for r in results.values())
+    return ExitCode.CONFIG if failed else ExitCode.OK

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import NonNegative, Positive, Unit
+from webcam_app.params import NonEmpty, NonNegative, Positive, Unit
 
 from ...common import boxes_from_keypoints, normalize_classes
 from .classes import ClassNamesMismatch, head_num_classes, resolve_classes
@@ -44,9 +44,10 @@ class DetectorNode(_ModelNode):
 
     inputs = {'frame': 'trigger', 'poses': 'previous'}   # feedback: the last frame's poses
     model_kind = 'det'      # how tools/download_models.py resolves ``model``
+    provides = {'boxes'}
     core_cost = 1.0         # threads: auto gives the pose model three times the detector's share
 
-    def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
+    def __init__(self, model: NonEmpty, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, score_thr: Unit = 0.5,
                  max_objects: Positive | None = None, classes: list[str] | str | None = None,
                  det_interval: Positive = 1, models_dir: str | None = None,
@@ -58,7 +59,7 @@ class DetectorNode(_ModelNode):
         self.nms_thr = nms_thr
         self.labels = normalize_classes(labels) or None
         self.classes_override = normalize_classes(classes) or None
-        self.score_thr, self.max_objects = float(score_thr), max_objects
+        self.score_thr, self.max_objects = score_thr, max_objects
         self.det_interval = det_interval
         self.classes: tuple[str, ...] = ()
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({'classes': ()})

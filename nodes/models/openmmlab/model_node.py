@@ -50,10 +50,8 @@ class _ModelNode(Node):
                    threads: int | str | None, trust_checkpoint: bool = False,
                    backend: str = 'pytorch') -> None:
         """Keep the parameters every model node has."""
-        if not model:
-            raise ValueError('model must be an alias, model name or config, but got nothing')
         self.trust_checkpoint = trust_checkpoint
-        self.model, self.weights, self.device = model, weights, str(device)
+        self.model, self.weights, self.device = model, weights, device
         self.models_dir, self.threads, self.backend = models_dir, threads, backend
 
     def core_weight(self) -> float:
@@ -83,6 +81,18 @@ class _ModelNode(Node):
             refused = unsafe_globals(self._checkpoint)
             if refused:
                 raise CheckpointRefused(self._checkpoint, refused)
+
+    def export(self) -> Path:
+        """Write the model's ONNX file and sidecar JSON (beside the checkpoint or in
+        ``models_dir``); the .onnx path. Raises ExportError, or WeightsUnavailable."""
+        from ..onnx.export import export_model
+        from ..onnx.locate import export_target
+        spec = resolve_model(self.model, self.model_kind, base_dir=self.context.graph_dir)
+        checkpoint = resolve_weights(self.name, spec.weights_url, self.weights, self.models_dir,
+                                     self.context.graph_dir)
+        target = export_target(spec.config_path, checkpoint, self.models_dir)
+        return export_model(spec, checkpoint, target, getattr(self, 'classes_override', None),
+                            [self.model], trust=self.trust_checkpoint)
 
     def _load_checkpoint(self, model: Any) -> dict:
         """Load the weights into ``model``; its ``meta`` dict ({} for random weights)."""

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import Unit
+from webcam_app.params import NonEmpty, Unit
 
 from ...common import normalize_classes
 from ..heatmaps import HEATMAP_KEY, heat_patch, keypoint_maps
@@ -52,16 +52,17 @@ class TopdownPoseEstimatorNode(_ModelNode):
     """
 
     model_kind = 'pose'     # how tools/download_models.py resolves ``model``
+    requires, provides = {'boxes'}, {'keypoints'}
     core_cost = 3.0         # threads: auto: a pose model costs about three detectors
 
-    def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
+    def __init__(self, model: NonEmpty, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, bbox_thr: Unit = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
                  backend: Backend = 'pytorch', output_heatmaps: bool = False) -> None:
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
         self.labels = normalize_classes(labels) or None
-        self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
+        self.bbox_thr, self.flip_test = bbox_thr, flip_test
         self.output_heatmaps = output_heatmaps
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({})
         self._metas: dict[Any, Mapping[str, Any]] = {}   # with each detector's classes, built once
