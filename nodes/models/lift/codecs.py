@@ -83,8 +83,8 @@ class VideoPoseCodec:
 
 
 def make_codec(cfg: Any) -> MotionBertCodec | VideoPoseCodec:
-    """The codec of a lifter config (its head's decoder)."""
-    decoder = dict(cfg.model.head.decoder)
+    """The codec of a lifter config (its head's decoder), or of the decoder's dict itself."""
+    decoder = dict(cfg if isinstance(cfg, Mapping) else cfg.model.head.decoder)
     kind = decoder.get('type')
     if kind == 'MotionBERTLabel':
         return MotionBertCodec(int(decoder.get('root_index', 0)))

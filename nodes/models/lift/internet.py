@@ -65,47 +65,76 @@ class InterNetNode(_ModelNode):
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
         self.disable_rebase_keypoint = disable_rebase_keypoint
         self._model: Any = None
+        self._exported_model: Any = None
         self.meta: Any = MappingProxyType({})
 
     def check(self) -> None:
-        if self.backend != 'pytorch':
-            raise ValueError(f'{type(self).__name__} runs on backend pytorch only for now')
-        super().check()
+        backend, self.backend = self.backend, 'pytorch'    # the checkpoint, to export from
+        try:
+            if backend != 'pytorch':
+                from ..onnx.engines import check_backend
+                check_backend(backend, self.device)
+            super().check()
+        finally:
+            self.backend = backend
 
     def setup(self) -> None:
         self.locate()
+        self._model = self._exported_model = None
+        if self.backend != 'pytorch':
+            from ..onnx.locate import export_target
+            from .internet_onnx import ExportedInterNet, export_internet, up_to_date
+            path = export_target(self._spec.config_path, self._checkpoint, self.models_dir)
+            if not up_to_date(path, self._checkpoint):
+                log.warning('node %s: exporting %s to ONNX once (%s); later runs reuse it',
+                            self.name, self._spec.name, path)
+                export_internet(self._build(), path, self._checkpoint, (self.model,))
+            self._exported_model = ExportedInterNet(path, self.backend, self.device,
+                                                    self.thread_count())
+            dataset_meta = MappingProxyType(frozen_meta(self._exported_model.dataset_meta))
+        else:
+            self._model = self._build()
+            dataset_meta = MappingProxyType(frozen_meta(self._model.dataset_meta))
+        self.meta = with_meta_3d(dataset_meta, dataset_meta)
+        log.info('node %s: %s (%d keypoints, both hands, whole image) on %s (%s)', self.name,
+                 self._spec.name, dataset_meta.get('num_keypoints', 0), self.device,
+                 self.backend)
+
+    def _build(self) -> Any:
         with building(random_weights=self._checkpoint is None):
             from mmpose.apis import init_model
             model = init_model(self._spec.config_path, None, device=self.device)
             meta = self._load_checkpoint(model)
         if meta.get('dataset_meta'):
             model.dataset_meta = meta['dataset_meta']
-        dataset_meta = MappingProxyType(frozen_meta(model.dataset_meta))
-        self.meta = with_meta_3d(dataset_meta, dataset_meta)
-        self._model = model
-        log.info('node %s: %s (%d keypoints, both hands, whole image) on %s', self.name,
-                 self._spec.name, dataset_meta.get('num_keypoints', 0), self.device)
+        return model.eval()
 
-    def estimate(self, image: np.ndarray) -> Object:
+    def _predict(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, np.ndarray]:
+        """(42, 3) points, (42,) scores, the root depth and the (2,) hand type."""
+        if self._exported_model is not None:
+            return self._exported_model.estimate(image)
         from mmpose.apis import inference_topdown
         height, width = image.shape[:2]
         box = np.array([[0, 0, width, height]], np.float32)
         [sample] = inference_topdown(self._model, image, box, bbox_format='xyxy')
         pred = sample.pred_instances
-        flat, points, scores = hand3d_postprocess(
-            np.asarray(pred.keypoints)[0], np.asarray(pred.keypoint_scores)[0],
-            float(np.asarray(pred.rel_root_depth).reshape(-1)[0]),
-            np.asarray(pred.hand_type).reshape(-1), not self.disable_rebase_keypoint)
-        hand_type = np.asarray(pred.hand_type).reshape(-1)
+        return (np.asarray(pred.keypoints)[0], np.asarray(pred.keypoint_scores)[0],
+                float(np.asarray(pred.rel_root_depth).reshape(-1)[0]),
+                np.asarray(pred.hand_type).reshape(-1))
+
+    def estimate(self, image: np.ndarray) -> Object:
+        height, width = image.shape[:2]
+        keypoints, scores, depth, hand_type = self._predict(image)
+        flat, points, scores = hand3d_postprocess(keypoints, scores, depth, hand_type,
+                                                  not self.disable_rebase_keypoint)
         return Object(bbox=(0, 0, width, height), label='hands', score=1.0,
                       keypoints=flat, keypoint_scores=scores,
                       extras={'keypoints_3d': points, 'keypoint_scores_3d': scores,
                               'hand_type': tuple(int(v) for v in hand_type),
-                              'rel_root_depth': float(np.asarray(pred.rel_root_depth)
-                                                      .reshape(-1)[0])})
+                              'rel_root_depth': depth})
 
     def process(self, frame: Frame) -> Frame:
         return frame.replace(objects=(self.estimate(frame.image),), dataset_meta=self.meta)
 
     def close(self) -> None:
-        self._model = None
+        self._model = self._exported_model = None

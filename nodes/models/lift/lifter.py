@@ -82,9 +82,14 @@ class PoseLifterNode(_ModelNode):
         self._meta_2d: Any = None
 
     def check(self) -> None:
-        if self.backend != 'pytorch':
-            raise ValueError(f'{type(self).__name__} runs on backend pytorch only for now')
-        super().check()
+        backend, self.backend = self.backend, 'pytorch'    # the checkpoint, to export from
+        try:
+            if backend != 'pytorch':
+                from ..onnx.engines import check_backend
+                check_backend(backend, self.device)
+            super().check()
+        finally:
+            self.backend = backend
         self.causal = self.context.mode == 'live'
         if self.causal and not self._is_causal_capable(self._spec.config_path):
             self._spec = resolve_model(self.live_model, 'pose', base_dir=self.context.graph_dir)
@@ -105,19 +110,42 @@ class PoseLifterNode(_ModelNode):
 
     def setup(self) -> None:
         self.locate()
+        if self.backend == 'pytorch':
+            self._setup_torch()
+        else:
+            self._setup_exported()
+        self._tracks, self._pending, self._count, self._meta_2d = {}, deque(), 0, None
+        log.info('node %s: lifter %s (%d frames a window) on %s: %s', self.name,
+                 self._spec.name, self.seq_len, self.device, self._why)
+
+    def _setup_torch(self) -> None:
         from .network import TorchLifter, build_lifter
         model, cfg = build_lifter(self._spec.config_path, self._checkpoint,
                                   causal=True if self.causal else None, device=self.device,
                                   trust=self.trust_checkpoint)
         self.codec = make_codec(cfg)
-        dataset = cfg.test_dataloader.dataset
-        self.seq_len = (min(self.window, int(cfg.model.backbone.get('seq_len', 243)))
-                        if self.codec.seq2seq else int(dataset.get('seq_len', 1)))
+        self.seq_len = self._window(cfg)
         self.stats = dict(model.dataset_meta.get('stats_info') or H36M_META['stats_info'])
         self._net = TorchLifter(model)
-        self._tracks, self._pending, self._count, self._meta_2d = {}, deque(), 0, None
-        log.info('node %s: lifter %s (%d frames a window) on %s: %s', self.name,
-                 self._spec.name, self.seq_len, self.device, self._why)
+
+    def _window(self, cfg: Any) -> int:
+        if self.codec.seq2seq:
+            return min(self.window, int(cfg.model.backbone.get('seq_len', 243)))
+        return int(cfg.test_dataloader.dataset.get('seq_len', 1))
+
+    def _setup_exported(self) -> None:
+        from mmengine.config import Config
+
+        from .export import OnnxLifter, export_lifter, lifter_target
+        cfg = Config.fromfile(self._spec.config_path)
+        self.codec = make_codec(cfg)
+        self.seq_len = self._window(cfg)
+        path = lifter_target(self._spec.config_path, self._checkpoint, self.models_dir,
+                             self.seq_len, self.causal)
+        export_lifter(self._spec.config_path, self._checkpoint, path, self.seq_len,
+                      self.causal, (self.model,), self.trust_checkpoint)
+        self._net = OnnxLifter(path, self.backend, self.device, self.thread_count())
+        self.stats = dict(self._net.sidecar.get('stats_info') or H36M_META['stats_info'])
 
     # -- per frame -------------------------------------------------------------------------------
     def _h36m(self, frame: Frame, obj: Object) -> np.ndarray:
