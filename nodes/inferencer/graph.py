@@ -129,14 +129,16 @@ def graph_2d(options: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     pose = resolve_pose(options, 'pose2d')
     where = flag('pose2d', options['pose2d'])
     if pose.data_mode == 'bottomup' or pose.model_type not in ('', 'TopdownPoseEstimator'):
-        raise ConfigError(ConfigIssue(where, f'{pose.spec.name} is a {pose.model_type or "bottom-up"}'
-                                      ' model; this app runs top-down pose models '
+        kind = pose.model_type or 'bottom-up'
+        raise ConfigError(ConfigIssue(where, f'{pose.spec.name} is a {kind} model; this app '
+                                      'runs top-down pose models '
                                       '(TopdownPoseEstimator) behind a detector',
                                       'pick a top-down model: see --show-alias (human, hand, '
                                       'face, wholebody, animal, vitpose, ...)'))
     detector = detector_node(options, pose)
-    estimator = {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': model_name(str(options['pose2d']), pose),
-                 'flip_test': pose.flip_test, 'bbox_thr': float(options.get('bbox_thr', 0.3))}
+    estimator = {'name': 'pose', 'type': 'TopdownPoseEstimatorNode',
+                 'model': model_name(str(options['pose2d']), pose), 'flip_test': pose.flip_test,
+                 'bbox_thr': float(options.get('bbox_thr', 0.3))}
     if options.get('pose2d_weights'):
         estimator['weights'] = str(options['pose2d_weights'])
     if options.get('draw_heatmap'):
