@@ -155,6 +155,7 @@ def test_printed_graph_is_yaml_that_runs_the_same(tmp_path):
     (['--pose2d', 'hand', '--kpt-thr', '2'], ['--kpt-thr', 'from 0 to 1']),
     (['--pose2d', 'hand', '--scope', 'mmdet'], ['--scope mmdet', 'mmpose']),
     (['--det-model', 'whole_image'], ['--pose2d', '--pose3d human3d']),
+    (['--pose2d', 'rtmo'], ['--pose2d rtmo', 'BottomupPoseEstimator', 'top-down']),
 ])
 def test_bad_options_are_refused_naming_the_option(tmp_path, args, words):
     code, _, err = infer('infer', str(footage.photo_path('handSrc.jpg')), *args, cwd=tmp_path,
