@@ -8,6 +8,7 @@ from typing import Any, Protocol
 
 from .buffers import Buffer
 from .errors import BufferClosed, ExitCode, WebcamAppError
+from .events import EventBus, FrameDropped
 from .flow import Envelope, FlowLimiter, NoResult, SideInput
 from .graph import NodeSpec
 from .messages import EOS, Frame
@@ -37,6 +38,7 @@ class Supervisor(Protocol):
     """What a worker needs from whoever runs the graph (the executor's Runner)."""
 
     live: bool                    # live mode: side inputs never wait
+    events: EventBus              # the graph's events: a worker publishes 'dropped' there
     drain_timeout: float          # how long the end of stream may wait for room
     stopping: threading.Event     # set when shutdown begins: sources stop reading
     cancelled: threading.Event    # set past the drain deadline: drop what is left
@@ -71,6 +73,9 @@ class Worker:
         self.latest_ports = [port for port, side in self.sides.items() if side.kind == 'latest']
         self.input_buffers = [buf for buf, _ in inputs.values()]
         self.is_sink = not any(outputs.values())
+        # ports whose frames trigger nodes downstream (not only feed their side inputs)
+        self.flow_ports = [port for port, buffers in outputs.items()
+                           if any(b.name not in side_outputs for b in buffers)]
         # replay: ports whose side-input readers wait for each frame id, and must hear of a skip
         self.joined_ports = [] if runner.live else [
             port for port, buffers in outputs.items()
@@ -160,7 +165,11 @@ class Worker:
                 log.warning('node %r skipped frame %s: %s: %s', self.name, message.frame_id,
                             type(exc).__name__, exc)
                 emitted = []
+                why = f'{type(exc).__name__}: {exc}'
+            else:
+                why = 'no output'
             t1 = _clock()
+            self._tell_dropped({p: m for o in emitted for p, m in o.items()}, message, why)
             if self.is_sink:
                 now = time.monotonic()
                 stats.latency.append(now - message.timestamp)
@@ -203,6 +212,15 @@ class Worker:
             buffer.put(item)
         if outputs:
             stats.frames_out += 1
+
+    def _tell_dropped(self, outputs: dict[str, Any], message: Any, why: str) -> None:
+        """Publish a ``'dropped'`` event when a frame goes no further on a port that others
+        wait on (an ``on_error: skip``, or no output), so whoever waits for it (the Python
+        API) knows at once instead of at the next frame."""
+        ports = tuple(port for port in self.flow_ports if port not in outputs)
+        if ports:
+            self.runner.events.publish('dropped', FrameDropped(self.name, message.frame_id,
+                                                               ports, why))
 
     def _mark_no_result(self, port: str, frame_id: int) -> None:
         for buffer in self.outputs[port]:

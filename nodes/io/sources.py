@@ -14,6 +14,7 @@ from webcam_app import EOS, Frame, Node, Role
 from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat
 
 from .inputs import IMAGE_EXTENSIONS, input_kind, parse_input
+from .library_logs import quiet_capture
 from .live_capture import LiveCapture
 
 __all__ = ['IMAGE_EXTENSIONS', 'VideoSource', 'natural_key', 'parse_input']
@@ -23,6 +24,7 @@ log = logging.getLogger(__name__)
 _MAX_BAD_READS = 10       # consecutive failed reads inside a file before it counts as its end
 _OPEN_TIMEOUT_MS = 5000   # for URLs: how long opening a stream may block
 _READ_TIMEOUT_MS = 3000   # for URLs: how long a read may block before the stream is reopened
+_clock = time.monotonic   # capture times and pacing (tests put a fake clock here)
 
 
 def natural_key(name: str) -> list[Any]:
@@ -125,8 +127,11 @@ class VideoSource(Node):
                              '--input with an existing video, image or folder')
 
     def _open_capture(self) -> Any:
+        """A capture of the input; a camera's or stream's opens without OpenCV's and FFmpeg's
+        own lines (the app reports a failure, and LiveCapture a reconnect, once)."""
         if self.kind == 'camera':
-            cap = cv2.VideoCapture(int(self.target))
+            with quiet_capture():
+                cap = cv2.VideoCapture(int(self.target))
             for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, self.width),
                                 (cv2.CAP_PROP_FRAME_HEIGHT, self.height),
                                 (cv2.CAP_PROP_FPS, self.fps)):
@@ -134,9 +139,10 @@ class VideoSource(Node):
                     cap.set(prop, value)
             return cap
         if self.kind == 'url':
-            return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG,
-                                    [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS,
-                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, _READ_TIMEOUT_MS])
+            with quiet_capture():
+                return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG,
+                                        [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS,
+                                         cv2.CAP_PROP_READ_TIMEOUT_MSEC, _READ_TIMEOUT_MS])
         return cv2.VideoCapture(str(self._path))
 
     def _open_error(self) -> str:
@@ -205,7 +211,7 @@ class VideoSource(Node):
             paced = self.realtime or (self.fps and self._images is None)
             if paced and not self._pace():
                 return EOS
-            captured = time.monotonic()
+            captured = _clock()
         meta = {'source_timestamp_ms': source_ms, 'fps': self._source_fps,
                 'input': str(self.input), 'input_name': self._input_name, **extra}
         frame = Frame(frame_id=self._emitted, image=image, timestamp=captured, meta=meta)
@@ -267,7 +273,7 @@ class VideoSource(Node):
     def _pace(self) -> bool:
         """Realtime playback: wait for this frame's time on a monotonic clock; False if stopped."""
         period = 1.0 / (self._source_fps or 30.0)
-        now = time.monotonic()
+        now = _clock()
         if self._t0 is None:
             self._t0 = now - self._emitted * period
         due = self._t0 + self._emitted * period

@@ -15,7 +15,8 @@ from tests.webcam_app import toy_nodes  # noqa: F401  (registers the toy node ty
 ROOT = Path(__file__).parents[2]
 
 #: an exit code written as a number, outside errors.py
-CHOSEN_HERE = re.compile(r'\breturn\s+[1-9]\d*(?![\d.])|\bexit_code\s*[:=][^=]*?\b[1-9]\d*\b'
+CHOSEN_HERE = re.compile(r'\breturn\s+[1-9]\d*(?![\d.]|\s*[-+*/%])'
+                         r'|\bexit_code\s*[:=][^=]*?\b[1-9]\d*\b'
                          r'|\bEXIT_\w+\s*=\s*\d|\b(sys\.exit|os\._exit)\(\s*[1-9]')
 
 
@@ -33,7 +34,7 @@ def test_the_scan_would_see_an_exit_code_chosen_elsewhere():
     for line in ('        return 2', '    exit_code = 2', 'EXIT_SOURCE_LOST = 3',
                  '    sys.exit(2)', 'return 2 if failed else 0'):
         assert CHOSEN_HERE.search(line), line
-    for line in ('    return 1.0 / (1.0 + x)', '    exit_code = ExitCode.CONFIG', 'return x[2]'):
+    for line in ('    return 1.0 / (1.0 + x)', '        return 1 / rate', '    exit_code = ExitCode.CONFIG', 'return x[2]'):
         assert not CHOSEN_HERE.search(line), line
 
 

@@ -22,6 +22,7 @@ from ..plugins import load_plugin
 from ..roles import Role
 from .fallback import fallback_args
 from .infer import infer_args, wants_infer
+from .options import check_options
 from .paths import cli_input, cli_path, input_kind
 from .sinks import attach_sink, serve_address, sink_type
 
@@ -238,8 +239,6 @@ def _main(argv: Sequence[str] | None) -> int:
         return export_main(argv[1:])
     parser = build_parser()   # mmpose's demo/inferencer_demo.py line, or ours
     args = infer_args(argv, parser) if wants_infer(argv) else parser.parse_args(argv)
-    if isinstance(args, int):   # the inferencer's --show-alias: done
-        return args
     # native libraries' own chatter (OpenCV, TFLite) is not for users
     if args.log_level != 'DEBUG':
         for name, value in (('OPENCV_LOG_LEVEL', 'OFF'), ('GLOG_minloglevel', '2'),
@@ -264,6 +263,10 @@ def _main(argv: Sequence[str] | None) -> int:
         return ExitCode.OK
     if not args.config:
         build_parser().error('--config is required (or use --list-nodes)')
+    issues = check_options(args, input_kind(args.input) if args.input is not None else None)
+    if issues:
+        sys.stderr.write(f'error: {ConfigError(issues)}\n')
+        return ExitCode.CONFIG
     try:
         graph = _load_with_fallback(args)
     except WeightsUnavailable as exc:

@@ -128,10 +128,10 @@ def alias_table(aliases: dict[str, str]) -> str:
     return '\n'.join(lines)
 
 
-def infer_args(argv: Sequence[str],
-               parser: argparse.ArgumentParser) -> argparse.Namespace | int:
+def infer_args(argv: Sequence[str], parser: argparse.ArgumentParser) -> argparse.Namespace:
     """Parse the inferencer's command line with the main command's ``parser`` and build its
-    graph: the arguments to run, ``config`` being the graph; or the exit code (--show-alias)."""
+    graph: the arguments to run, ``config`` being the graph. --show-alias and errors exit, as
+    argparse does (SystemExit)."""
     argv = list(argv[1:] if argv[:1] == ['infer'] else argv)
     args = add_infer_arguments(parser).parse_args(argv)
     logging.basicConfig(level=args.log_level, format='%(levelname)s %(name)s: %(message)s')
@@ -142,8 +142,8 @@ def infer_args(argv: Sequence[str],
             if not aliases:
                 parser.exit(2, 'error: --show-alias: mmpose is not installed, so it has no '
                             'aliases to show\n  fix: pip install mmpose (tools/install.sh)\n')
-            print(alias_table(aliases))
-            return 0
+            print(alias_table(aliases), flush=True)
+            parser.exit(0)
         if args.inputs and args.input:
             parser.error(f'give the input once: INPUT {args.inputs} or --input {args.input}')
         args.input = args.inputs or args.input
