@@ -169,8 +169,7 @@ class Worker:
             else:
                 why = 'no output'
             t1 = _clock()
-            self._tell_dropped({port: m for out in emitted for port, m in out.items()}, message,
-                               why)
+            self._tell_dropped({p: m for o in emitted for p, m in o.items()}, message, why)
             if self.is_sink:
                 now = time.monotonic()
                 stats.latency.append(now - message.timestamp)
