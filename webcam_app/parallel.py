@@ -25,11 +25,11 @@ __all__ = ['Job', 'run_parallel']
 class Job:
     """One trigger message taken by a worker, its inputs, and what processing it gave."""
 
-    __slots__ = ('item', 'kwargs', 'outputs', 'error', 'why', 'skipped', 't0', 't1')
+    __slots__ = ('item', 'kwargs', 'emitted', 'error', 'why', 'skipped', 't0', 't1')
 
     def __init__(self, item: Any, kwargs: dict[str, Any]) -> None:
         self.item, self.kwargs = item, kwargs
-        self.outputs: dict[str, Any] = {}
+        self.emitted: list[dict[str, Any]] = []   # {port: message} per result, in order
         self.error: BaseException | None = None   # raised in turn (on_error: stop)
         self.why, self.skipped = 'no output', False
         self.t0 = self.t1 = 0.0
@@ -96,9 +96,10 @@ class _Turns:
             self.worker.report(exc)
 
 
-def run_parallel(worker: Any, workers: int) -> None:
+def run_parallel(worker: Any, workers: int) -> bool:
     """Run ``worker``'s node on ``workers`` threads (this one and ``workers - 1`` helpers);
-    return when every message taken is out, or raise this thread's error."""
+    when every message taken is out, return whether all went well (False: a helper failed),
+    or raise this thread's error."""
     turns = _Turns(worker)
     helpers = [threading.Thread(target=turns.guarded, name=f'node:{worker.name}#{i}')
                for i in range(2, workers + 1)]
@@ -109,3 +110,4 @@ def run_parallel(worker: Any, workers: int) -> None:
     finally:
         for thread in helpers:
             thread.join()
+    return not turns.broken

@@ -83,6 +83,7 @@ class Worker:
             if any(b.name in side_outputs for b in buffers)]
         self.workers = spec.workers if isinstance(spec.workers, int) else 1
         self._previous_id: int | None = None
+        self.ended = False      # the trigger input brought its end of stream
 
     def run(self) -> None:
         try:
@@ -127,21 +128,26 @@ class Worker:
                 if message is EOS:
                     return
                 if message is not None:
-                    self._emit(normalize_outputs(node, message), None, t0, _clock())
+                    t1 = _clock()
+                    self.stats.service.append(t1 - t0)
+                    self._emit(normalize_outputs(node, message), None, t0, t1)
         finally:
             for limiter in self.limiters.values():   # a frame waiting for a slot: skipped
                 limiter.close()
 
     def _loop(self) -> None:
         if self.workers > 1:
-            run_parallel(self, self.workers)
-            return
-        while True:
-            job = self.take()
-            if job is None:
-                return
-            self.work(job)
-            self.finish(job)
+            ended = run_parallel(self, self.workers)
+        else:
+            while True:
+                job = self.take()
+                if job is None:
+                    break
+                self.work(job)
+                self.finish(job)
+            ended = True
+        if ended and self.ended:
+            self._flush()
 
     def take(self) -> 'Job | None':
         """The next trigger message with its side inputs, read in order; None at the end (end
@@ -156,6 +162,7 @@ class Worker:
             return None
         message = item.message
         if message is EOS:
+            self.ended = True
             return None
         self.stats.frames_in += 1
         kwargs = {port: side.value_for(message, self._previous_id)
@@ -171,18 +178,20 @@ class Worker:
         job.t0 = _clock()
         try:
             result = (self.node.process if self.node.enabled else self.node.bypass)(**job.kwargs)
-            outputs = normalize_outputs(self.node, result)
+            emitted = [normalize_outputs(self.node, r)
+                       for r in (result if isinstance(result, list) else [result])]
             if self.latest_ports:
-                outputs = _with_results_time(outputs, [job.kwargs[p] for p in self.latest_ports])
+                latest = [job.kwargs[p] for p in self.latest_ports]
+                emitted = [_with_results_time(o, latest) for o in emitted]
         except Exception as exc:
             if self.spec.on_error != 'skip':
                 job.error = exc
                 return
             log.warning('node %r skipped frame %s: %s: %s', self.name,
                         job.item.message.frame_id, type(exc).__name__, exc)
-            outputs, job.skipped = {}, True
+            emitted, job.skipped = [], True
             job.why = f'{type(exc).__name__}: {exc}'
-        job.outputs, job.t1 = outputs, _clock()
+        job.emitted, job.t1 = emitted, _clock()
 
     def finish(self, job: 'Job') -> None:
         """Send a job's outputs downstream (jobs finish in the order they were taken), or
@@ -191,24 +200,33 @@ class Worker:
         if job.error is not None:
             job.item.release()
             raise job.error
-        outputs, stats = job.outputs, self.stats
+        emitted, stats = job.emitted, self.stats
         if job.skipped:
             stats.skipped_errors += 1
-        self._tell_dropped(outputs, message, job.why)
+        self._tell_dropped({p: m for o in emitted for p, m in o.items()}, message, job.why)
         if self.is_sink:
             now = time.monotonic()
             stats.latency.append(now - message.timestamp)
             stats.result_age.append(now - message.results_time)
-        self._emit(outputs, token, job.t0, job.t1)
+        stats.service.append(job.t1 - job.t0)
+        for outputs in emitted:
+            self._emit(outputs, token, job.t0, job.t1)
         for port in self.joined_ports:
-            if port not in outputs:
+            if not any(port in outputs for outputs in emitted):
                 self._mark_no_result(port, message.frame_id)
         if token is not None:
             token.release()
 
+    def _flush(self) -> None:
+        """End of stream: emit what the node still holds (``Node.flush``), in order."""
+        t0 = _clock()
+        results = self.node.flush() if self.node.enabled else []
+        t1 = _clock()
+        for result in results or ():
+            self._emit(normalize_outputs(self.node, result), None, t0, t1)
+
     def _emit(self, outputs: dict[str, Any], token: Any, t0: float, t1: float) -> None:
         stats = self.stats
-        stats.service.append(t1 - t0)
         items = []
         for port, message in outputs.items():
             if isinstance(message, Frame):

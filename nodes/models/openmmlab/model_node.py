@@ -76,7 +76,8 @@ class _ModelNode(Node):
         self.model, self.weights, self.device = model, weights, device
         self.models_dir, self.threads, self.backend = models_dir, threads, backend
         self.precision = precision
-        self.reentrant = backend != 'pytorch'   # torch runs one frame at a time: no gain
+        # torch runs one frame at a time (a lock): more workers would gain nothing
+        self.reentrant = type(self).reentrant and backend != 'pytorch'
         self._torch_lock = threading.Lock()     # backend auto may still pick PyTorch
 
     @property
