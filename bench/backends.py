@@ -6,8 +6,9 @@ rtmlib, each row with its keypoint error against PyTorch f32.
 One run, one clip (handSrc.jpg moved, scaled and rotated: ``tests/footage.py``), the same models
 (RTMDet-nano hand with ``max_per_img`` 1, RTMPose-m hand5; seeded weights shaped to give clear
 peaks, ``tests/nodes/onnx/shaped.py``), exported once; every row runs on ``--cores`` cores
-(the process's CPU affinity), ``threads: auto``. Rows, in alternating rounds (the order reversed
-every other round), flip test off and on:
+(the process's CPU affinity), ``threads: auto``, ``workers: auto`` (the table's "ran as" gives
+each model's workers × threads). Rows, in alternating rounds (the order reversed every other
+round), flip test off and on:
 
 - ours: the graph on onnxruntime f32, openvino f32 and bf16, mnn f32 and f16 (fp16 weights),
   and ``backend: auto, precision: auto`` (the default);
@@ -142,6 +143,10 @@ def table(results: dict[str, dict[str, Any]]) -> str:
         first = (off or on or {}).get('first', {})
         ran = first.get('ran') or first.get('compiled', '')
         ran = ', '.join(f'{k} {v}' for k, v in ran.items()) if isinstance(ran, dict) else ran
+        if first.get('workers'):
+            split = ', '.join(f'{k} {n}×{first["threads"].get(k, "-")}'
+                              for k, n in first['workers'].items())
+            ran += f' (workers × threads: {split})'
         ms = f"; {first['det_ms']:.0f} / {first['pose_ms']:.0f}" if 'det_ms' in first else ''
         ms += (f" (one thread each, alone; pre- and post-processing {first['pre_post_ms']:.1f} "
                'ms of it, flip off)') if first.get('alone') else ''

@@ -144,7 +144,8 @@ def test_two_workers_per_model_give_the_same_keypoints_as_one(hand_graph, export
     runs = {}
     for workers in (1, 2):
         done = run_cli(['--config', str(graph), '--input', str(clip), '--headless',
-                        '--models-dir', str(models), '--pred-out', str(tmp_path / f'{workers}.json'),
+                        '--models-dir', str(models),
+                        '--pred-out', str(tmp_path / f'{workers}.json'),
                         '--metrics-out', str(tmp_path / f'm{workers}.json'),
                         *[f'--set={node}.{key}={value}' for node in ('detector', 'pose')
                           for key, value in (('workers', workers), ('threads', 1))]],
