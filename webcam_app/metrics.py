@@ -95,9 +95,18 @@ class Metrics:
         out = stats.summary(now)
         out['dropped'] = stats.skipped_at_source + sum(
             self.buffers[b].stats.dropped for b in self.reads.get(name, ()) if b in self.buffers)
-        if name in self.switches:
-            out['enabled'] = bool(self.switches[name].enabled)
+        node = self.switches.get(name)
+        if node is not None:
+            out['enabled'] = bool(node.enabled)
+            extra = getattr(node, 'extra_metrics', None)
+            if extra is not None:
+                out.update(extra())
         return out
+
+    def warnings(self, snapshot: Mapping[str, Any] | None = None) -> list[str]:
+        """What nodes warn of now (their metrics' ``warning``), e.g. a model server away."""
+        snap = snapshot or self.snapshot()
+        return [s['warning'] for s in snap['nodes'].values() if s.get('warning')]
 
     def one_line(self) -> str:
         snap = self.snapshot()
@@ -111,4 +120,5 @@ class Metrics:
             parts.append(text)
         drops = sum(b['dropped'] for b in snap['buffers'].values())
         drops += sum(s['skipped_at_source'] for s in snap['nodes'].values())
-        return ' | '.join(parts) + f' | drops {drops}'
+        warnings = ''.join(f' | {w}' for w in self.warnings(snap))
+        return ' | '.join(parts) + f' | drops {drops}' + warnings

@@ -95,6 +95,12 @@ class Node:
         (0: it has none). The runtime allots ``context.cores[name]`` threads from it."""
         return 0.0
 
+    def extra_metrics(self) -> Mapping[str, Any]:
+        """Numbers of this node's own, added to its entry in the run's metrics (e.g. a remote
+        model's request times). Any thread may call it: keep it quick and thread-safe. A
+        ``'warning'`` string in it is shown by the monitor overlay and the log while present."""
+        return {}
+
     def setup(self) -> None:
         """Load what the node needs (models, devices). Runs on the node's thread."""
 

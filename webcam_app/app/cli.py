@@ -40,6 +40,7 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml --headless --serve 8080   # watch at http://127.0.0.1:8080/
   %(prog)s --config graphs/hand.yaml --backend onnxruntime   # the ONNX exports, no torch
   %(prog)s export graphs/hand.yaml [--models-dir DIR]      # write those exports
+  %(prog)s --config graphs/hand.yaml --backend remote --server http://127.0.0.1:8000
   %(prog)s --list-nodes
 
 exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 3 camera/stream lost,
@@ -74,9 +75,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
     p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
-    p.add_argument('--backend', choices=('pytorch', 'onnxruntime'),
-                   help='backend of every model node: pytorch (mmdet/mmpose) or onnxruntime '
-                   "(their ONNX exports; see 'export')")
+    p.add_argument('--backend', choices=('pytorch', 'onnxruntime', 'remote'),
+                   help='backend of every model node: pytorch (mmdet/mmpose), onnxruntime '
+                   "(their ONNX exports; see 'export') or remote (an inference server: --server)")
+    p.add_argument('--server', metavar='URL', help='backend remote: the KServe v2 server of '
+                   'every model node, http://HOST:8000 or grpc://HOST:8001 (Triton, OVMS)')
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='NODE.KEY=VAL',
                    help='override a node parameter (repeatable); values are YAML')
     p.add_argument('--offline', action='store_true',
@@ -105,7 +108,7 @@ def _still_images(value: str | None) -> bool:
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
     values = {'input': cli_input(args.input) if args.input else None,
               'headless': True if args.headless else None, 'device': args.device,
-              'backend': args.backend,
+              'backend': args.backend, 'server': args.server,
               'max_frames': args.max_frames,
               'trust_checkpoint': True if args.trust_checkpoints else None,
               'models_dir': cli_path(args.models_dir) if args.models_dir else None,

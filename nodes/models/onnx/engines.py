@@ -1,9 +1,11 @@
-"""Inference engines for exported models: ONNX Runtime (CPU or CUDA), and MNN when installed.
+"""Inference engines for exported models: ONNX Runtime (CPU or CUDA), and a model on an inference
+server (``remote``: KServe v2, see remote_engine.py).
 
 An engine is a callable ``engine(batch) -> list of outputs`` over float32 NCHW batches.
 """
 from __future__ import annotations
 
+import importlib.util
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,7 +17,7 @@ __all__ = ['BACKENDS', 'OrtEngine', 'check_backend', 'make_engine']
 log = logging.getLogger(__name__)
 
 #: model node backends: PyTorch (the OpenMMLab stack), and engines that run an exported file
-BACKENDS = ('pytorch', 'onnxruntime')
+BACKENDS = ('pytorch', 'onnxruntime', 'remote')
 
 
 def check_backend(backend: str, device: str) -> None:
@@ -24,6 +26,10 @@ def check_backend(backend: str, device: str) -> None:
         return
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, but got {backend!r}")
+    if backend == 'remote':     # the server has the device; here only the client is needed
+        if importlib.util.find_spec('tritonclient') is None:
+            raise ValueError("backend remote needs tritonclient: pip install -e '.[remote]'")
+        return
     try:
         import onnxruntime as ort
     except ImportError:
@@ -65,9 +71,13 @@ class OrtEngine:
         return self.session.run(self.output_names, {self.input_name: batch})
 
 
-def make_engine(backend: str, path: str | Path, device: str = 'cpu',
-                threads: int | None = None) -> Any:
-    """The engine that runs ``path`` for ``backend``."""
+def make_engine(backend: str, path: Any, device: str = 'cpu', threads: int | None = None,
+                **options: Any) -> Any:
+    """The engine that runs ``path`` for ``backend``; for ``remote``, ``path`` is the
+    RemoteModel that check() found, and ``options`` are ``live`` and ``timeout``."""
     if backend == 'onnxruntime':
         return OrtEngine(path, device, threads)
+    if backend == 'remote':
+        from .remote_engine import RemoteEngine
+        return RemoteEngine(path, **options)
     raise ValueError(f'backend {backend!r} runs no exported file')

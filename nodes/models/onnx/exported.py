@@ -14,8 +14,9 @@ from .sidecar import dataset_meta_from_json, read_sidecar
 __all__ = ['ExportedDetector', 'ExportedPose']
 
 
-def _load(path: str | Path, kind: str) -> dict[str, Any]:
-    sidecar = read_sidecar(path)
+def _load(path: Any, kind: str) -> dict[str, Any]:
+    """The sidecar of an exported file, or of a RemoteModel (found on a server)."""
+    sidecar = path.sidecar if hasattr(path, 'sidecar') else read_sidecar(path)
     if sidecar['kind'] != kind:
         what = {'det': 'a detector', 'pose': 'a pose model'}
         raise ValueError(f'{path} is {what[sidecar["kind"]]}, not {what[kind]}')
@@ -25,12 +26,12 @@ def _load(path: str | Path, kind: str) -> dict[str, Any]:
 class ExportedPose:
     """A top-down pose model: all boxes of a frame in one batched run (twice as many with flip)."""
 
-    def __init__(self, path: str | Path, backend: str = 'onnxruntime', device: str = 'cpu',
-                 threads: int | None = None) -> None:
+    def __init__(self, path: Any, backend: str = 'onnxruntime', device: str = 'cpu',
+                 threads: int | None = None, **options: Any) -> None:
         self.sidecar = _load(path, 'pose')
         self.codec = PoseCodec(self.sidecar)
         self.dataset_meta = dataset_meta_from_json(self.sidecar['dataset_meta'])
-        self.engine = make_engine(backend, path, device, threads)
+        self.engine = make_engine(backend, path, device, threads, **options)
 
     def estimate(self, image: np.ndarray, bboxes: np.ndarray,
                  flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -42,14 +43,14 @@ class ExportedPose:
 class ExportedDetector:
     """A one-stage detector whose decoding and NMS run here, in numpy."""
 
-    def __init__(self, path: str | Path, backend: str = 'onnxruntime', device: str = 'cpu',
-                 threads: int | None = None) -> None:
+    def __init__(self, path: Any, backend: str = 'onnxruntime', device: str = 'cpu',
+                 threads: int | None = None, **options: Any) -> None:
         self.sidecar = _load(path, 'det')
         self.codec = DetCodec(self.sidecar)
         self.classes: tuple[str, ...] = tuple(self.sidecar['classes'])
         cat_ids = self.sidecar.get('cat_ids')
         self.cat_ids: tuple[int, ...] | None = tuple(cat_ids) if cat_ids is not None else None
-        self.engine = make_engine(backend, path, device, threads)
+        self.engine = make_engine(backend, path, device, threads, **options)
 
     def detect(self, image: np.ndarray,
                score_thr: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -18,7 +18,7 @@ from ..openmmlab.weights import (MODELS_DIR_ENV, cache_dir, candidate_paths, res
                                  weights_disabled)
 from .sidecar import FORMAT, sha256_of, sidecar_path
 
-__all__ = ['export_target', 'locate_exported', 'stack_available']
+__all__ = ['export_target', 'find_local_export', 'locate_exported', 'stack_available']
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,25 @@ def _search(model: str, kind: str, random: bool, models_dir: str | None,
     return None
 
 
+def _explicit(weights: str | None, graph_dir: str | None) -> Path | None:
+    """``weights: x.onnx``: that file (ValueError when it is not there)."""
+    if not (weights and str(weights).endswith('.onnx')):
+        return None
+    path = Path(weights).expanduser()
+    path = path if path.is_absolute() else Path(graph_dir or '.') / path
+    if not path.is_file():
+        raise ValueError(f'exported model not found: {path}')
+    return path.resolve()
+
+
+def find_local_export(kind: str, model: str, weights: str | None, models_dir: str | None,
+                      graph_dir: str | None) -> Path | None:
+    """An export of the node's model already on disk (``weights: x.onnx``, or one in the models
+    folders whose sidecar names ``model``), exporting nothing; None if there is none."""
+    return _explicit(weights, graph_dir) or _search(model, kind, weights_disabled(weights),
+                                                    models_dir, graph_dir)
+
+
 def locate_exported(node_name: str, kind: str, model: str, weights: str | None,
                     models_dir: str | None, graph_dir: str | None,
                     classes: Sequence[str] | None = None, trust: bool = False) -> Path:
@@ -82,12 +101,9 @@ def locate_exported(node_name: str, kind: str, model: str, weights: str | None,
         ValueError: no exported file and no OpenMMLab stack to make one; says what to run.
         WeightsUnavailable: the checkpoint to export from cannot be had.
     """
-    if weights and str(weights).endswith('.onnx'):
-        path = Path(weights).expanduser()
-        path = path if path.is_absolute() else Path(graph_dir or '.') / path
-        if not path.is_file():
-            raise ValueError(f'exported model not found: {path}')
-        return path.resolve()
+    explicit = _explicit(weights, graph_dir)
+    if explicit is not None:
+        return explicit
     random = weights_disabled(weights)
     if not stack_available(kind):
         found = _search(model, kind, random, models_dir, graph_dir)

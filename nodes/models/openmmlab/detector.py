@@ -9,9 +9,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import Positive, Unit
+from webcam_app.params import Positive, PositiveFloat, Unit
 
 from ...common import boxes_from_keypoints, normalize_classes
+from ..onnx.remote_client import RequestCancelled, ServerUnavailable
 from .classes import ClassNamesMismatch, head_num_classes, resolve_classes
 from .model_node import AUTO, Backend, ModelThreads, _ModelNode
 from .weights import building
@@ -33,8 +34,10 @@ class DetectorNode(_ModelNode):
                  max_objects: Positive | None = None, classes: list[str] | str | None = None,
                  det_interval: Positive = 1, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
-                 backend: Backend = 'pytorch') -> None:
+                 backend: Backend = 'pytorch', server: str | None = None,
+                 model_name: str | None = None, timeout: PositiveFloat = 10.0) -> None:
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
+        self._set_remote(server, model_name, timeout)
         self.labels = normalize_classes(labels) or None
         self.classes_override = normalize_classes(classes) or None
         self.score_thr, self.max_objects = float(score_thr), max_objects
@@ -60,7 +63,9 @@ class DetectorNode(_ModelNode):
 
     def _setup_exported(self) -> None:
         from ..onnx.exported import ExportedDetector
-        det = ExportedDetector(self._exported, self.backend, self.device, self.thread_count())
+        det = ExportedDetector(self._exported, self.backend, self.device, self.thread_count(),
+                               **self._engine_options())
+        self._keep_engine(det.engine)
         if self.classes_override and len(self.classes_override) != len(det.classes):
             raise ClassNamesMismatch(f'{self._exported}: classes {self.classes_override} do not '
                                      f'fit the exported {len(det.classes)} classes {det.classes}')
@@ -136,13 +141,20 @@ class DetectorNode(_ModelNode):
             return None
         return tuple(o.replace(keypoints=None, keypoint_scores=None) for o in objects)
 
-    def process(self, frame: Frame, poses: Frame | None = None) -> Frame:
+    def process(self, frame: Frame, poses: Frame | None = None) -> Frame | None:
         objects = self._tracked(frame, poses)
         if objects is None:
-            objects = self.detect(frame.image)
+            try:
+                objects = self.detect(frame.image)
+            except ServerUnavailable:   # live, server away: the frame goes on without boxes
+                self.passed_through += 1
+                return frame.replace(objects=(), dataset_meta=self.dataset_meta)
+            except RequestCancelled:    # the run stops during a request
+                return None
             self._since_detection = 0
         self._since_detection += 1
         return frame.replace(objects=objects, dataset_meta=self.dataset_meta)
 
     def close(self) -> None:
+        self._close_engine()
         self._det = self._pipeline = None

@@ -8,9 +8,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import Unit
+from webcam_app.params import PositiveFloat, Unit
 
 from ...common import normalize_classes
+from ..onnx.remote_client import RequestCancelled, ServerUnavailable
 from .model_node import AUTO, Backend, ModelThreads, _ModelNode
 from .weights import building
 
@@ -40,8 +41,10 @@ class TopdownPoseEstimatorNode(_ModelNode):
                  labels: list[str] | None = None, bbox_thr: Unit = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
-                 backend: Backend = 'pytorch') -> None:
+                 backend: Backend = 'pytorch', server: str | None = None,
+                 model_name: str | None = None, timeout: PositiveFloat = 10.0) -> None:
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
+        self._set_remote(server, model_name, timeout)
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({})
@@ -53,7 +56,8 @@ class TopdownPoseEstimatorNode(_ModelNode):
         if self.backend != 'pytorch':
             from ..onnx.exported import ExportedPose
             self._model = ExportedPose(self._exported, self.backend, self.device,
-                                       self.thread_count())
+                                       self.thread_count(), **self._engine_options())
+            self._keep_engine(self._model.engine)
             self.dataset_meta = MappingProxyType(frozen_meta(self._model.dataset_meta))
         else:
             self._setup_torch()
@@ -106,8 +110,14 @@ class TopdownPoseEstimatorNode(_ModelNode):
                                     keypoint_scores=scores[j].astype(np.float32, copy=False))
         return tuple(out)
 
-    def process(self, frame: Frame) -> Frame:
-        objects = self.estimate(frame.image, frame.objects)
+    def process(self, frame: Frame) -> Frame | None:
+        try:
+            objects = self.estimate(frame.image, frame.objects)
+        except ServerUnavailable:       # live, server away: the boxes go on without keypoints
+            self.passed_through += 1
+            objects = frame.objects
+        except RequestCancelled:        # the run stops during a request
+            return None
         return frame.replace(objects=objects, dataset_meta=self._meta_with(
             frame.dataset_meta.get('classes')))
 
@@ -122,4 +132,5 @@ class TopdownPoseEstimatorNode(_ModelNode):
         return meta
 
     def close(self) -> None:
+        self._close_engine()
         self._model = None
