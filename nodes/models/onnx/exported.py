@@ -1,7 +1,6 @@
 """Exported models loaded for inference: an engine plus the codec its sidecar describes."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np

@@ -63,10 +63,17 @@ class _Server:
         return sidecar if isinstance(sidecar, dict) and sidecar.get('format') == FORMAT else None
 
     def models(self) -> list[str]:
-        try:
-            return sorted({str(m['name']) for m in self.ask('get_model_repository_index')})
-        except Exception:    # not a Triton: no repository index
-            return []
+        """The server's models: its repository index, and those its statistics name (a server
+        in explicit model control may index none of its loaded models)."""
+        names: set[str] = set()
+        for method, key in (('get_model_repository_index', None),
+                            ('get_inference_statistics', 'model_stats')):
+            try:
+                answer = self.ask(method)
+                names.update(str(m['name']) for m in (answer[key] if key else answer))
+            except Exception as exc:    # not a Triton: neither is there
+                log.debug('%s: %s: %s', self.url, method, _said(exc))
+        return sorted(names)
 
     def close(self) -> None:
         try:

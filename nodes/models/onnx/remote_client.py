@@ -20,11 +20,12 @@ log = logging.getLogger(__name__)
 
 _SCHEMES = {'http': 8000, 'grpc': 8001}
 #: what a server says while it starts, restarts or loads the model: try again later
-_TRANSIENT_STATUS = ('502', '503', '504', 'StatusCode.UNAVAILABLE', 'StatusCode.DEADLINE_EXCEEDED',
-                     'StatusCode.RESOURCE_EXHAUSTED', 'StatusCode.ABORTED')
-_TRANSIENT_WORDS = ('not ready', 'unknown model', 'not found', 'unavailable', 'no available version',
-                    'failed to connect', 'connection', 'deadline', 'socket closed', 'timed out',
-                    'timeout', 'is not loaded', 'shutting down')
+_TRANSIENT_STATUS = ('502', '503', '504', 'StatusCode.UNAVAILABLE',
+                     'StatusCode.DEADLINE_EXCEEDED', 'StatusCode.RESOURCE_EXHAUSTED',
+                     'StatusCode.ABORTED')
+_TRANSIENT_WORDS = ('not ready', 'unknown model', 'not found', 'unavailable',
+                    'no available version', 'failed to connect', 'connection', 'deadline',
+                    'socket closed', 'timed out', 'timeout', 'is not loaded', 'shutting down')
 
 
 class RemoteError(RuntimeError):

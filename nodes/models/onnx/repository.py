@@ -49,8 +49,8 @@ def tensor_specs(path: str | Path) -> tuple[list[dict], list[dict]]:
         dims = [d.dim_value if d.HasField('dim_value') else -1 for d in tensor.shape.dim]
         kind = _TYPES.get(tensor.elem_type)
         if kind is None:
-            raise ValueError(f'{path}: tensor {value.name!r} has an element type ({tensor.elem_type})'
-                             ' that a model config cannot name')
+            raise ValueError(f'{path}: tensor {value.name!r} has an element type '
+                             f'({tensor.elem_type}) that a model config cannot name')
         return {'name': value.name, 'type': kind, 'dims': dims}
     return ([spec(v) for v in graph.input if v.name not in initializers],
             [spec(v) for v in graph.output])
@@ -73,7 +73,8 @@ def _tensors(specs: Sequence[Mapping[str, Any]], batched: bool) -> str:
 def _instances(device: str, count: int) -> str:
     if device.startswith('cuda'):
         gpu = int(device.partition(':')[2] or 0)
-        return f'instance_group [\n  {{\n    kind: KIND_GPU\n    count: {count}\n    gpus: [ {gpu} ]\n  }}\n]'
+        return (f'instance_group [\n  {{\n    kind: KIND_GPU\n    count: {count}\n'
+                f'    gpus: [ {gpu} ]\n  }}\n]')
     return f'instance_group [\n  {{\n    kind: KIND_CPU\n    count: {count}\n  }}\n]'
 
 

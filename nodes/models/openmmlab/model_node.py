@@ -52,6 +52,7 @@ class _ModelNode(Node):
     timeout = 10.0                     # backend remote: seconds without an answer, then fail
     passed_through = 0                 # live frames that went on without results (server away)
     _engine: Any = None                # backend remote: the RemoteEngine
+    _last_metrics: Mapping[str, Any] = {}     # its numbers when it closed
 
     def _set_model(self, model: str, weights: str | None, device: str, models_dir: str | None,
                    threads: int | str | None, trust_checkpoint: bool = False,
@@ -127,8 +128,8 @@ class _ModelNode(Node):
 
     def extra_metrics(self) -> Mapping[str, Any]:
         engine = self._engine
-        if engine is None:
-            return {}
+        if engine is None:      # after the run: its last numbers (for --metrics-out)
+            return self._last_metrics
         out = {**engine.stats(), 'passed_through': self.passed_through}
         if out['server_down']:
             out['warning'] = (f'{self.name}: {engine.down_reason}; ' + (
@@ -141,6 +142,9 @@ class _ModelNode(Node):
             engine.interrupt()
 
     def _close_engine(self) -> None:
+        if self._engine is not None:
+            self._last_metrics = {k: v for k, v in self.extra_metrics().items()
+                                  if k != 'warning'}
         engine, self._engine = self._engine, None
         if engine is not None:
             engine.close()
