@@ -168,7 +168,8 @@ def _check_inputs(url: str, name: str, metadata: dict, sidecar: dict) -> tuple[s
         shape = [int(d) for d in inputs[0].get('shape', ())]
         if inputs[0].get('datatype') == 'FP32' and len(shape) == 4 and shape[1:] == want:
             return str(inputs[0]['name']), max(shape[0], 0)
-    said = [f"{i.get('name')} {i.get('datatype')} {list(i.get('shape', ()))}" for i in inputs]
+    said = [f"{i.get('name')} {i.get('datatype')} {[int(d) for d in i.get('shape', ())]}"
+            for i in inputs]
     raise ValueError(f'server {url}: model {name!r} takes {"; ".join(said) or "no input"}, but '
                      f'its sidecar expects one FP32 input [-1, {", ".join(map(str, want))}]; '
                      'serve the same export the sidecar belongs to')
