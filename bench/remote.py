@@ -13,8 +13,11 @@ Each camera is its own process, as in production: the graph in replay mode on th
 started together. Per camera: frames/s (first to last frame) and per-frame latency p50/p95
 (the detector's plus the pose node's time on the frame: requests, pre- and post-processing;
 not the wait between the nodes, which replay fills whenever the pose node is busier).
-Aggregate frames/s: all cameras' frames over the time from the first frame to the last. The same graph with ``backend: onnxruntime`` (``--threads`` per model,
-like the server) gives the local latency, so "added" is what the server and loopback cost.
+Aggregate frames/s: all cameras' frames over the time from the first frame to the last.
+Added latency, measured two ways: the remote camera's p50 minus the local one's (noisy on a
+shared machine), and, per request, the client's request time p50 minus the server's own mean
+compute time for it (Triton's statistics): what transport, queueing and (de)serialization add.
+The local camera is the same graph with ``backend: onnxruntime`` (``--threads`` per model).
 Request size per frame: the float32 tensors that go over the wire, each way.
 """
 from __future__ import annotations
@@ -82,6 +85,7 @@ def worker(args: argparse.Namespace) -> int:
                       'start': sink.times[0], 'end': sink.times[-1],
                       'latency_ms_p50': 1e3 * float(np.percentile(latency, 50)),
                       'latency_ms_p95': 1e3 * float(np.percentile(latency, 95)),
+                      'det_request_ms_p50': nodes_['detector'].get('request_ms_p50'),
                       'pose_request_ms_p50': nodes_['pose'].get('request_ms_p50'),
                       'server_queue_ms': nodes_['pose'].get('server_queue_ms')}), flush=True)
     return 0
@@ -105,7 +109,34 @@ def cameras(n: int, spec: dict[str, Any]) -> dict[str, Any]:
             'fps': [round(r['fps'], 2) for r in results],
             'p50_ms': [round(r['latency_ms_p50'], 1) for r in results],
             'p95_ms': [round(r['latency_ms_p95'], 1) for r in results],
-            'queue_ms': [r['server_queue_ms'] for r in results]}
+            'queue_ms': [r['server_queue_ms'] for r in results], 'raw': results}
+
+
+def server_ms(url: str) -> dict[str, tuple[int, float]]:
+    """Per model: (requests, total ns of compute) so far, from Triton's statistics."""
+    import tritonclient.http as httpclient
+    client = httpclient.InferenceServerClient(url.split('://')[1])
+    out = {}
+    for entry in client.get_inference_statistics('')['model_stats']:
+        stats = entry['inference_stats']
+        out[entry['name']] = (int(stats['success']['count']), sum(
+            int(stats[k]['ns']) for k in ('compute_input', 'compute_infer', 'compute_output')))
+    client.close()
+    return out
+
+
+def overhead(url: str, spec: dict[str, Any]) -> dict[str, float]:
+    """One camera: client request p50 minus the server's mean compute, per model (ms)."""
+    before = server_ms(url)
+    result = cameras(1, spec)
+    after = server_ms(url)
+    out = {}
+    for name, key in (('det', 'det_request_ms_p50'), ('pose', 'pose_request_ms_p50')):
+        count = after[name][0] - before[name][0]
+        compute = (after[name][1] - before[name][1]) / max(count, 1) / 1e6
+        out[name] = {'request_ms_p50': result['raw'][0][key], 'server_compute_ms': compute,
+                     'added_ms': result['raw'][0][key] - compute}
+    return out
 
 
 def request_sizes(repository: Path, boxes: int) -> dict[str, float]:
@@ -152,6 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         for batching in (True, False):
             server.restart(no_batching=not batching)
             remote = {**spec, 'backend': 'remote', 'server': server.http}
+            if batching:
+                results['overhead'] = overhead(server.http, remote)
             for n in CAMERAS:
                 results[f'{n} cameras, {"dynamic batching" if batching else "no batching"}'] = \
                     cameras(n, remote)
@@ -176,6 +209,11 @@ def report(results: dict[str, Any], args: argparse.Namespace) -> None:
              - results['local']['p50_ms'][0])
     print(f'4 cameras, dynamic batching / none: {with_b / without:.2f}x (target >= 1.2x)')
     print(f'remote - local, 1 camera, p50 per frame: {added:+.1f} ms (target <= 5 ms)')
+    over = results['overhead']
+    print('added per request (client p50 - server compute mean): ' + ', '.join(
+        f'{k} {v["request_ms_p50"]:.1f} - {v["server_compute_ms"]:.1f} = {v["added_ms"]:+.1f} ms'
+        for k, v in over.items()) + f'; per frame {sum(v["added_ms"] for v in over.values()):+.1f}'
+        ' ms (target <= 5 ms)')
     for name, size in results['request_kb_per_frame'].items():
         print(f'request {name}: {size["in_kb"]:.0f} KB in, {size["out_kb"]:.0f} KB out per frame')
 
