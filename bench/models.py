@@ -92,12 +92,12 @@ THREADS: int | None = None   # --threads: torch threads of every model, node thr
 
 def det_params(m: dict[str, str], device: str) -> dict[str, Any]:
     return dict(model=m['det_cfg'], weights=m['det_ckpt'], device=device, score_thr=0.0,
-                threads=THREADS)
+                threads=THREADS, backend='pytorch')
 
 
 def pose_params(m: dict[str, str], device: str, flip_test: bool = False) -> dict[str, Any]:
     return dict(model=m['pose_cfg'], weights=m['pose_ckpt'], device=device, bbox_thr=0.0,
-                flip_test=flip_test, threads=THREADS)
+                flip_test=flip_test, threads=THREADS, backend='pytorch')
 
 
 def steady_fps(times: list[float]) -> float:

@@ -62,7 +62,7 @@ def main() -> None:
     parser.add_argument('--frames', type=int, default=100)
     args = parser.parse_args()
     stills, video = frames(args.frames, True), frames(args.frames, False)
-    cases = [('--out out.mp4 (Recorder, mp4v)', Recorder, 'out.mp4', video),
+    cases = [('--out out.mp4 (Recorder, H.264)', Recorder, 'out.mp4', video),
              ('--out out.avi (Recorder, MJPG)', Recorder, 'out.avi', video),
              ('--out out/ (ImageWriter, .jpg)', ImageWriter, 'out/', stills),
              ('--out out/ (ImageWriter, video frames)', ImageWriter, 'frames/', video),

@@ -19,7 +19,9 @@ def interruptible_children():
 
 @pytest.fixture
 def registry_snapshot():
-    """Node types registered inside the test are forgotten after it."""
+    """Node types registered inside the test are forgotten after it (the installed ones, built-in
+    nodes included, are loaded first, so that they stay)."""
+    registry.load_entry_points()
     saved = registry.snapshot()
     yield registry
     registry.restore(saved)

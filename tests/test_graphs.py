@@ -51,7 +51,8 @@ def test_graph_runs_headless_on_a_clip(graph, clip, tmp_path):
     args = []
     if 'DetectorNode' in nodes.values():   # random init: weights cannot be downloaded here
         args = ['--set', 'detector.weights=none', '--set', 'pose.weights=none',
-                '--set', 'detector.score_thr=0.0', '--no-fallback']
+                '--set', 'detector.score_thr=0.0', '--no-fallback',
+                '--backend', 'pytorch']   # graphs' wiring; backend auto: tests/test_backend_auto.py
     env = {**os.environ, 'PYTHONPATH': str(ROOT)}
     env.pop('DISPLAY', None)
     result = subprocess.run(

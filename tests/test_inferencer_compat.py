@@ -45,7 +45,7 @@ def our_graph(graph: str, checkpoint: Path, flip_test: bool, out: Path) -> Path:
     det = nodes['detector']
     nodes['detector'] = {'name': 'detector', 'type': 'FixedBoxes', 'label': det['labels'][0],
                          'inputs': det['inputs'], 'outputs': det['outputs']}
-    nodes['pose'].update(weights=str(checkpoint), flip_test=flip_test)
+    nodes['pose'].update(weights=str(checkpoint), flip_test=flip_test, backend='pytorch')
     config['nodes'] = list(nodes.values())
     out.write_text(yaml.safe_dump(config, sort_keys=False))
     return out

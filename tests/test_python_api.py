@@ -19,7 +19,8 @@ pytestmark = [pytest.mark.models, pytest.mark.timeout(600)]
 
 ROOT = Path(__file__).parents[1]
 FPS = 10.0
-RANDOM_MODELS = {'detector': {'weights': 'none', 'score_thr': 0.0}, 'pose': {'weights': 'none'}}
+RANDOM_MODELS = {'detector': {'weights': 'none', 'score_thr': 0.0, 'backend': 'pytorch'},
+                 'pose': {'weights': 'none', 'backend': 'pytorch'}}
 
 
 def cli_predictions(graph: Path, clip: Path, out: Path, *args: str) -> list[dict]:

@@ -23,11 +23,13 @@ fi
 "${pip[@]}" -e "$root[test,lite,web,onnx,export,bench,remote,server]"
 
 # From Debian, when apt is usable: real test footage (photos and videos) in opencv-doc, and
-# the headless browser that tests the web view (chromium, chromium-driver).
+# the headless browser that tests the web view (chromium, chromium-driver), and promtool
+# (prometheus), which checks the web view's /metrics/prometheus.
 missing=()
 [ -f /usr/share/doc/opencv-doc/opencv4/html/handSrc.jpg ] || missing+=(opencv-doc)
 command -v chromium >/dev/null || missing+=(chromium)
 command -v chromedriver >/dev/null || missing+=(chromium-driver)
+command -v promtool >/dev/null || missing+=(prometheus)
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}") \
     || echo "warning: could not install ${missing[*]}; the tests that need them will fail" >&2

@@ -1,18 +1,32 @@
 """The error hierarchy of webcam_app: every error the app reports derives from WebcamAppError."""
 from __future__ import annotations
 
+import signal
 from dataclasses import dataclass
+from enum import IntEnum
 
 __all__ = [
-    'BufferClosed', 'ConfigError', 'ConfigIssue', 'NodeError',
+    'BufferClosed', 'ConfigError', 'ConfigIssue', 'ExitCode', 'NodeError',
     'WebcamAppError', 'WeightsUnavailable', 'split_fix'
 ]
+
+
+class ExitCode(IntEnum):
+    """Every exit code of the app, in one table: the command line returns these, errors carry
+    them (``exit_code``), and the tests compare with them."""
+
+    OK = 0
+    NODE_FAILED = 1      # a node raised while running (the default of every WebcamAppError)
+    CONFIG = 2           # bad graph, option, input, weights or model file: nothing started
+    SOURCE_LOST = 3      # a camera or stream stopped delivering for good
+    SIGINT = 128 + signal.SIGINT     # 130: Ctrl-C
+    SIGTERM = 128 + signal.SIGTERM   # 143
 
 
 class WebcamAppError(Exception):
     """Base class of every error this app reports to a user."""
 
-    exit_code = 1
+    exit_code: int = ExitCode.NODE_FAILED
 
 
 @dataclass(frozen=True)
@@ -37,7 +51,7 @@ def split_fix(exc: BaseException) -> tuple[str, str]:
 class ConfigError(WebcamAppError):
     """A graph config (YAML, overrides or plugins) is invalid. Holds every issue found."""
 
-    exit_code = 2
+    exit_code = ExitCode.CONFIG
 
     def __init__(self, issues: list[ConfigIssue] | ConfigIssue) -> None:
         self.issues = [issues] if isinstance(issues, ConfigIssue) else list(issues)
@@ -47,7 +61,7 @@ class ConfigError(WebcamAppError):
 class WeightsUnavailable(WebcamAppError):
     """A model's weights are neither on disk nor downloadable."""
 
-    exit_code = 2
+    exit_code = ExitCode.CONFIG
 
     def __init__(self, node: str, url: str, local_path: str, reason: str = '') -> None:
         self.node, self.url, self.local_path = node, url, local_path

@@ -4,9 +4,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-__all__ = ['EventBus', 'Hotkeys']
+__all__ = ['EventBus', 'FrameDropped', 'Hotkeys']
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,8 @@ class EventBus:
     ``'quit'`` (a node asks the app to end; payload: the reason), ``'stop'`` (the app is
     shutting down, for any reason; a node sleeping in ``self.wait`` is woken without it) and
     ``'hurry'`` (a second Ctrl-C: skip the drain; a sink drops its backlog but still finalizes
-    its file). Subscribers must be quick and thread-safe.
+    its file), and ``'dropped'`` (a node let a frame go no further on some ports; payload: a
+    :class:`FrameDropped`). Subscribers must be quick and thread-safe.
     """
 
     def __init__(self) -> None:
@@ -44,6 +46,17 @@ class EventBus:
                 callback(payload)
             except Exception:
                 log.exception('event subscriber %r failed on %r', callback, topic)
+
+
+@dataclass(frozen=True)
+class FrameDropped:
+    """A node passed frame ``frame_id`` on none of ``ports``: it skipped it after an error
+    (``on_error: skip``; ``why`` is the error) or returned nothing for them (``'no output'``)."""
+
+    node: str
+    frame_id: int
+    ports: tuple[str, ...]
+    why: str
 
 
 class Hotkeys:

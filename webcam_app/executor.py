@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from .buffers import Buffer
-from .errors import NodeError, WebcamAppError
+from .errors import ExitCode, NodeError, WebcamAppError
 from .events import Hotkeys
 from .graph import Graph
 from .metrics import Metrics
@@ -19,11 +19,9 @@ from .flow import Envelope
 from .flow_wiring import source_limiters, worker_flow
 from .worker import Worker
 
-__all__ = ['EXIT_ERROR', 'EXIT_OK', 'Runner', 'run_graph']
+__all__ = ['Runner', 'run_graph']
 
 log = logging.getLogger(__name__)
-
-EXIT_OK, EXIT_ERROR, EXIT_CONFIG = 0, 1, 2
 
 
 class Runner:
@@ -105,10 +103,10 @@ class Runner:
             thread.start()
         return self
 
-    def stop(self, reason: str = 'stop', exit_code: int = EXIT_OK) -> None:
+    def stop(self, reason: str = 'stop', exit_code: int = ExitCode.OK) -> None:
         """Begin shutdown (idempotent; the first cause sets the exit code). Safe from any thread."""
         with self._state:
-            if self.exit_code is None or (self.exit_code == EXIT_OK and exit_code != EXIT_OK):
+            if self.exit_code in (None, ExitCode.OK):   # the first cause that is not OK
                 self.exit_code = exit_code
             first = self._stop_at is None
             if first:
@@ -122,7 +120,7 @@ class Runner:
                 spec.node._stop_run()
             self.events.publish('stop', reason)
 
-    def hurry(self, reason: str = 'stop now', exit_code: int = EXIT_OK) -> None:
+    def hurry(self, reason: str = 'stop now', exit_code: int = ExitCode.OK) -> None:
         """Stop without draining: buffers close now; sinks still finalize their outputs.
 
         Publishes ``'hurry'``, so that a sink with a backlog (a recorder's queue) drops it.
@@ -139,7 +137,7 @@ class Runner:
         log.info('stopping now: skipping the drain (%s)', reason)
         self.events.publish('hurry', reason)
 
-    def fail(self, name: str, exc: BaseException, exit_code: int = EXIT_ERROR) -> None:
+    def fail(self, name: str, exc: BaseException, exit_code: int = ExitCode.NODE_FAILED) -> None:
         """A node failed: report it with its name and stop the graph. An app error (e.g. a
         source lost for good) says what to do in its message: it is logged without a traceback."""
         log.error('node %r failed: %s: %s', name, type(exc).__name__, exc,
@@ -212,7 +210,7 @@ class Runner:
             tick()
         self._cancel()
         if self.exit_code is None:
-            self.exit_code = EXIT_OK
+            self.exit_code = ExitCode.OK
         return self.exit_code
 
     def run(self) -> int:
@@ -245,8 +243,8 @@ class Runner:
                      ', '.join(sorted(self._in_setup)))
         if self.stuck_threads:
             log.error('threads still busy after shutdown: %s', ', '.join(self.stuck_threads))
-            if self.exit_code in (None, EXIT_OK):
-                self.exit_code = EXIT_ERROR
+            if self.exit_code in (None, ExitCode.OK):
+                self.exit_code = ExitCode.NODE_FAILED
 
     @property
     def _only_setting_up(self) -> bool:
@@ -283,6 +281,6 @@ def run_graph(graph: Graph, timeout: float | None = None, **kwargs: Any) -> Runn
     """Run a graph to its end on threads; returns the finished Runner (see ``exit_code``)."""
     runner = Runner(graph, **kwargs).start()
     if runner.wait(timeout) == -1:
-        runner.stop('timeout', EXIT_ERROR)
+        runner.stop('timeout', ExitCode.NODE_FAILED)
         runner.wait()
     return runner

@@ -42,11 +42,5 @@ def worker_flow(graph: Graph, spec: NodeSpec, limiters: dict[str, FlowLimiter]) 
 def _upstream(graph: Graph, limiters: dict[str, FlowLimiter], buffer: str) -> FlowLimiter | None:
     """The limiter of the source buffer whose frames, trigger by trigger, make the messages
     written to ``buffer`` (None if there is none)."""
-    seen = set()
-    while buffer not in limiters and buffer not in seen:
-        seen.add(buffer)
-        producer = graph.nodes[graph.producer_of(buffer)]
-        buffer = next((b for b, kind in producer.inputs.values() if kind == 'trigger'), None)
-        if buffer is None:
-            return None
-    return limiters.get(buffer)
+    return next((limiters[b] for b in graph.topology.trigger_chain(buffer) if b in limiters),
+                None)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable, split_fix
 from .events import EventBus
 from .node import Node
+from .topology import Topology
 
 __all__ = ['BufferSpec', 'Graph', 'NodeSpec', 'default_buffer']
 
@@ -35,6 +37,7 @@ class NodeSpec:
     enable_key: str | None = None
     on_error: str = 'stop'
     where: str = ''     # 'graph.yaml:12', where the node is written
+    built: bool = True  # False: its parameters were refused, so it only carries its wiring
 
     @property
     def name(self) -> str:
@@ -79,14 +82,17 @@ class Graph:
             raise missing[0]
         self.checked = True
 
+    @cached_property
+    def topology(self) -> Topology:
+        """The wiring, walked once (a built graph's wiring does not change)."""
+        return Topology(self.nodes)
+
     def producer_of(self, buffer: str) -> str:
-        return next(s.name for s in self.nodes.values()
-                    for bufs in s.outputs.values() if buffer in bufs)
+        return self.topology.writers[buffer][0]
 
     def consumer_of(self, buffer: str) -> tuple[str, str, str]:
         """(node, port, kind) reading the buffer."""
-        return next((s.name, port, kind) for s in self.nodes.values()
-                    for port, (buf, kind) in s.inputs.items() if buf == buffer)
+        return self.topology.readers[buffer][0]
 
     def hotkeys(self) -> dict[str, str]:
         return {s.enable_key: s.name for s in self.nodes.values() if s.enable_key}
@@ -104,6 +110,8 @@ def _text(graph: Graph) -> str:
     lines = [f'graph {graph.name!r} (mode: {graph.mode}, max_in_flight: {graph.max_in_flight})']
     for spec in graph.nodes.values():
         extra = f', key {spec.enable_key!r}' if spec.enable_key else ''
+        info = ', '.join(f'{k} {v}' for k, v in spec.node.info().items())
+        extra += f' [{info}]' if info else ''
         lines.append(f'  {spec.name}: {type(spec.node).__name__}{extra}')
         for port, (buf, kind) in spec.inputs.items():
             lines.append(f'    <- {port} ({kind}) {_buffer_label(graph.buffers[buf])}')
@@ -116,7 +124,9 @@ def _text(graph: Graph) -> str:
 def _dot(graph: Graph) -> str:
     lines = [f'digraph "{graph.name}" {{', '  rankdir=LR;', '  node [shape=box];']
     for spec in graph.nodes.values():
-        lines.append(f'  "{spec.name}" [label="{spec.name}\\n{type(spec.node).__name__}"];')
+        info = ', '.join(f'{k} {v}' for k, v in spec.node.info().items())
+        info = f'\\n{info}' if info else ''
+        lines.append(f'  "{spec.name}" [label="{spec.name}\\n{type(spec.node).__name__}{info}"];')
     for name, buf in graph.buffers.items():
         node, port, kind = graph.consumer_of(name)
         style = '' if kind == 'trigger' else ', style=dashed'

@@ -60,6 +60,22 @@ class NodeStats:
         return out
 
 
+def _info(node: Any) -> dict[str, str]:
+    """What a node says about how it runs (``Node.info``); {} if it cannot say."""
+    try:
+        return {str(k): str(v) for k, v in (node.info() or {}).items()}
+    except Exception:   # a plugin's info() must not break the metrics
+        return {}
+
+
+def _extra(node: Any) -> Mapping[str, Any]:
+    """A node's own numbers (``Node.extra_metrics``); {} if it has none or fails."""
+    try:
+        return dict(node.extra_metrics() or {})
+    except Exception:   # a plugin's extra_metrics() must not break the metrics
+        return {}
+
+
 class Metrics:
     """All the numbers of one run; ``snapshot()`` is safe to call from any thread."""
 
@@ -95,12 +111,13 @@ class Metrics:
         out = stats.summary(now)
         out['dropped'] = stats.skipped_at_source + sum(
             self.buffers[b].stats.dropped for b in self.reads.get(name, ()) if b in self.buffers)
-        node = self.switches.get(name)
-        if node is not None:
+        if name in self.switches:
+            node = self.switches[name]
             out['enabled'] = bool(node.enabled)
-            extra = getattr(node, 'extra_metrics', None)
-            if extra is not None:
-                out.update(extra())
+            info = _info(node)
+            if info:
+                out['info'] = info
+            out.update(_extra(node))
         return out
 
     def warnings(self, snapshot: Mapping[str, Any] | None = None) -> list[str]:

@@ -5,11 +5,14 @@ import inspect
 import logging
 import threading
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, ClassVar, Mapping
 
+from .constructor import checked_init
 from .events import EventBus
+from .roles import InputKind, Role
 
-__all__ = ['INPUT_KINDS', 'Node', 'NodeContext', 'registry']
+__all__ = ['INPUT_KINDS', 'Node', 'NodeContext', 'Role', 'registry']
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,13 @@ class NodeContext:
 class Node:
     """Base class of every node. Subclass it, declare ports, implement ``process``.
 
-    * Parameters are the constructor's keyword arguments; YAML keys are checked against them.
+    * Parameters are the constructor's keyword arguments, typed by its hints: every way of
+      making a node checks them (see webcam_app.constructor). A constructor that forwards
+      ``**kwargs`` to its base takes the base's parameters too; ``takes_any_key = True`` lets a
+      node take keys it does not declare.
+    * ``requires`` and ``provides`` name what a node needs from upstream (e.g. ``{'mask'}``)
+      and what it adds; the builder checks them along the wiring. ``needs()`` and ``gives()``
+      return them, and may depend on the node's parameters.
     * ``inputs`` maps input port names to a kind (``trigger``, ``latest``, ``sync``). A node with
       no inputs is a source: ``process()`` is called in a loop and returns a Frame, None (no frame
       this time) or ``EOS`` to end the stream.
@@ -53,8 +62,14 @@ class Node:
     outputs: ClassVar[tuple[str, ...]] = ('frame',)
     #: 'live' or 'replay' when this node (a source) knows which suits its input, else None.
     mode_hint: ClassVar[str | None] = None
-    #: What an app does with this sink, e.g. 'display', 'video_sink', 'predictions'; None if none.
-    role: ClassVar[str | None] = None
+    #: What an app does with this node (a Role, or its value: 'display', 'video_sink', ...).
+    role: ClassVar[Role | None] = None
+    #: What this node needs upstream and what it adds for the nodes after it (e.g. 'boxes',
+    #: 'keypoints', 'mask'): free-form names, checked along the graph's wiring before start.
+    requires: ClassVar[frozenset[str]] = frozenset()
+    provides: ClassVar[frozenset[str]] = frozenset()
+    #: True: the node takes keys it does not declare (its declared ones are still checked).
+    takes_any_key: ClassVar[bool] = False
 
     # Each node's own, set here so that subclasses need no super().__init__(); the runtime gives
     # every node its name, its context and the graph's event bus before check().
@@ -71,8 +86,15 @@ class Node:
         node._node_subscriptions = []
         return node
 
+    @checked_init
+    def __init__(self) -> None:
+        """A node without parameters; a subclass's constructor need not call this."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
+        if '__init__' in vars(cls):
+            cls.__init__ = checked_init(vars(cls)['__init__'])
+        cls.requires, cls.provides = frozenset(cls.requires), frozenset(cls.provides)
         for port, kind in cls.inputs.items():
             if kind not in INPUT_KINDS:
                 raise TypeError(f'{cls.__qualname__}.inputs[{port!r}] must be one of '
@@ -80,6 +102,13 @@ class Node:
         if cls.inputs and list(cls.inputs.values()).count('trigger') != 1:
             raise TypeError(f'{cls.__qualname__} needs exactly one trigger input, but its inputs '
                             f'are {dict(cls.inputs)}')
+        if cls.role is not None and not isinstance(cls.role, Role):
+            try:
+                cls.role = Role(cls.role)
+            except ValueError:
+                raise TypeError(f'{cls.__qualname__}.role must be one of '
+                                f'{", ".join(r.value for r in Role)}, but got {cls.role!r}'
+                                ) from None
         if not cls.__name__.startswith('_') and not inspect.isabstract(cls):
             registry.add(cls)
 
@@ -87,8 +116,35 @@ class Node:
     def is_source(cls) -> bool:
         return not cls.inputs
 
+    @classmethod
+    def input_kind(cls, value: str) -> InputKind | None:
+        """A source (``role = Role.SOURCE``): how it reads ``value`` given as its ``input``
+        (``--input``): 'camera', 'url', 'video', 'image' or 'folder'; None if it cannot tell
+        (it reports the value itself, at its line). The default: None."""
+        return None
+
+    def needs(self) -> frozenset[str]:
+        """What this node needs from the nodes upstream of it: ``requires``, unless a
+        parameter changes it (e.g. ``keep: mask`` needs a mask)."""
+        return self.requires
+
+    def gives(self) -> frozenset[str]:
+        """What this node adds for the nodes after it: ``provides`` by default."""
+        return self.provides
+
+    def export(self) -> Path | None:
+        """Write this node's model in a form other runtimes load (``webcam-app export``) and
+        return the main file written; None (the default): the node has nothing to export. Runs
+        on a built graph whose nodes were not checked; raises ValueError or WebcamAppError."""
+        return None
+
     def check(self) -> None:
         """Check the outside world (files, camera) cheaply; raise ValueError if it is wrong."""
+
+    def info(self) -> Mapping[str, str]:
+        """A few words on how this node runs, e.g. a model's ``{'backend': 'openvino',
+        'precision': 'bf16'}``, for ``--print-graph``, the metrics and the web view ({}: none)."""
+        return {}
 
     def core_weight(self) -> float:
         """This node's claim on the cores for its own thread pool, relative to other nodes'

@@ -84,7 +84,8 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
     params = {k: v for k, v in defaults.items() if k in (declared or {})}
     params.update({k: v for k, v in entry.items() if k not in NODE_KEYS})
     params.update({k: v for k, v in set_all.items() if k in (declared or {})})
-    if declared is not None and not _check_params(config, entry, cls, params, declared, issues):
+    built = declared is None or _check_params(config, entry, cls, params, declared, issues)
+    if not built:
         node = cls.__new__(cls)   # never runs (issues were found): it only carries the wiring
     else:
         try:
@@ -94,7 +95,7 @@ def _build_node(config: GraphConfig, entry: LineDict, issues: list[ConfigIssue],
             issues.append(config.issue(entry.line, f'{label} ({cls.__name__}): {message}', fix))
             return None
     node.name = name
-    spec = NodeSpec(node, enable_key=entry.get('enable_key'),
+    spec = NodeSpec(node, enable_key=entry.get('enable_key'), built=built,
                     on_error=entry.get('on_error', 'stop'), where=config.where(entry.line))
     _parse_ports(config, entry, spec, label, issues)
     if spec.on_error not in ('stop', 'skip'):

@@ -2,7 +2,8 @@
 
 Supported hints: ``int``, ``float`` (an int is accepted), ``bool``, ``str``, ``Literal[...]``,
 ``X | None``, unions, ``list[X]``, ``tuple[X, ...]``, ``tuple[X, Y]``, ``Sequence[X]``,
-``dict[K, V]``, ``Any``, and ``Annotated[X, Range(...)]`` for bounds. A parameter without a hint
+``dict[K, V]``, ``Any``, ``Annotated[X, Range(...)]`` for bounds and ``Annotated[str, Match(...)]``
+for a pattern. A parameter without a hint
 takes any value. Values are checked once, before any thread starts, and converted where YAML
 cannot say it (a list for a tuple, an int for a float).
 """
@@ -10,15 +11,16 @@ from __future__ import annotations
 
 import collections.abc
 import inspect
+import re
 import sys
 import types
 import typing
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal
 
-__all__ = ['Byte', 'Color', 'Doc', 'NonNegative', 'NonNegativeFloat', 'Param', 'ParamError',
-           'Positive', 'PositiveFloat', 'Range', 'Threads', 'Unit', 'check_params', 'check_value',
-           'convert_params', 'describe', 'node_params']
+__all__ = ['Byte', 'Color', 'Doc', 'Match', 'NonEmpty', 'NonNegative', 'NonNegativeFloat', 'Param',
+           'ParamError', 'Positive', 'PositiveFloat', 'Range', 'Threads', 'Unit', 'check_params',
+           'check_value', 'convert_params', 'declared_params', 'describe', 'node_params']
 
 
 class ParamError(ValueError):
@@ -61,6 +63,19 @@ class Doc:
     text: str
 
 
+@dataclass(frozen=True)
+class Match:
+    """A str that matches a regular expression in full: ``Annotated[str, Match('.{4}')]``."""
+
+    pattern: str
+
+    def __contains__(self, value: str) -> bool:
+        return re.fullmatch(self.pattern, value, re.DOTALL) is not None
+
+    def __str__(self) -> str:
+        return f'matching {self.pattern}'
+
+
 #: Reusable parameter types.
 Unit = Annotated[float, Range(0, 1)]
 Positive = Annotated[int, Range(1)]
@@ -68,6 +83,7 @@ NonNegative = Annotated[int, Range(0)]
 PositiveFloat = Annotated[float, Range(0, min_open=True)]
 NonNegativeFloat = Annotated[float, Range(0)]
 Byte = Annotated[int, Range(0, 255)]
+NonEmpty = Annotated[str, Match('.+'), Doc('a non-empty string')]
 Color = Annotated[tuple[Byte, Byte, Byte], Doc('a color: 3 ints from 0 to 255 (B, G, R)')]
 Threads = Annotated[int, Range(1)] | None
 
@@ -84,7 +100,7 @@ def describe(hint: Any) -> str:
         docs = [m.text for m in hint.__metadata__ if isinstance(m, Doc)]
         if docs:
             return docs[0]
-        ranges = ' '.join(str(m) for m in hint.__metadata__ if isinstance(m, Range))
+        ranges = ' '.join(str(m) for m in hint.__metadata__ if isinstance(m, (Range, Match)))
         return f'{describe(args[0])} {ranges}'.strip()
     if origin is Literal:
         return 'one of ' + ', '.join(repr(a) for a in args)
@@ -115,7 +131,7 @@ def check_value(hint: Any, value: Any) -> Any:
 def _check(hint: Any, origin: Any, args: tuple, value: Any) -> Any:
     if origin is Annotated:
         value = check_value(args[0], value)
-        for bound in (m for m in hint.__metadata__ if isinstance(m, Range)):
+        for bound in (m for m in hint.__metadata__ if isinstance(m, (Range, Match))):
             if value not in bound:
                 raise ParamError('', value)
         return value
@@ -207,11 +223,9 @@ def _hints(func: Any) -> dict[str, Any]:
         return hints
 
 
-def _declared(cls: type) -> tuple[dict[str, Param], bool]:
-    """The named parameters of ``cls``'s constructor, and whether it also takes ``**kwargs``."""
-    init = cls.__init__
-    if init is object.__init__:
-        return {}, False
+def _own(init: Any) -> tuple[dict[str, Param], bool]:
+    """The named parameters of one constructor, and whether it also takes ``**kwargs``."""
+    init = inspect.unwrap(init)
     hints = _hints(init)
     params, more = {}, False
     for p in list(inspect.signature(init).parameters.values())[1:]:
@@ -221,11 +235,29 @@ def _declared(cls: type) -> tuple[dict[str, Param], bool]:
     return params, more
 
 
+def declared_params(cls: type) -> dict[str, Param]:
+    """The parameters of ``cls``'s constructor and, where it forwards ``**kwargs`` to its base,
+    the base's, and so on up the MRO (the nearer class's declaration wins)."""
+    params: dict[str, Param] = {}
+    for klass in cls.__mro__:
+        init = vars(klass).get('__init__')
+        if init is None:
+            continue
+        if klass is object:
+            break
+        own, more = _own(init)
+        for name, param in own.items():
+            params.setdefault(name, param)
+        if not more:
+            break
+    return params
+
+
 def node_params(cls: type) -> dict[str, Param] | None:
-    """The declared parameters of a node type (its constructor's), or None if it takes
-    ``**kwargs`` (then any key goes)."""
-    params, more = _declared(cls)
-    return None if more else params
+    """The declared parameters of a node type: its constructor's, with those of the bases it
+    forwards ``**kwargs`` to; None if the class declares ``takes_any_key = True`` (then any key
+    goes, and the declared ones are still checked)."""
+    return None if getattr(cls, 'takes_any_key', False) else declared_params(cls)
 
 
 def convert_params(declared: dict[str, Param], params: dict[str, Any]
@@ -248,6 +280,6 @@ def check_params(cls: type, params: dict[str, Any]) -> dict[str, Any]:
     """``params`` checked against ``cls``'s declared types and converted, as the graph builder
     does; raises ValueError naming the first parameter that does not fit."""
     out = dict(params)
-    for key, exc in convert_params(_declared(cls)[0], out)[:1]:
+    for key, exc in convert_params(declared_params(cls), out)[:1]:
         raise ValueError(f'{key} {exc}')
     return out

@@ -8,7 +8,6 @@ import numpy as np
 from .events import EventBus, Hotkeys
 from .messages import Frame, Object
 from .node import Node, NodeContext
-from .params import check_params
 from .worker import normalize_outputs
 
 __all__ = ['NodeHarness', 'make_frame']
@@ -37,8 +36,8 @@ class NodeHarness:
                  enable_key: str | None = None, **params: Any) -> None:
         """``node``: a node class (built with ``params``) or instance; ``run_mode``: the graph
         mode the node sees in ``self.context.mode`` ('live' or 'replay'). A class's ``params``
-        are checked against its declared types first, as the graph builder checks YAML."""
-        self.node = node(**check_params(node, params)) if isinstance(node, type) else node
+        are checked against its declared types, as however a node is made."""
+        self.node = node(**params) if isinstance(node, type) else node
         self.events = EventBus()
         self.node.name, self.node.events = name, self.events
         hotkeys = {enable_key: name} if enable_key else {}

@@ -1,13 +1,14 @@
-"""Checks of a graph's wiring: every buffer has one writer and one reader, and no cycles."""
+"""Checks of a graph's wiring: every buffer has one writer and one reader, no cycles, and every
+node gets from upstream what it needs."""
 from __future__ import annotations
-
-from collections import defaultdict
 
 from .config import GraphConfig, LineDict
 from .errors import ConfigIssue
 from .graph import NodeSpec
+from .node import registry
+from .topology import Topology
 
-__all__ = ['check_wiring', 'unbuilt_buffers']
+__all__ = ['check_needs', 'check_wiring', 'unbuilt_buffers']
 
 
 def unbuilt_buffers(config: GraphConfig, specs: dict[str, NodeSpec]) -> set[str]:
@@ -29,22 +30,18 @@ def unbuilt_buffers(config: GraphConfig, specs: dict[str, NodeSpec]) -> set[str]
 
 def check_wiring(config: GraphConfig, specs: dict[str, NodeSpec], issues: list[ConfigIssue],
                  excused: frozenset[str] | set[str] = frozenset()) -> None:
-    """Add an issue for each buffer with no or two writers or readers, and for a cycle.
+    """Add an issue for each buffer with no or two writers or readers, for a cycle, and for a
+    node that needs what no node upstream of it gives.
 
     A buffer in ``excused`` (wired to a node that could not be built, already reported) may
     lack its writer or reader.
     """
-    producers, consumers = defaultdict(list), defaultdict(list)
-    for spec in specs.values():
-        for bufs in spec.outputs.values():
-            for buf in bufs:
-                producers[buf].append(spec.name)
-        for buf, _ in spec.inputs.values():
-            consumers[buf].append(spec.name)
-    lines = {e.get('name'): e.line for e in config.data.get('nodes') or []
-             if isinstance(e, LineDict)}
-    known = sorted(set(producers) | set(consumers))
-    for buf in known:
+    topology = Topology(specs)
+    producers = topology.writers
+    consumers = {buf: [name for name, _, _ in readers]
+                 for buf, readers in topology.readers.items()}
+    lines = _lines(config)
+    for buf in topology.buffers():
         prod, cons = producers.get(buf, []), consumers.get(buf, [])
         if not prod and buf not in excused:
             others = ', '.join(b for b in producers if b != buf) or 'none'
@@ -64,33 +61,44 @@ def check_wiring(config: GraphConfig, specs: dict[str, NodeSpec], issues: list[C
                                        f'{cons[0]!r} and {cons[1]!r}', 'fan out instead: list '
                                        f'one buffer per reader, e.g. outputs: {{frame: [{buf}, '
                                        f'{buf}_2]}}'))
-    cycle = _find_cycle(specs, producers)
+    cycle = topology.cycle()
     if cycle:
         issues.append(config.issue(lines.get(cycle[0]), 'the graph has a cycle: '
                                    + ' -> '.join(cycle), 'remove an edge, or mark the feedback '
                                    'input as kind: previous'))
+    else:
+        check_needs(config, topology, issues)
 
 
-def _find_cycle(specs: dict[str, NodeSpec], producers: dict) -> list[str]:
-    upstream = {name: {p for buf, kind in s.inputs.values() if kind != 'previous'
-                       for p in producers.get(buf, [])} for name, s in specs.items()}
-    state: dict[str, int] = {}   # 1: on the stack, 2: done
+def _lines(config: GraphConfig) -> dict[str, int]:
+    return {e.get('name'): e.line for e in config.data.get('nodes') or []
+            if isinstance(e, LineDict)}
 
-    def visit(name: str, path: list[str]) -> list[str]:
-        state[name] = 1
-        for up in sorted(upstream.get(name, ())):
-            if state.get(up) == 1:
-                return path[path.index(up):] + [up] if up in path else [up, name, up]
-            if up not in state:
-                found = visit(up, path + [up])
-                if found:
-                    return found
-        state[name] = 2
-        return []
 
-    for name in specs:
-        if name not in state:
-            found = visit(name, [name])
-            if found:
-                return list(reversed(found))
-    return []
+def check_needs(config: GraphConfig, topology: Topology, issues: list[ConfigIssue]) -> None:
+    """Add an issue for each node that needs (``Node.needs``) what no node upstream of it gives
+    (``Node.gives``), naming the node types that give it. Nodes that could not be built (their
+    issues are reported already) are skipped."""
+    given: dict[str, frozenset[str]] = {}     # node -> what reaches it from upstream
+    lines = _lines(config)
+    for name in topology.order():
+        spec = topology.specs[name]
+        given[name] = frozenset().union(*(given[up] | _gives(topology.specs[up])
+                                          for up in topology.feeders(name) if up in given))
+        missing = sorted(_needs(spec) - given[name])
+        for what in missing:
+            makers = [t for t in (registry.get(n) for n in registry.names())
+                      if what in t.provides]
+            types = ' or '.join(t.__name__ for t in makers[:4]) or f'a node that provides {what}'
+            issues.append(config.issue(
+                lines.get(name), f'node {name!r} ({type(spec.node).__name__}) needs {what} '
+                'from upstream, which no node before it gives',
+                f'add a {types} node before {name}'))
+
+
+def _needs(spec: NodeSpec) -> frozenset[str]:
+    return spec.node.needs() if spec.built else frozenset()
+
+
+def _gives(spec: NodeSpec) -> frozenset[str]:
+    return spec.node.gives() if spec.built else frozenset()

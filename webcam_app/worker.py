@@ -7,7 +7,8 @@ import time
 from typing import Any, Protocol
 
 from .buffers import Buffer
-from .errors import BufferClosed, WebcamAppError
+from .errors import BufferClosed, ExitCode, WebcamAppError
+from .events import EventBus, FrameDropped
 from .flow import Envelope, FlowLimiter, NoResult, SideInput
 from .graph import NodeSpec
 from .messages import EOS, Frame
@@ -37,11 +38,13 @@ class Supervisor(Protocol):
     """What a worker needs from whoever runs the graph (the executor's Runner)."""
 
     live: bool                    # live mode: side inputs never wait
+    events: EventBus              # the graph's events: a worker publishes 'dropped' there
     drain_timeout: float          # how long the end of stream may wait for room
     stopping: threading.Event     # set when shutdown begins: sources stop reading
     cancelled: threading.Event    # set past the drain deadline: drop what is left
 
-    def fail(self, name: str, exc: BaseException, exit_code: int = 1) -> None: ...
+    def fail(self, name: str, exc: BaseException,
+             exit_code: int = ExitCode.NODE_FAILED) -> None: ...
 
     def wait_for_setup(self) -> bool: ...
 
@@ -70,6 +73,9 @@ class Worker:
         self.latest_ports = [port for port, side in self.sides.items() if side.kind == 'latest']
         self.input_buffers = [buf for buf, _ in inputs.values()]
         self.is_sink = not any(outputs.values())
+        # ports whose frames trigger nodes downstream (not only feed their side inputs)
+        self.flow_ports = [port for port, buffers in outputs.items()
+                           if any(b.name not in side_outputs for b in buffers)]
         # replay: ports whose side-input readers wait for each frame id, and must hear of a skip
         self.joined_ports = [] if runner.live else [
             port for port, buffers in outputs.items()
@@ -154,7 +160,11 @@ class Worker:
                 log.warning('node %r skipped frame %s: %s: %s', self.name, message.frame_id,
                             type(exc).__name__, exc)
                 outputs = {}
+                why = f'{type(exc).__name__}: {exc}'
+            else:
+                why = 'no output'
             t1 = _clock()
+            self._tell_dropped(outputs, message, why)
             if self.is_sink:
                 now = time.monotonic()
                 stats.latency.append(now - message.timestamp)
@@ -189,6 +199,15 @@ class Worker:
         if outputs:
             stats.frames_out += 1
 
+    def _tell_dropped(self, outputs: dict[str, Any], message: Any, why: str) -> None:
+        """Publish a ``'dropped'`` event when a frame goes no further on a port that others
+        wait on (an ``on_error: skip``, or no output), so whoever waits for it (the Python
+        API) knows at once instead of at the next frame."""
+        ports = tuple(port for port in self.flow_ports if port not in outputs)
+        if ports:
+            self.runner.events.publish('dropped', FrameDropped(self.name, message.frame_id,
+                                                               ports, why))
+
     def _mark_no_result(self, port: str, frame_id: int) -> None:
         for buffer in self.outputs[port]:
             if buffer.name in self.side_outputs:
@@ -202,7 +221,7 @@ class Worker:
 
 def _exit_code(exc: BaseException) -> int:
     """An app error brings its own exit code (a lost source: 3); anything else is 1."""
-    return exc.exit_code if isinstance(exc, WebcamAppError) else 1
+    return exc.exit_code if isinstance(exc, WebcamAppError) else ExitCode.NODE_FAILED
 
 
 def _with_results_time(outputs: dict[str, Any], latest: list[Any]) -> dict[str, Any]:

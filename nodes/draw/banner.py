@@ -14,7 +14,7 @@ class Banner(Node):
 
     def __init__(self, text: str, font_scale: PositiveFloat = 0.5,
                  color: Color = (255, 255, 255)) -> None:
-        self.text, self.font_scale, self.color = text, font_scale, tuple(color)
+        self.text, self.font_scale, self.color = text, font_scale, color
 
     def process(self, frame: Frame) -> Frame:
         image = frame.image.copy()

@@ -51,10 +51,12 @@ class Background(Node):
         if mode == 'image' and not image:
             raise ValueError("mode 'image' needs image: the path of a picture, but got none")
         self.mode, self.keep, self.padding, self.blur = mode, keep, padding, blur
-        self.color = tuple(color)
-        self.image_path, self.labels = str(image), frozenset(labels)
+        self.color, self.image_path, self.labels = color, image, frozenset(labels)
         self._picture: np.ndarray | None = None
         self._sized: np.ndarray | None = None    # the background at the frames' size
+
+    def needs(self) -> frozenset[str]:
+        return frozenset({'mask'} if self.keep == 'mask' else ())
 
     def _path(self) -> str:
         return os.path.join(self.context.graph_dir or '.', os.path.expanduser(self.image_path))

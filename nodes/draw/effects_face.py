@@ -85,6 +85,8 @@ def magnify(out: np.ndarray, src: np.ndarray, centre: Sequence[float], radius: f
 class _EyeEffect(Node):
     """Shared by the eye effects: find both eyes of every object, draw on a copy."""
 
+    requires = {'keypoints'}
+
     def __init__(self, kpt_thr: Unit = 0.3) -> None:
         self.kpt_thr = kpt_thr
         self._eye_ids = PerMeta(eye_ids)
@@ -112,7 +114,7 @@ class Sunglasses(_EyeEffect):
     def __init__(self, kpt_thr: Unit = 0.3, lens_color: Color = (25, 25, 25),
                  scale: PositiveFloat = 1.0) -> None:
         super().__init__(kpt_thr)
-        self.lens_color, self.scale = tuple(lens_color), scale
+        self.lens_color, self.scale = lens_color, scale
 
     def _draw(self, image: np.ndarray, src: np.ndarray, left: np.ndarray,
               right: np.ndarray) -> None:

@@ -63,10 +63,12 @@ def draw_trails(image: np.ndarray, trails: Sequence[tuple[Sequence[Any], tuple[i
 class FingertipTrail(Node):
     """Draw a fading trail behind each hand's index fingertip (per track id, else per order)."""
 
+    requires = {'keypoints'}
+
     def __init__(self, length: Annotated[int, Range(2)] = 20, kpt_thr: Unit = 0.3,
                  thickness: Positive = 8, color: Color | None = None) -> None:
         self.length, self.kpt_thr, self.thickness = length, kpt_thr, thickness
-        self.color = None if color is None else tuple(color)
+        self.color = color
         self._hands = PerMeta(hands)
         self._trails: dict[Hashable, collections.deque] = {}
         self._colors: dict[Hashable, tuple[int, ...]] = {}
@@ -114,9 +116,11 @@ class PinchDetector(Node):
     are seen get ``extras['pinch']`` True or False; others pass unchanged.
     """
 
+    requires = {'keypoints'}
+
     def __init__(self, ratio: Annotated[float, Range(0, 1, min_open=True, max_open=True)] = 0.2,
                  kpt_thr: Unit = 0.3, color: Color = (0, 255, 255)) -> None:
-        self.ratio, self.kpt_thr, self.color = ratio, kpt_thr, tuple(color)
+        self.ratio, self.kpt_thr, self.color = ratio, kpt_thr, color
         self._hands = PerMeta(hands)
 
     def _pinches(self, obj: Object, meta_hands: Sequence[Any]

@@ -7,7 +7,7 @@ import time
 import cv2
 import numpy as np
 
-from webcam_app import Frame, Node
+from webcam_app import Frame, Node, Role
 from webcam_app.params import NonNegativeFloat, PositiveFloat, Unit
 
 __all__ = ['HelpBoard', 'Monitor', 'TextPanel']
@@ -84,12 +84,12 @@ class Monitor(Node):
     """Overlay per-node fps and service time, end-to-end latency, the age of the results shown,
     drops, CPU and memory."""
 
-    role = 'window_overlay'   # for the window only: --out and --pred-out take frames before it
+    role = Role.WINDOW_OVERLAY   # for the window only: --out and --pred-out take frames before
 
     def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
                  interval: NonNegativeFloat = 0.5, visible: bool = True) -> None:
         self.interval = interval
-        self.enabled = bool(visible)   # its enable_key toggles it; bypass passes frames through
+        self.enabled = visible   # its enable_key toggles it; bypass passes frames through
         self.panel = TextPanel(font_scale, alpha, 'left')
         self._next_refresh = 0.0
         self._process_stats: _ProcessStats | None = None
@@ -137,7 +137,7 @@ class Monitor(Node):
 class HelpBoard(Node):
     """Overlay the hot keys of the running graph; its enable_key (e.g. h) shows or hides it."""
 
-    role = 'window_overlay'   # for the window only, like the Monitor
+    role = Role.WINDOW_OVERLAY   # for the window only, like the Monitor
 
     def __init__(self, font_scale: PositiveFloat = 0.5, alpha: Unit = 0.6,
                  visible: bool = False) -> None:

@@ -8,7 +8,7 @@ import sys
 
 import cv2
 
-from webcam_app import Frame, Node
+from webcam_app import Frame, Node, Role
 from webcam_app.params import Positive
 
 from .keys import press_key
@@ -60,7 +60,7 @@ class Display(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role = 'display'     # --out and --pred-out copy what this node shows
+    role = Role.DISPLAY     # --out and --pred-out copy what this node shows
 
     def __init__(self, window: str = 'webcam_app', headless: bool = False,
                  wait_ms: Positive = 1) -> None:

@@ -1,20 +1,22 @@
 """Write annotated frames as image files: one per input image into a folder, or one image file."""
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import tempfile
 from pathlib import Path
 from typing import Annotated, ClassVar
 
 import cv2
 
-from webcam_app import Frame, Node
+from webcam_app import Frame, Node, Role
 from webcam_app.params import Range
 
 from ..common import resolve_output
-from .sources import IMAGE_EXTENSIONS
+from .inputs import IMAGE_EXTENSIONS
 
-__all__ = ['ImageWriter', 'check_output_dir', 'is_folder_path', 'still_name']
+__all__ = ['ImageWriter', 'check_output_dir', 'is_folder_path', 'still_name', 'write_atomic']
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,21 @@ def is_folder_path(path: str) -> bool:
 def still_name(frame: Frame) -> str | None:
     """The file name of the image a frame was read from, or None for video and camera frames."""
     return frame.meta.get('input_name') if frame.meta.get('path') else None
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to a hidden file beside ``path``, then rename it to ``path``: a reader, or
+    a process killed mid-write, never leaves half a file under the real name."""
+    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
+    try:
+        with os.fdopen(fd, 'wb') as file:
+            file.write(data)
+        os.chmod(tmp, 0o644)   # mkstemp makes it private; a result file is not
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def check_output_dir(folder: Path, what: str) -> None:
@@ -56,7 +73,7 @@ class ImageWriter(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role = 'video_sink'  # what --out attaches, for a folder or an image path
+    role = Role.VIDEO_SINK  # what --out attaches, for a folder or an image path
     forms: ClassVar[str] = 'a folder (out/) or an image file (.png, .jpg)'   # in --out's error
 
     def __init__(self, path: str,
@@ -96,8 +113,13 @@ class ImageWriter(Node):
             log.warning('%s: more than one frame arrived; each overwrites %s (give a folder, '
                         'out/, to keep them all)', self.name, out)
         params = [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality]
-        if not cv2.imwrite(str(out), frame.image, params):
-            raise OSError(f'cv2.imwrite could not write {out}')
+        try:
+            ok, data = cv2.imencode(out.suffix or '.jpg', frame.image, params)
+        except cv2.error as exc:
+            raise OSError(f'cv2.imencode could not encode {out}: {exc}') from exc
+        if not ok:
+            raise OSError(f'cv2.imencode could not encode {out}')
+        write_atomic(out, data.tobytes())   # whole, or not at all, even if killed
         self.written += 1
         return None
 

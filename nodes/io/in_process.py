@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from webcam_app import EOS, Buffer, BufferClosed, Frame, Node
+from webcam_app import EOS, Buffer, BufferClosed, Frame, Node, Role
 from webcam_app.params import Positive
 
 __all__ = ['FrameCollector', 'FrameFeed']
@@ -25,7 +25,7 @@ class FrameFeed(Node):
     inputs: dict = {}
     outputs = ('frame',)
     mode_hint = 'replay'
-    role = 'python_feed'   # what webcam_app.open() puts in place of a graph's source
+    role = Role.PYTHON_FEED   # what webcam_app.open() puts in place of a graph's source
 
     def __init__(self, size: Positive = 8) -> None:
         self.inbox = Buffer('feed', size, 'block')
@@ -56,7 +56,7 @@ class FrameCollector(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role = 'python_collector'   # what webcam_app.open() puts in place of a graph's sinks
+    role = Role.PYTHON_COLLECTOR   # what webcam_app.open() puts in place of a graph's sinks
 
     def __init__(self, on_frame: Callable[[str, Frame], None] | None = None) -> None:
         self.on_frame = on_frame

@@ -10,19 +10,17 @@ from typing import Any, Callable
 import cv2
 import numpy as np
 
-from webcam_app import WebcamAppError
+from webcam_app import ExitCode, WebcamAppError
 
-__all__ = ['EXIT_SOURCE_LOST', 'LiveCapture', 'SourceLost']
+__all__ = ['LiveCapture', 'SourceLost']
 
 log = logging.getLogger(__name__)
-
-EXIT_SOURCE_LOST = 3
 
 
 class SourceLost(WebcamAppError):
     """A live source gave no frame for too long, reconnects included: the run ends with exit 3."""
 
-    exit_code = EXIT_SOURCE_LOST
+    exit_code = ExitCode.SOURCE_LOST
 
 
 class LiveCapture:

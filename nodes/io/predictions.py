@@ -5,15 +5,16 @@ import json
 import logging
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import IO, Any, ClassVar, Literal
 
-from webcam_app import Frame, Node
+from webcam_app import Frame, Node, Role
 from webcam_app.params import NonNegative
 from webcam_app.predictions import frame_record, inferencer_instances, instance_record
 
 from ..common import check_output_folder, resolve_output
-from .images import check_output_dir, is_folder_path, still_name
+from .images import check_output_dir, is_folder_path, still_name, write_atomic
 
 __all__ = ['PredictionWriter', 'frame_record', 'instance_record']
 
@@ -21,17 +22,25 @@ log = logging.getLogger(__name__)
 
 Format = Literal['auto', 'json', 'jsonl', 'folder']
 FILE_FORMATS = {'.json': 'json', '.jsonl': 'jsonl'}
+_SYNC_INTERVAL_S = 1.0
 
 
 class _JsonArrayFile:
-    """A JSON array (or JSON Lines) written item by item to a hidden temporary file, which
-    replaces ``path`` at close: a reader never sees half a file."""
+    """A JSON array written item by item to a hidden temporary file, which replaces ``path`` at
+    close: a reader never sees half a file. JSON Lines (``lines``) go straight to ``path``
+    instead, a line at a time, flushed per line (and synced to disk every second): a killed
+    process leaves every line but the one being written."""
 
     def __init__(self, path: Path, lines: bool = False) -> None:
         self.path, self.lines, self.count = path, lines, 0
-        fd, self._tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp', dir=path.parent)
-        self._file: IO[str] = os.fdopen(fd, 'w', encoding='utf-8')
-        if not lines:
+        self._synced = time.monotonic()
+        if lines:
+            self._tmp = None
+            self._file: IO[str] = open(path, 'w', encoding='utf-8')
+        else:
+            fd, self._tmp = tempfile.mkstemp(prefix=f'.{path.name}.', suffix='.tmp',
+                                             dir=path.parent)
+            self._file = os.fdopen(fd, 'w', encoding='utf-8')
             self._file.write('[')
 
     def append(self, item: Any) -> None:
@@ -39,6 +48,9 @@ class _JsonArrayFile:
         if self.lines:
             self._file.write(line + '\n')
             self._file.flush()
+            if time.monotonic() - self._synced >= _SYNC_INTERVAL_S:   # a power cut, too
+                os.fsync(self._file.fileno())
+                self._synced = time.monotonic()
         else:
             self._file.write(('\n' if self.count == 0 else ',\n') + line)
         self.count += 1
@@ -51,8 +63,9 @@ class _JsonArrayFile:
             os.fsync(self._file.fileno())
         finally:
             self._file.close()
-        os.chmod(self._tmp, 0o644)   # mkstemp makes it private; a result file is not
-        os.replace(self._tmp, self.path)
+        if self._tmp is not None:
+            os.chmod(self._tmp, 0o644)   # mkstemp makes it private; a result file is not
+            os.replace(self._tmp, self.path)
 
 
 class PredictionWriter(Node):
@@ -67,7 +80,7 @@ class PredictionWriter(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role = 'predictions'  # what --pred-out attaches or points at the given path
+    role = Role.PREDICTIONS  # what --pred-out attaches or points at the given path
     forms: ClassVar[str] = 'a folder (preds/), a .json or a .jsonl file'   # in --pred-out's error
 
     @classmethod
@@ -108,7 +121,7 @@ class PredictionWriter(Node):
             path = self._out / (Path(still_name(frame)).stem + '.json')
             text = json.dumps(inferencer_instances(frame, self.decimals), indent=2,
                               allow_nan=False)
-            path.write_text(text + '\n', encoding='utf-8')
+            write_atomic(path, (text + '\n').encode('utf-8'))   # whole, or not at all
         else:
             if self._stream is None:
                 name = Path(frame.meta.get('input_name') or 'video').stem + '.json'

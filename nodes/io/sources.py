@@ -10,45 +10,26 @@ from typing import Any
 import cv2
 import numpy as np
 
-from webcam_app import EOS, Frame, Node
+from webcam_app import EOS, Frame, Node, Role
 from webcam_app.params import NonNegative, NonNegativeFloat, Positive, PositiveFloat
 
+from .inputs import IMAGE_EXTENSIONS, input_kind, parse_input
+from .library_logs import quiet_capture
 from .live_capture import LiveCapture
 
 __all__ = ['IMAGE_EXTENSIONS', 'VideoSource', 'natural_key', 'parse_input']
 
 log = logging.getLogger(__name__)
 
-IMAGE_EXTENSIONS = ('.bmp', '.jpeg', '.jpg', '.png', '.tif', '.tiff', '.webp')
-_URL = re.compile(r'^[a-zA-Z][a-zA-Z0-9+.-]*://')
-_WEBCAM = re.compile(r'^(?:webcam|camera|cam)(?::(\d+))?$', re.IGNORECASE)
 _MAX_BAD_READS = 10       # consecutive failed reads inside a file before it counts as its end
 _OPEN_TIMEOUT_MS = 5000   # for URLs: how long opening a stream may block
 _READ_TIMEOUT_MS = 3000   # for URLs: how long a read may block before the stream is reopened
+_clock = time.monotonic   # capture times and pacing (tests put a fake clock here)
 
 
 def natural_key(name: str) -> list[Any]:
     """Sort key that orders 'img2' before 'img10'."""
     return [int(part) if part.isdigit() else part for part in re.split(r'(\d+)', name.lower())]
-
-
-def parse_input(value: str | int) -> tuple[str, str | int]:
-    """Classify an ``input`` value as ('camera', index), ('url', url) or ('path', path)."""
-    if isinstance(value, int):
-        if value < 0:
-            raise ValueError(f'input camera index must be >= 0, but got {value}')
-        return 'camera', value
-    text = value.strip()
-    if not text:
-        raise ValueError('input must not be empty; use 0 for the first camera, or a file path')
-    if text.isdigit():
-        return 'camera', int(text)
-    match = _WEBCAM.match(text)
-    if match:
-        return 'camera', int(match.group(1) or 0)
-    if _URL.match(text):
-        return 'url', text
-    return 'path', text
 
 
 class VideoSource(Node):
@@ -62,6 +43,7 @@ class VideoSource(Node):
 
     inputs: dict = {}
     outputs = ('frame',)
+    role = Role.SOURCE   # what --input sets
 
     def __init__(self, input: str | int = 0, width: Positive | None = None,
                  height: Positive | None = None, fps: PositiveFloat | None = None,
@@ -70,8 +52,8 @@ class VideoSource(Node):
                  lost_after: PositiveFloat = 10.0) -> None:
         self.kind, self.target = parse_input(input)
         self.input, self.width, self.height, self.fps = input, width, height, fps
-        self.loop, self.start, self.max_frames = bool(loop), start, max_frames
-        self.realtime = bool(realtime)
+        self.loop, self.start, self.max_frames = loop, start, max_frames
+        self.realtime = realtime
         self.retry_interval, self.lost_after = retry_interval, lost_after
         self.live = self.kind in ('camera', 'url')
         self.mode_hint = 'live' if self.live or self.realtime else 'replay'
@@ -82,6 +64,10 @@ class VideoSource(Node):
         self._path: Path | None = None
         self.total_frames: int | None = None    # known after check() for files and folders
         self._reset_state()
+
+    @classmethod
+    def input_kind(cls, value: str) -> str | None:
+        return input_kind(value)
 
     def _reset_state(self) -> None:
         self._emitted = 0          # frames emitted (the next frame_id)
@@ -141,8 +127,11 @@ class VideoSource(Node):
                              '--input with an existing video, image or folder')
 
     def _open_capture(self) -> Any:
+        """A capture of the input; a camera's or stream's opens without OpenCV's and FFmpeg's
+        own lines (the app reports a failure, and LiveCapture a reconnect, once)."""
         if self.kind == 'camera':
-            cap = cv2.VideoCapture(int(self.target))
+            with quiet_capture():
+                cap = cv2.VideoCapture(int(self.target))
             for prop, value in ((cv2.CAP_PROP_FRAME_WIDTH, self.width),
                                 (cv2.CAP_PROP_FRAME_HEIGHT, self.height),
                                 (cv2.CAP_PROP_FPS, self.fps)):
@@ -150,9 +139,10 @@ class VideoSource(Node):
                     cap.set(prop, value)
             return cap
         if self.kind == 'url':
-            return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG,
-                                    [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS,
-                                     cv2.CAP_PROP_READ_TIMEOUT_MSEC, _READ_TIMEOUT_MS])
+            with quiet_capture():
+                return cv2.VideoCapture(str(self.target), cv2.CAP_FFMPEG,
+                                        [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, _OPEN_TIMEOUT_MS,
+                                         cv2.CAP_PROP_READ_TIMEOUT_MSEC, _READ_TIMEOUT_MS])
         return cv2.VideoCapture(str(self._path))
 
     def _open_error(self) -> str:
@@ -221,7 +211,7 @@ class VideoSource(Node):
             paced = self.realtime or (self.fps and self._images is None)
             if paced and not self._pace():
                 return EOS
-            captured = time.monotonic()
+            captured = _clock()
         meta = {'source_timestamp_ms': source_ms, 'fps': self._source_fps,
                 'input': str(self.input), 'input_name': self._input_name, **extra}
         frame = Frame(frame_id=self._emitted, image=image, timestamp=captured, meta=meta)
@@ -283,7 +273,7 @@ class VideoSource(Node):
     def _pace(self) -> bool:
         """Realtime playback: wait for this frame's time on a monotonic clock; False if stopped."""
         period = 1.0 / (self._source_fps or 30.0)
-        now = time.monotonic()
+        now = _clock()
         if self._t0 is None:
             self._t0 = now - self._emitted * period
         due = self._t0 + self._emitted * period

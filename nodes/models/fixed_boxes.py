@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from webcam_app import Frame, Node, Object
-from webcam_app.params import Unit
+from webcam_app.params import NonEmpty, Unit
 
 __all__ = ['FixedBoxes']
 
@@ -16,14 +16,14 @@ class FixedBoxes(Node):
     ``det_model='whole_image'`` does: the pose model then looks at the full picture.
     """
 
-    def __init__(self, boxes: list[Box] | None = None, label: str = 'person',
+    provides = {'boxes'}
+
+    def __init__(self, boxes: list[Box] | None = None, label: NonEmpty = 'person',
                  score: Unit = 1.0) -> None:
         for box in boxes or ():
             if not (box[0] < box[2] and box[1] < box[3]):
                 raise ValueError(f'each box must be [x1, y1, x2, y2] with x1 < x2 and y1 < y2, '
                                  f'but got {list(box)}')
-        if not label:
-            raise ValueError('label must be a class name such as person, but got an empty one')
         self.boxes, self.label, self.score = boxes, label, score
 
     def process(self, frame: Frame) -> Frame:

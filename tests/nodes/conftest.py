@@ -1,4 +1,4 @@
-"""Fixtures for node tests: short generated videos and image folders."""
+"""Fixtures for node tests: short generated videos, image folders, and a fake source clock."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -72,3 +72,28 @@ def image_folder(tmp_path: Path) -> Path:
     (folder / 'notes.txt').write_text('not an image')
     cv2.imwrite(str(folder / '.hidden.png'), frame_image(20))
     return folder
+
+
+class FakeClock:
+    """VideoSource's clock (see ``fake_clock``): it moves only when the source waits, or when a
+    test moves ``now`` (a slow decode)."""
+
+    def __init__(self) -> None:
+        self.now, self.waits = 1000.0, []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def wait(self, seconds: float) -> bool:
+        self.waits.append(seconds)
+        self.now += seconds
+        return True
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """A FakeClock in place of VideoSource's; give its ``wait`` to the node under test."""
+    from nodes.io import sources
+    clock = FakeClock()
+    monkeypatch.setattr(sources, '_clock', clock)
+    return clock

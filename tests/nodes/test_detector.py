@@ -149,7 +149,7 @@ def reference(hand_detector):
 @pytest.mark.parametrize('style', ['v2_str', 'v3_str', 'v2_list', 'v3_list'])
 def test_single_class_checkpoints_label_every_box_hand(style, checkpoints, reference) -> None:
     frame, expected = reference
-    with NodeHarness(DetectorNode, name='det', model='hand', weights=str(checkpoints[style]),
+    with NodeHarness(DetectorNode, name='det', model='hand', backend='pytorch', weights=str(checkpoints[style]),
                      score_thr=0.0) as h:
         out = h.feed(frame=frame)['frame']
         assert h.node.classes == ('hand',)
@@ -167,7 +167,7 @@ def test_single_class_checkpoints_label_every_box_hand(style, checkpoints, refer
 def test_mismatched_checkpoint_is_a_clear_error(checkpoints) -> None:
     path = str(checkpoints['mismatch'])
     with pytest.raises(ClassNamesMismatch) as info:
-        with NodeHarness(DetectorNode, model='hand', weights=path):
+        with NodeHarness(DetectorNode, model='hand', backend='pytorch', weights=path):
             pass
     assert path in str(info.value) and "('a', 'b')" in str(info.value)
     assert 'head has 1' in str(info.value)
@@ -176,16 +176,16 @@ def test_mismatched_checkpoint_is_a_clear_error(checkpoints) -> None:
 @pytest.mark.models
 def test_random_weights_need_class_names_and_then_filter(checkpoints) -> None:
     with pytest.raises(ClassNamesMismatch, match='no class names found for a head of 1'):
-        with NodeHarness(DetectorNode, model='hand', weights='none'):
+        with NodeHarness(DetectorNode, model='hand', backend='pytorch', weights='none'):
             pass
-    with NodeHarness(DetectorNode, model='hand', weights='none', classes='hand',
+    with NodeHarness(DetectorNode, model='hand', backend='pytorch', weights='none', classes='hand',
                      score_thr=0.0, max_objects=3, labels=['hand']) as h:
         out = h.feed(frame=noise_frame())['frame']
     assert 1 <= len(out.objects) <= 3 and {o.label for o in out.objects} == {'hand'}
     scores = [o.score for o in out.objects]
     assert scores == sorted(scores, reverse=True)
     with pytest.raises(ValueError, match=r"labels \['cat'\] are not classes"):
-        with NodeHarness(DetectorNode, model='hand', weights=str(checkpoints['v3_str']),
+        with NodeHarness(DetectorNode, model='hand', backend='pytorch', weights=str(checkpoints['v3_str']),
                          labels=['cat']):
             pass
 
@@ -194,7 +194,7 @@ def test_random_weights_need_class_names_and_then_filter(checkpoints) -> None:
 def test_high_threshold_and_read_only_image(checkpoints) -> None:
     frame = noise_frame()
     assert not frame.image.flags.writeable
-    with NodeHarness(DetectorNode, model='hand', weights=str(checkpoints['v2_str']),
+    with NodeHarness(DetectorNode, model='hand', backend='pytorch', weights=str(checkpoints['v2_str']),
                      score_thr=1.0) as h:
         assert h.feed(frame=frame)['frame'].objects == ()
 

@@ -176,6 +176,61 @@ def test_a_stream_lost_for_good_exits_3_naming_it():
     assert 'Traceback' not in output     # an expected failure, said plainly
 
 
+class Output:
+    """A process's stdout and stderr (fd 2, where FFmpeg writes), read on a thread."""
+
+    def __init__(self, process: subprocess.Popen) -> None:
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+        self.thread = threading.Thread(target=self._read, args=(process,), daemon=True)
+        self.thread.start()
+
+    def _read(self, process: subprocess.Popen) -> None:
+        for line in process.stdout:
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify_all()
+
+    def wait_for(self, text: str) -> bool:
+        with self.changed:
+            return self.changed.wait_for(lambda: any(text in line for line in self.lines), WAIT)
+
+
+#: what OpenCV's and FFmpeg's own lines hold
+LIBRARY_LINES = ('[tcp @', '[http @', 'Connection refused', 'VIDEOIO', '[ WARN:')
+
+
+@pytest.mark.parametrize('level', ['INFO', 'DEBUG'])
+def test_reconnects_say_so_once_and_the_libraries_only_at_debug(level):
+    with MjpegServer(fps=30) as server:
+        app = _run_app(server.url, '--log-level', level)
+        output = Output(app)
+        try:
+            _until_streaming(server, app)
+            server.stop()
+            assert output.wait_for('reconnecting'), ''.join(output.lines)
+            threading.Event().wait(1.0)     # a few attempts at 0.25 s (counted below, not timed)
+            server.start()
+            _until_streaming(server, app)
+            assert output.wait_for('frames flow again'), ''.join(output.lines)
+            app.send_signal(signal.SIGINT)
+            app.wait(WAIT)
+            output.thread.join(WAIT)
+        finally:
+            app.kill()
+    text = ''.join(output.lines)
+    assert app.returncode == 130, text
+    ours = [line for line in output.lines if line.startswith(('INFO', 'WARNING'))]
+    assert sum('reconnecting' in line for line in ours) == 1, text
+    flowing = [line for line in ours if 'frames flow again after' in line]
+    assert len(flowing) == 1 and int(flowing[0].split('after ')[1].split()[0]) >= 2, text
+    library = [mark for mark in LIBRARY_LINES if mark in text]   # FFmpeg's may split a line
+    if level == 'INFO':
+        assert not library, text
+    else:     # at DEBUG the libraries' own lines about the failed attempts are shown
+        assert 'Connection refused' in library, text
+
+
 @pytest.mark.models
 @pytest.mark.timeout(180)
 def test_live_hand_graph_draws_the_models_hands_on_the_video(tmp_path):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -133,3 +134,23 @@ def test_fixed_boxes_default_to_the_whole_image():
     assert out.dataset_meta == {'x': 1, 'classes': ('hand',)}
     with pytest.raises(ValueError, match=r'each box must be \[x1, y1, x2, y2\]'):
         FixedBoxes(boxes=[[3, 2, 1, 4]])
+
+
+def test_outputs_are_written_beside_their_name_then_renamed(tmp_path, monkeypatch):
+    from nodes.io import images
+    target = tmp_path / 'a.json'
+    target.write_text('old')
+    seen = []
+    real_replace = images.os.replace
+
+    def replace(src, dst):   # what sits under the real name while the new file is written
+        seen.append((Path(src).name.startswith('.a.json.'), Path(dst).read_text()))
+        raise OSError('disk full')
+    monkeypatch.setattr(images.os, 'replace', replace)
+    with pytest.raises(OSError, match='disk full'):
+        images.write_atomic(target, b'new')
+    assert seen == [(True, 'old')]                        # never half of the new one
+    assert target.read_text() == 'old' and list(tmp_path.iterdir()) == [target]   # tmp gone
+    monkeypatch.setattr(images.os, 'replace', real_replace)
+    images.write_atomic(target, b'new')
+    assert target.read_text() == 'new' and oct(target.stat().st_mode & 0o777) == '0o644'

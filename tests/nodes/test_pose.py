@@ -35,7 +35,7 @@ def test_bad_parameters() -> None:
 @pytest.fixture(scope='module')
 def hand_pose():
     pytest.importorskip('mmpose')
-    with NodeHarness(TopdownPoseEstimatorNode, name='pose', model='hand', weights='none',
+    with NodeHarness(TopdownPoseEstimatorNode, name='pose', model='hand', backend='pytorch', weights='none',
                      labels=['hand']) as h:
         yield h
 
@@ -82,7 +82,7 @@ def test_no_objects_skips_the_model_and_still_sets_meta(hand_pose, monkeypatch) 
 def test_body_face_wholebody_shapes_and_meta(alias: str, label: str, k: int) -> None:
     pytest.importorskip('mmpose')
     obj = Object((200, 60, 440, 460), label, 0.9)
-    with NodeHarness(TopdownPoseEstimatorNode, model=alias, weights='none') as h:
+    with NodeHarness(TopdownPoseEstimatorNode, model=alias, backend='pytorch', weights='none') as h:
         out = h.feed(frame=noise_frame((obj,), (label,)))['frame']
     meta = out.dataset_meta
     assert meta['num_keypoints'] == k == len(meta['keypoint_id2name'])
@@ -94,7 +94,7 @@ def test_body_face_wholebody_shapes_and_meta(alias: str, label: str, k: int) -> 
 @pytest.mark.models
 def test_flip_test_is_set_in_the_model_config() -> None:
     pytest.importorskip('mmpose')
-    with NodeHarness(TopdownPoseEstimatorNode, model='hand', weights='none', flip_test=True) as h:
+    with NodeHarness(TopdownPoseEstimatorNode, model='hand', backend='pytorch', weights='none', flip_test=True) as h:
         assert h.node._model.cfg.model.test_cfg.flip_test is True
         out = h.feed(frame=noise_frame((Object((100, 100, 260, 300), 'hand', 0.9),)))['frame']
     assert_pose(out.objects[0], out.dataset_meta)
@@ -104,9 +104,9 @@ def test_flip_test_is_set_in_the_model_config() -> None:
 def test_hand_detector_then_pose_on_a_generated_frame() -> None:
     pytest.importorskip('mmdet')
     frame = noise_frame(classes=())
-    with NodeHarness(DetectorNode, model='hand', weights='none', classes=['hand'],
+    with NodeHarness(DetectorNode, model='hand', backend='pytorch', weights='none', classes=['hand'],
                      score_thr=0.0, max_objects=2) as det, \
-            NodeHarness(TopdownPoseEstimatorNode, model='hand', weights='none') as pose:
+            NodeHarness(TopdownPoseEstimatorNode, model='hand', backend='pytorch', weights='none') as pose:
         out = pose.feed(frame=det.feed(frame=frame)['frame'])['frame']
     assert len(out.objects) == 2 and out.dataset_meta['classes'] == ('hand',)
     for obj in out.objects:
@@ -125,10 +125,10 @@ def test_hand_graph_with_det_interval_runs_in_replay(make_video) -> None:
     config = {'name': 'hand_interval', 'mode': 'replay', 'nodes': [
         {'name': 'source', 'type': 'VideoSource', 'input': str(make_video(6)),
          'outputs': {'frame': 'frames'}},
-        {'name': 'detector', 'type': 'DetectorNode', 'model': 'hand', 'weights': 'none',
+        {'name': 'detector', 'type': 'DetectorNode', 'model': 'hand', 'weights': 'none', 'backend': 'pytorch',
          'classes': ['hand'], 'score_thr': 0.0, 'max_objects': 1, 'det_interval': 2,
          'inputs': {'frame': 'frames', 'poses': 'feedback'}, 'outputs': {'frame': 'dets'}},
-        {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': 'hand', 'weights': 'none',
+        {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': 'hand', 'weights': 'none', 'backend': 'pytorch',
          'inputs': {'frame': 'dets'}, 'outputs': {'frame': ['poses', 'feedback']}},
         {'name': 'sink', 'type': 'Collect', 'key': 'hand_interval', 'inputs': {'frame': 'poses'}}]}
     runner = run_graph(load_graph(config), timeout=240)
@@ -158,7 +158,7 @@ def test_pose_node_matches_inference_topdown_box_by_box(tmp_path) -> None:
     image = photo('handSrc.jpg')
     boxes = [(150, 40, 520, 470), (20, 300, 200, 470), (400, 10, 660, 200)]
     objects = tuple(Object(b, 'hand', 0.9) for b in boxes)
-    with NodeHarness(TopdownPoseEstimatorNode, model='hand', weights=ckpt, bbox_thr=0.0) as h:
+    with NodeHarness(TopdownPoseEstimatorNode, model='hand', backend='pytorch', weights=ckpt, bbox_thr=0.0) as h:
         out = h.feed(frame=Frame(frame_id=0, image=image, objects=objects))['frame']
     cfg = Config.fromfile(config)
     cfg.model.test_cfg.flip_test = False            # the node's default

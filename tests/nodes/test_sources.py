@@ -14,7 +14,7 @@ from nodes.io.live_capture import SourceLost
 from nodes.io.sources import VideoSource, natural_key, parse_input
 from webcam_app import EOS, NodeHarness
 
-from .conftest import frame_image, index_of
+from .conftest import FakeClock, frame_image, index_of
 
 
 def drain(h: NodeHarness, limit: int = 1000) -> list:
@@ -153,12 +153,18 @@ def test_natural_key():
                                                                         'f10.png']
 
 
-def test_realtime_paces_at_the_file_fps(make_video):
-    video = make_video(6, fps=100.0)
-    with NodeHarness(VideoSource, input=str(video), realtime=True) as h:
-        frames = drain(h)
+def paced(fake_clock: FakeClock, **params) -> list:
+    with NodeHarness(VideoSource, **params) as h:
+        h.node.wait = fake_clock.wait
+        return drain(h)
+
+
+def test_realtime_paces_at_the_file_fps(make_video, fake_clock):
+    frames = paced(fake_clock, input=str(make_video(6, fps=100.0)), realtime=True)
     assert len(frames) == 6
-    assert frames[-1].timestamp - frames[0].timestamp >= 5 * 0.01 - 0.002
+    # each frame leaves at its time at 100 fps: it waits the rest of the period, never less
+    assert np.diff([f.timestamp for f in frames]) == pytest.approx([0.01] * 5)
+    assert fake_clock.waits == pytest.approx([0.01] * 5)
 
 
 def test_corrupt_frame_in_the_middle_is_skipped(video_file, monkeypatch):
@@ -260,11 +266,23 @@ def test_stop_wakes_a_source_waiting_for_a_frame(fake_camera):
         timer.join()
 
 
-def test_fps_paces_a_video_file(make_video):
+def test_fps_paces_a_video_file(make_video, fake_clock):
+    video = make_video(6, fps=1000.0)
+    frames = paced(fake_clock, input=str(video), fps=50)
+    assert [f.meta['fps'] for f in frames] == [50] * 6
+    assert VideoSource(str(video), fps=50).mode_hint == 'replay'
+    # frame k is not emitted before its time at 50 fps on the monotonic clock
+    assert np.diff([f.timestamp for f in frames]) == pytest.approx([1 / 50] * 5)
+    assert fake_clock.waits == pytest.approx([1 / 50] * 5)
+
+
+def test_pacing_that_falls_behind_starts_again_from_now_without_a_burst(make_video, fake_clock):
     video = make_video(6, fps=1000.0)
     with NodeHarness(VideoSource, input=str(video), fps=50) as h:
-        frames = drain(h)
-    assert [f.meta['fps'] for f in frames] == [50] * 6
-    assert h.node.mode_hint == 'replay'
-    # frame k is not emitted before its time at 50 fps on the monotonic clock
-    assert frames[-1].timestamp - frames[0].timestamp >= 5 / 50 - 0.002
+        h.node.wait = fake_clock.wait
+        first = [h.feed()['frame'] for _ in range(2)]
+        fake_clock.now += 1.0             # a decode that took a second: 50 frames late
+        rest = drain(h)
+    assert np.diff([f.timestamp for f in first]) == pytest.approx([1 / 50])
+    assert rest[0].timestamp == pytest.approx(first[-1].timestamp + 1.0)   # at once, then paced
+    assert np.diff([f.timestamp for f in rest]) == pytest.approx([1 / 50] * 3)

@@ -1,9 +1,12 @@
 """WebView's access rules on a real server: parameters, port, token, hosts, keys and metrics."""
 from __future__ import annotations
 
+import http.client
 import json
 import logging
+import shutil
 import socket
+import subprocess
 
 import pytest
 
@@ -11,6 +14,7 @@ from nodes.io.web import WebView
 from nodes.io.web.report import build_report, prometheus_text
 from tests.mjpeg import get, metrics, post_key
 from tests.nodes.web_view_kit import served
+from webcam_app import Buffer, make_frame
 from webcam_app.metrics import Metrics
 
 pytestmark = pytest.mark.timeout(60)
@@ -87,7 +91,7 @@ def test_metrics_as_json_and_prometheus():
     assert report['latency_ms'] == {'p50': 40.0, 'p95': 50.0}
     assert status == 200
     assert 'webcam_app_node_fps{graph="harness",node="camera"} ' in text.decode()
-    assert 'webcam_app_latency_seconds{graph="harness",quantile="0.5"} 0.04' in text.decode()
+    assert 'webcam_app_latency_seconds_p50{graph="harness"} 0.04' in text.decode()
     assert status_page == 200 and b'stream.mjpg' in page
 
 
@@ -99,10 +103,10 @@ def test_report_keys_latency_and_prometheus_escaping():
     report = build_report(snapshot, 'g', 'live', {'m': 'monitor'}, {'viewers': 2})
     assert report['latency_ms'] == {'p50': 40.0, 'p95': 61.0}
     assert [k['key'] for k in report['keys']] == ['m', 'q']
-    text = prometheus_text(report)
+    text = prometheus_text(report)[0].decode()
     assert 'webcam_app_node_fps{graph="g",node="cam\\"1"} 30.0' in text
-    assert 'webcam_app_node_enabled{graph="g",node="show"} 0' in text
-    assert 'webcam_app_web_viewers{graph="g"} 2' in text
+    assert 'webcam_app_node_enabled{graph="g",node="show"} 0.0' in text
+    assert 'webcam_app_web_viewers{graph="g"} 2.0' in text
     assert text.count('# TYPE webcam_app_node_fps gauge') == 1
     assert json.loads(json.dumps(report)) == report
 
@@ -127,3 +131,61 @@ def test_without_a_token_only_addresses_are_answered():
         assert get(h.node.url, '/metrics?token=t', {'Host': 'robot.lan:8080'})[0] == 200
     with served(host='0.0.0.0') as h:   # open to the network anyway (and warned about)
         assert get(h.node.url, '/metrics', {'Host': 'robot.lan:8080'})[0] == 200
+
+
+def live_prometheus_text() -> tuple[str, str]:
+    """/metrics/prometheus of a running WebView whose run has every kind of figure: node rates
+    and service times, a sink's latency, buffers with drops; and its Content-Type."""
+    frames = Buffer('frames', 1, 'drop_oldest')
+    for i in range(3):
+        frames.put(i)                       # two dropped
+    run_metrics = Metrics(['camera', 'web'], {'frames': frames}, reads={'web': ['frames']})
+    stats = run_metrics.nodes['web']
+    stats.latency.extend([0.030, 0.040, 0.050])
+    stats.service.extend([0.001, 0.002])
+    stats.frames_in = stats.frames_out = 3
+    h = served()
+    h.node.context.metrics = run_metrics
+    with h:
+        h.feed(frame=make_frame(0, 32, 24))
+        host, port = h.node.url.split('//')[1].split('/')[0].rsplit(':', 1)
+        conn = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            conn.request('GET', '/metrics/prometheus')
+            response = conn.getresponse()
+            status, text = response.status, response.read()
+        finally:
+            conn.close()
+    assert status == 200
+    return text.decode(), response.getheader('Content-Type')
+
+
+def test_prometheus_text_parses_with_prometheus_client_s_own_parser():
+    from prometheus_client.parser import text_string_to_metric_families
+    text, content_type = live_prometheus_text()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    assert content_type.startswith('text/plain; version=')
+    assert families['webcam_app_node_frames_in'].type == 'counter'
+    assert families['webcam_app_node_fps'].type == 'gauge'
+    latency = families['webcam_app_latency_seconds_p50']
+    assert latency.type == 'gauge' and [s.value for s in latency.samples] == [0.04]
+    for family in families.values():
+        for sample in family.samples:
+            assert family.type == 'summary' or 'quantile' not in sample.labels, sample
+            assert sample.labels['graph'] == 'harness'
+    nodes = {s.labels['node'] for s in families['webcam_app_node_fps'].samples}
+    assert nodes == {'camera', 'web'}
+
+
+def test_promtool_accepts_a_live_metrics_page():
+    """Prometheus' own checker, as a scraper that validates would read it (CI installs
+    promtool: Debian's prometheus package, see tools/install.sh)."""
+    promtool = shutil.which('promtool')
+    if promtool is None:
+        pytest.fail('promtool is not installed: apt-get install prometheus (tools/install.sh '
+                    'does it)')
+    text, _ = live_prometheus_text()
+    checked = subprocess.run([promtool, 'check', 'metrics'], input=text, capture_output=True,
+                             text=True, timeout=30)
+    assert checked.returncode == 0 and not checked.stdout.strip() \
+        and not checked.stderr.strip(), checked.stdout + checked.stderr + text

@@ -116,3 +116,26 @@ def test_a_set_value_of_the_wrong_type_names_the_option(tmp_path, capsys):
     code, err = run(capsys, '--config', path, '--set', 'add.work_s=slow')
     assert code == 2
     assert "--set add.work_s=slow: add.work_s must be " in err and "but got 'slow'" in err
+
+
+@pytest.mark.parametrize('option, value, message', [
+    ('--max-frames', '-5', '--max-frames -5: --max-frames must be >= 1, but got -5'),
+    ('--max-frames', '0', '--max-frames must be >= 1, but got 0'),
+    ('--input', 'missing.mp4', '--input names no file or folder: '),
+    ('--input', '', "--input must be a camera index (0, webcam:1), a video file"),
+    ('--serve-token', '', "--serve-token must not be empty, but got ''"),
+])
+@pytest.mark.parametrize('source', ['CountSource', 'VideoSource'])
+def test_a_bad_option_value_exits_2_naming_the_option_not_a_line(
+        tmp_path, capsys, monkeypatch, option, value, message, source):
+    """Whether or not the graph's source takes the value (VideoSource takes --max-frames and
+    --input, CountSource neither), the error names the option, not the source's line."""
+    monkeypatch.chdir(tmp_path)
+    text = CHAIN.format(plugins='', middle='AddValue')
+    if source == 'VideoSource':
+        text = text.replace('type: CountSource\n    n: 3', 'type: VideoSource\n    input: 0')
+    path = graph(tmp_path, text)
+    code, err = run(capsys, '--config', path, option, value)
+    assert code == 2, err
+    assert f'error: {option} ' in err and message in err and 'fix: ' in err
+    assert f'{path}:' not in err and 'Traceback' not in err

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ import yaml
 import webcam_app
 from webcam_app import ConfigError, NodeError, NodeHarness, make_frame
 from tests.webcam_app import toy_nodes  # noqa: F401  (registers the toy node types)
-from tests.webcam_app.toy_nodes import CountSetups, Gate
+from tests.webcam_app.toy_nodes import CountSetups, Gate, Overlap
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -54,17 +55,23 @@ def test_stream_gives_one_result_per_frame_in_order(tmp_path):
     assert not node_threads()
 
 
-def test_stream_overlaps_stages_where_calls_run_one_frame_at_a_time(tmp_path):
-    graph = write_graph(tmp_path, {'name': 'a', 'type': 'AddValue', 'work_s': 0.005},
-                        {'name': 'b', 'type': 'AddValue', 'key': 'b', 'work_s': 0.005})
+def test_calls_run_one_frame_at_a_time(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'a', 'type': 'AddValue'},
+                        {'name': 'b', 'type': 'AddValue', 'key': 'b'})
     with webcam_app.open(graph) as p:
         called = [p(image) for image in images(8)]
-        streamed = list(p.stream(images(8)))
-    # one at a time: frame k+1 enters the first stage only after frame k left the last one
+    # frame k+1 enters the first stage only after frame k left the last one
     assert all(stamps(nxt, 'a')[0] >= stamps(cur, 'b')[1] for cur, nxt in zip(called, called[1:]))
-    # pipelined: some frame enters the first stage while the one before is in the second
-    assert any(stamps(nxt, 'a')[0] < stamps(cur, 'b')[1]
-               for cur, nxt in zip(streamed, streamed[1:]))
+
+
+def test_stream_overlaps_stages(tmp_path):
+    Overlap.reset()
+    graph = write_graph(tmp_path, {'name': 'a', 'type': 'Overlap'},
+                        {'name': 'b', 'type': 'Overlap', 'stage': 'second', 'last': 7})
+    with webcam_app.open(graph) as p:
+        streamed = list(p.stream(images(8)))
+    # pipelined: frame k waits in the second stage until frame k+1 is in the first one
+    assert [r.frame.meta['overlapped'] for r in streamed] == [True] * 8
 
 
 def test_a_stream_left_early_does_not_disturb_the_next_call(tmp_path):
@@ -220,3 +227,67 @@ def test_a_pipeline_left_open_does_not_hold_the_interpreter_at_exit(tmp_path):
                          text=True, timeout=20, env={**os.environ, 'PYTHONPATH': str(root)})
     assert ran.returncode == 0, ran.stderr
     assert ran.stdout.strip() == '0'
+
+
+def test_a_frame_a_node_skips_returns_at_once_naming_the_node(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue', 'fail_at': 1,
+                                   'on_error': 'skip'})
+    with webcam_app.open(graph) as p:
+        first, skipped, after = (p(image) for image in images(3))
+    assert first.frame.meta['value'] == 0 and not first.skipped
+    assert skipped.frame_id == 1 and skipped.frame is None and skipped.image is None
+    assert skipped.skipped == {'add': 'RuntimeError: boom at frame 1'}
+    assert skipped.predictions == []
+    assert after.frame_id == 2 and after.frame.meta['value'] == 2 and not after.skipped
+
+
+def test_a_node_that_returns_nothing_is_named_too(tmp_path):
+    graph = write_graph(tmp_path, {'name': 'add', 'type': 'AddValue', 'drop_from': 0,
+                                   'drop_until': 1})
+    with webcam_app.open(graph) as p:
+        result = p(images(1)[0])
+        streamed = list(p.stream(images(3)))
+    assert result.frame is None and result.skipped == {'add': 'no output'}
+    assert [r.frame is not None for r in streamed] == [True] * 3
+
+
+FAN_OUT = '''name: fan
+nodes:
+  - {name: source, type: CountSource, outputs: {frame: [a, b]}}
+  - {name: add, type: AddValue, fail_at: 1, on_error: skip, inputs: {frame: a},
+     outputs: {frame: added}}
+  - {name: shown, type: Collect, inputs: {frame: added}}
+  - {name: kept, type: Collect, key: kept, inputs: {frame: b}}
+'''
+
+
+def test_a_skip_on_one_branch_leaves_the_other_sink_its_frame(tmp_path):
+    (tmp_path / 'fan.yaml').write_text(FAN_OUT)
+    with webcam_app.open(tmp_path / 'fan.yaml') as p:
+        results = [p(image) for image in images(3)]
+    assert [sorted(r.outputs) for r in results] == [['kept', 'shown'], ['kept'],
+                                                    ['kept', 'shown']]
+    assert results[1].frame is None and results[1].outputs['kept'].frame_id == 1
+    assert results[1].skipped == {'add': 'RuntimeError: boom at frame 1'}
+
+
+def test_an_interrupted_call_leaves_nothing_for_the_next(tmp_path):
+    Gate.opened.clear()
+    Gate.holding.clear()
+    graph = write_graph(tmp_path, {'name': 'gate', 'type': 'Gate'})
+
+    def interrupt() -> None:             # Ctrl-C while the call waits for its frame
+        if Gate.holding.wait(10):
+            signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
+
+    with webcam_app.open(graph) as p:
+        ctrl_c = threading.Thread(target=interrupt)
+        ctrl_c.start()
+        with pytest.raises(KeyboardInterrupt):
+            p(images(1)[0])
+        ctrl_c.join(10)
+        Gate.opened.set()                # frame 0 comes out now, with nobody waiting for it
+        nxt = p(np.full((24, 32, 3), 7, np.uint8))
+        left = dict(p._done)
+    assert nxt.frame_id == 1 and int(nxt.image[0, 0, 0]) == 7
+    assert left == {}, 'the interrupted call left its result behind'

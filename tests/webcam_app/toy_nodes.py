@@ -149,3 +149,34 @@ class FailSetup(Node):
 
     def process(self, frame):
         return frame
+
+
+class Overlap(Node):
+    """Two stages that see whether they overlap, by events rather than by time.
+
+    ``stage: first`` records each frame id it takes; ``stage: second`` holds frame k (below
+    ``last``) until the first stage has taken frame k + 1, or ``wait_s`` passed, and writes
+    whether it had (``overlapped``) into meta: True only when the stages work at once.
+    """
+
+    entered: set[int] = set()
+    changed = threading.Condition()
+
+    def __init__(self, stage: str = 'first', last: int = 0, wait_s: float = 10.0) -> None:
+        self.stage, self.last, self.wait_s = stage, last, wait_s
+
+    @classmethod
+    def reset(cls) -> None:
+        with cls.changed:
+            cls.entered.clear()
+
+    def process(self, frame):
+        k = frame.frame_id
+        with Overlap.changed:
+            if self.stage == 'first':
+                Overlap.entered.add(k)
+                Overlap.changed.notify_all()
+                return frame
+            overlapped = k >= self.last or Overlap.changed.wait_for(
+                lambda: k + 1 in Overlap.entered, self.wait_s)
+        return frame.with_meta(overlapped=overlapped)

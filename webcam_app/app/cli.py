@@ -10,25 +10,23 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import webcam_stop
-from nodes.io.images import is_folder_path
-from nodes.io.sources import IMAGE_EXTENSIONS
 
 from ..builder import build_graph
 from ..config import GraphConfig, apply_overrides, load_config
-from ..errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable
-from ..executor import EXIT_CONFIG, Runner
+from ..errors import ConfigError, ConfigIssue, ExitCode, WebcamAppError, WeightsUnavailable
+from ..executor import Runner
 from ..graph import Graph
 from ..node import registry
 from ..params import node_params
 from ..plugins import load_plugin
-from .paths import cli_input, cli_path
+from ..roles import Role
+from .options import check_options
+from .paths import cli_input, cli_path, input_kind
 from .sinks import attach_sink, serve_address, sink_type
 
 __all__ = ['main', 'prepare_graph']
 
 log = logging.getLogger('webcam_app')
-
-EXIT_SIGINT = webcam_stop.EXIT_SIGINT
 
 EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml                         # webcam 0, window
@@ -38,9 +36,9 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml --input clip.mp4 --headless --out out.mp4 --pred-out p.json
   %(prog)s --config graphs/hand.yaml --set detector.score_thr=0.3 --device cuda:0
   %(prog)s --config graphs/hand.yaml --headless --serve 8080   # watch at http://127.0.0.1:8080/
-  %(prog)s --config graphs/hand.yaml --backend onnxruntime   # the ONNX exports, no torch
+  %(prog)s --config graphs/hand.yaml --backend pytorch       # mmpose's own forward pass
+  %(prog)s --config graphs/hand.yaml --precision f32         # no bf16, even where it holds
   %(prog)s export graphs/hand.yaml [--models-dir DIR]      # write those exports
-  %(prog)s --config graphs/hand.yaml --backend remote --server http://127.0.0.1:8000
   %(prog)s --list-nodes
 
 exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 3 camera/stream lost,
@@ -73,13 +71,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help='live: drop stale frames; replay: every frame, in order '
                    '(default: replay for files, live for cameras)')
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
-    p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0')
+    p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0, GPU')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
-    p.add_argument('--backend', choices=('pytorch', 'onnxruntime', 'remote'),
-                   help='backend of every model node: pytorch (mmdet/mmpose), onnxruntime '
-                   "(their ONNX exports; see 'export') or remote (an inference server: --server)")
-    p.add_argument('--server', metavar='URL', help='backend remote: the KServe v2 server of '
-                   'every model node, http://HOST:8000 or grpc://HOST:8001 (Triton, OVMS)')
+    p.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime', 'openvino', 'remote'),
+                   help='backend of every model node; auto (the default): the fastest installed '
+                   "(openvino, then onnxruntime, on the models' ONNX exports, made once), "
+                   'pytorch where a model cannot be exported; remote: an inference server')
+    p.add_argument('--server', help='backend remote: http://HOST:8000 or grpc://HOST:8001')
+    p.add_argument('--precision', choices=('auto', 'f32', 'bf16', 'f16'), help='precision of every '
+                   'model node; auto (default): the fastest native one that keeps the keypoints')
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='NODE.KEY=VAL',
                    help='override a node parameter (repeatable); values are YAML')
     p.add_argument('--offline', action='store_true',
@@ -102,13 +102,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _still_images(value: str | None) -> bool:
     """Whether --input names an image or a folder (of unrelated images, not a video)."""
-    return bool(value) and (Path(value).is_dir() or Path(value).suffix.lower() in IMAGE_EXTENSIONS)
+    return bool(value) and input_kind(value) in ('image', 'folder')
 
 
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
     values = {'input': cli_input(args.input) if args.input else None,
               'headless': True if args.headless else None, 'device': args.device,
-              'backend': args.backend, 'server': args.server,
+              'backend': args.backend, 'precision': args.precision, 'server': args.server,
               'max_frames': args.max_frames,
               'trust_checkpoint': True if args.trust_checkpoints else None,
               'models_dir': cli_path(args.models_dir) if args.models_dir else None,
@@ -119,10 +119,9 @@ def _set_all(args: argparse.Namespace) -> dict[str, Any]:
 
 def _check_one_image_out(args: argparse.Namespace) -> None:
     """``--out result.png`` is for one input image: refuse it for many frames as --input."""
-    if not args.out or is_folder_path(args.out) or Path(args.out).suffix.lower() not in (
-            IMAGE_EXTENSIONS):
+    if not args.out or input_kind(args.out) != 'image':
         return
-    if not args.input or (Path(args.input).is_file() and _still_images(args.input)):
+    if not args.input or (Path(args.input).is_file() and input_kind(args.input) == 'image'):
         return      # the graph's own input: the writer warns if a second frame overwrites it
     raise ConfigError(ConfigIssue(f'--out {args.out}', f'--out {args.out} is one image file, but '
                                   f'--input {args.input} gives many frames',
@@ -133,8 +132,8 @@ def _check_one_image_out(args: argparse.Namespace) -> None:
 def _attach_outputs(config: GraphConfig, args: argparse.Namespace) -> None:
     """--out and --pred-out: the sink of the role that takes that form of path."""
     _check_one_image_out(args)
-    for role, given, flag in (('video_sink', args.out, '--out'),
-                              ('predictions', args.pred_out, '--pred-out')):
+    for role, given, flag in ((Role.VIDEO_SINK, args.out, '--out'),
+                              (Role.PREDICTIONS, args.pred_out, '--pred-out')):
         if given:
             attach_sink(config, role, {'path': cli_path(given)},
                         sink=sink_type(role, given, flag), flag=flag)
@@ -146,8 +145,9 @@ def _attach_web_view(config: GraphConfig, args: argparse.Namespace) -> None:
     params: dict[str, Any] = {'token': token} if token else {}
     if args.serve:
         host, port = args.serve
-        attach_sink(config, 'web_view', {'host': host, 'port': port, **params})
-    elif params and not attach_sink(config, 'web_view', params, add=False) and args.serve_token:
+        attach_sink(config, Role.WEB_VIEW, {'host': host, 'port': port, **params})
+    elif (params and not attach_sink(config, Role.WEB_VIEW, params, add=False)
+          and args.serve_token):
         raise ConfigError(ConfigIssue(config.where(), '--serve-token is given, but nothing is '
                                       'served', 'add --serve [HOST:]PORT'))
 
@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with webcam_stop.installed():
         code = _main(argv)
         # a stop asked for during a run that starts no graph (export, --print-graph, --list-nodes)
-        return webcam_stop.exit_code() if webcam_stop.count() and code == 0 else code
+        return webcam_stop.exit_code() if webcam_stop.count() and code == ExitCode.OK else code
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -259,11 +259,15 @@ def _main(argv: Sequence[str] | None) -> int:
                     load_plugin(str(entry), config.base_dir)
             except (ConfigError, OSError, ImportError) as exc:
                 sys.stderr.write(f'error: {exc}\n')
-                return EXIT_CONFIG
+                return ExitCode.CONFIG
         print(list_nodes())
-        return 0
+        return ExitCode.OK
     if not args.config:
         build_parser().error('--config is required (or use --list-nodes)')
+    issues = check_options(args, input_kind(args.input) if args.input is not None else None)
+    if issues:
+        sys.stderr.write(f'error: {ConfigError(issues)}\n')
+        return ExitCode.CONFIG
     try:
         graph = _load_with_fallback(args)
     except WeightsUnavailable as exc:
@@ -271,13 +275,14 @@ def _main(argv: Sequence[str] | None) -> int:
         return exc.exit_code
     except WebcamAppError as exc:
         sys.stderr.write(f'error: {exc}\n')
-        return getattr(exc, 'exit_code', EXIT_CONFIG)
+        return exc.exit_code
     except KeyboardInterrupt:   # a handler other than webcam_stop's was in place
-        return EXIT_SIGINT
+        return ExitCode.SIGINT
     if args.print_graph:
         print(graph.describe(args.print_graph))
-        return 0
-    headless = args.headless or not any(s.node.role == 'display' for s in graph.nodes.values())
+        return ExitCode.OK
+    headless = args.headless or not any(s.node.role == Role.DISPLAY
+                                        for s in graph.nodes.values())
     runner = Runner(graph)
     _stop_on_signals(runner)   # a signal that came while loading stops it before it starts
     tick = _progress(runner) if headless else None

@@ -1,20 +1,26 @@
 """Graph edits for the Python API: its source becomes a FrameFeed, its sinks FrameCollectors."""
 from __future__ import annotations
 
+import logging
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from ..builder import node_parameters
-from ..config import GraphConfig, LineDict, did_you_mean
-from ..errors import ConfigIssue
+from ..builder import build_graph, node_parameters
+from ..config import GraphConfig, LineDict, did_you_mean, load_config
+from ..errors import ConfigError, ConfigIssue, WeightsUnavailable
+from ..graph import Graph
 from ..messages import Frame
 from ..node import Node, registry
+from ..roles import Role
 from ..plugins import load_plugin
 from .sinks import type_with_role
 
-__all__ = ['Embedding', 'apply_keyword_overrides', 'embed']
+__all__ = ['Embedding', 'apply_keyword_overrides', 'build_embedded', 'collectors_below', 'embed']
+
+log = logging.getLogger(__name__)
 
 #: The roles of the node types that take the place of a graph's source and of its sinks.
-FEED_ROLE, COLLECTOR_ROLE = 'python_feed', 'python_collector'
+FEED_ROLE, COLLECTOR_ROLE = Role.PYTHON_FEED, Role.PYTHON_COLLECTOR
 
 
 class Embedding:
@@ -51,8 +57,8 @@ def _replace(entry: LineDict, type_name: str, params: dict[str, Any]) -> LineDic
     return new
 
 
-def embed(config: GraphConfig, on_frame: Callable[[str, Frame], None],
-          feed_size: int) -> tuple[Embedding | None, list[ConfigIssue]]:
+def embed(config: GraphConfig, on_frame: Callable[[str, Frame], None]
+          ) -> tuple[Embedding | None, list[ConfigIssue]]:
     """Replace the graph's one source by a FrameFeed and every sink by a FrameCollector.
 
     A source is a node type with no inputs, a sink one with no outputs. Returns the embedding
@@ -84,10 +90,26 @@ def embed(config: GraphConfig, on_frame: Callable[[str, Frame], None],
     feed, collector = type_with_role(FEED_ROLE).__name__, type_with_role(COLLECTOR_ROLE).__name__
     for i, entry in enumerate(nodes):
         if entry is sources[0]:
-            nodes[i] = _replace(entry, feed, {'size': feed_size})
+            nodes[i] = _replace(entry, feed, {})   # the pipeline sizes its inbox
         elif any(entry is s for s in sinks):
             nodes[i] = _replace(entry, collector, {'on_frame': on_frame})
     return Embedding(str(sources[0].get('name')), [str(s.get('name')) for s in sinks]), []
+
+
+def collectors_below(graph: Graph, collectors: list[str]) -> dict[tuple[str, str], set[str]]:
+    """For each (node, output port), the collectors its frames reach: up each collector's
+    chain of trigger inputs, since a side input never moves a frame on by itself."""
+    topology = graph.topology
+    below: dict[tuple[str, str], set[str]] = {}
+    for collector in collectors:
+        trigger = next((b for b, kind in graph.nodes[collector].inputs.values()
+                        if kind == 'trigger'), None)
+        for buffer in topology.trigger_chain(trigger) if trigger else ():
+            for writer in topology.writers.get(buffer, ()):
+                for port, buffers in graph.nodes[writer].outputs.items():
+                    if buffer in buffers:
+                        below.setdefault((writer, port), set()).add(collector)
+    return below
 
 
 def apply_keyword_overrides(config: GraphConfig, overrides: Mapping[str, Any],
@@ -126,3 +148,31 @@ def apply_keyword_overrides(config: GraphConfig, overrides: Mapping[str, Any],
                                       f'nodes: {", ".join(entries)}; or a parameter such as '
                                       'device'))
     return set_all, issues
+
+
+def build_embedded(source: str | Path | dict, on_frame: Callable[[str, Frame], None],
+                   window: int | None, fallback: bool, overrides: Mapping[str, Any],
+                   strict: bool = True) -> tuple[Graph, Embedding, int]:
+    """Load the graph, embed it (see :func:`embed`), apply ``open()``'s overrides, build and
+    check it (its offline fallback, if allowed, when weights are missing); with the window
+    (how many frames ``stream`` keeps in the graph)."""
+    config = load_config(source)
+    set_all, issues = apply_keyword_overrides(config, overrides, strict)
+    entries = config.data.get('nodes')
+    window = window or max(4, 2 * len(entries if isinstance(entries, list) else ()))
+    embedding, more = embed(config, on_frame)
+    config.issues.extend(issues + more)
+    graph = build_graph(config, mode='replay', set_all=set_all, check=False)
+    try:
+        graph.check_nodes()
+    except WeightsUnavailable as exc:
+        if not fallback or graph.fallback is None:
+            raise
+        log.warning('model weights are unavailable, so the offline fallback graph %s runs '
+                    'instead (fallback=False fails instead):\n%s', graph.fallback,
+                    '\n'.join(str(e) for e in exc.missing))
+        # overrides of nodes or parameters that the fallback graph lacks do not apply
+        return build_embedded(graph.fallback, on_frame, window, False, overrides, strict=False)
+    if embedding is None:    # build_graph reports the config's issues; this is a guard
+        raise ConfigError(more)
+    return graph, embedding, window

@@ -11,7 +11,7 @@ from typing import Any, Sequence
 
 from ..builder import build_graph
 from ..config import apply_overrides, load_config
-from ..errors import ConfigError, WebcamAppError
+from ..errors import ConfigError, ExitCode, WebcamAppError
 
 __all__ = ['export_graph', 'export_main']
 
@@ -69,17 +69,12 @@ def _non_negative(text: str) -> int:
 def export_graph(graph_path: str | Path, models_dir: str | None = None,
                  overrides: Sequence[str] = (), repository: str | Path | None = None,
                  **repository_options: Any) -> dict[str, Path | Exception]:
-    """Export the model nodes of a graph; {node name: the .onnx path, or why it failed}.
+    """Export the graph's nodes that have a model to export (``Node.export``); {node name: the
+    file written, or why it failed}.
 
-    With ``repository``, each export is also laid out there for an inference server
+    With ``repository``, each ONNX export is also laid out there for an inference server
     (``nodes.models.onnx.repository.write_model``, given ``repository_options``; ``device``
     defaults to the node's own)."""
-    from nodes.models.onnx.export import ExportError, export_model
-    from nodes.models.onnx.locate import export_target
-    from nodes.models.onnx.repository import write_model, write_ovms_config
-    from nodes.models.openmmlab.model_node import _ModelNode
-    from nodes.models.openmmlab.model_zoo import resolve_model
-    from nodes.models.openmmlab.weights import resolve_weights
     config = load_config(graph_path)
     apply_overrides(config, list(overrides))
     set_all = {'models_dir': models_dir, 'backend': 'pytorch'} if models_dir else \
@@ -88,24 +83,20 @@ def export_graph(graph_path: str | Path, models_dir: str | None = None,
     results: dict[str, Path | Exception] = {}
     served: dict[str, str] = {}     # the repository's models, and the device of each
     for name, spec in graph.nodes.items():
-        node = spec.node
-        if not isinstance(node, _ModelNode):
-            continue
-        model = resolve_model(node.model, node.model_kind, base_dir=str(config.base_dir))
-        checkpoint = resolve_weights(name, model.weights_url, node.weights, node.models_dir,
-                                     str(config.base_dir))
-        target = export_target(model.config_path, checkpoint, node.models_dir)
         try:
-            results[name] = export_model(model, checkpoint, target,
-                                         getattr(node, 'classes_override', None), [node.model],
-                                         trust=node.trust_checkpoint)
-        except ExportError as exc:
+            written = spec.node.export()
+        except (ValueError, WebcamAppError) as exc:
             results[name] = exc
             continue
-        if repository is not None:
-            options = {'device': node.device, **repository_options}
-            served[write_model(results[name], repository, **options).name] = options['device']
+        if written is None:
+            continue
+        results[name] = written
+        if repository is not None and Path(written).suffix == '.onnx':
+            from nodes.models.onnx.repository import write_model
+            options = {'device': str(getattr(spec.node, 'device', 'cpu')), **repository_options}
+            served[write_model(written, repository, **options).name] = options['device']
     if served:
+        from nodes.models.onnx.repository import write_ovms_config
         write_ovms_config(repository, list(served), next(iter(served.values())))
     return results
 
@@ -119,7 +110,7 @@ def export_main(argv: Sequence[str]) -> int:
     if args.server_device and not re.fullmatch(r'cpu|cuda(:\d+)?', args.server_device):
         sys.stderr.write(f'error: --server-device must be cpu or cuda[:N], but got '
                          f'{args.server_device!r}\n')
-        return 2
+        return ExitCode.CONFIG
     try:
         repository = (Path(args.model_repository).expanduser().resolve()
                       if args.model_repository else None)
@@ -130,14 +121,14 @@ def export_main(argv: Sequence[str]) -> int:
         results = export_graph(args.graph, models_dir, args.overrides, repository, **options)
     except (ConfigError, WebcamAppError, ValueError) as exc:
         sys.stderr.write(f'error: {exc}\n')
-        return getattr(exc, 'exit_code', 2)
+        return getattr(exc, 'exit_code', ExitCode.CONFIG)
     except ImportError as exc:
         sys.stderr.write(f'error: exporting needs torch, mmdet, mmpose and onnx ({exc}); '
                          "install them with bash tools/install.sh\n")
-        return 2
+        return ExitCode.CONFIG
     if not results:
-        sys.stderr.write(f'error: {args.graph} has no OpenMMLab model node to export\n')
-        return 2
+        sys.stderr.write(f'error: {args.graph} has no model node to export\n')
+        return ExitCode.CONFIG
     for name, result in results.items():
         if isinstance(result, Exception):
             sys.stderr.write(f'error: node {name}: {result}\n')
@@ -146,4 +137,4 @@ def export_main(argv: Sequence[str]) -> int:
     failed = any(isinstance(r, Exception) for r in results.values())
     if args.model_repository and not failed:
         print(f'model repository: {args.model_repository} (serve it: see README "Many cameras")')
-    return 2 if failed else 0
+    return ExitCode.CONFIG if failed else ExitCode.OK

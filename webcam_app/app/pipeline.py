@@ -10,16 +10,14 @@ import time
 import weakref
 from collections import deque
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Mapping
+from typing import Any, Iterable, Iterator
 
-from ..builder import build_graph
-from ..config import load_config
-from ..errors import ConfigError, WebcamAppError, WeightsUnavailable
+from ..errors import WebcamAppError
+from ..events import FrameDropped
 from ..executor import Runner
-from ..graph import Graph
 from ..messages import Frame
 from ..params import Positive, PositiveFloat, check_params
-from .embed import Embedding, apply_keyword_overrides, embed
+from .embed import build_embedded, collectors_below
 from .results import Result, to_image
 
 __all__ = ['Pipeline', 'Result', 'open']
@@ -34,8 +32,9 @@ class Pipeline:
 
     One lock guards every field below; the graph's collectors take it to hand results over.
     Frames enter the graph with increasing ids, so every wait ends when its frame comes out,
-    the graph fails, or the pipeline closes. A frame that a node drops on the only way to the
-    sinks (``on_error: skip``) is known to be done only when a later frame comes out.
+    the graph fails, or the pipeline closes. A frame that a node drops (``on_error: skip``, or
+    no output) is done for the sinks below that node at once: the node says so (a
+    ``'dropped'`` event), and the result names it in ``skipped``.
     """
 
     def __init__(self, source: str | Path | dict, *, fps: PositiveFloat | None = None,
@@ -47,6 +46,8 @@ class Pipeline:
         self._in_flight: dict[int, str] = {}     # frame id -> _CALL, _SUBMIT or _DISCARD
         self._calls = self._submits = 0          # frames in flight per kind
         self._parts: dict[int, dict[str, Frame]] = {}
+        self._skipped: dict[int, dict[str, str]] = {}   # frame id -> {node: why}, dropped ones
+        self._absent: dict[int, set[str]] = {}   # frame id -> collectors it will never reach
         self._done: dict[int, Result] = {}
         self._latest: Result | None = None
         self._given: Result | None = None         # what latest() returned last
@@ -54,13 +55,16 @@ class Pipeline:
         self._next_id = 0
         self.dropped = 0                         # submitted frames replaced by a newer one
         self._closed = self._reported = False
-        self.graph, self.embedding, self.window = self._build(source, window, fallback,
-                                                              overrides)
+        self.graph, self.embedding, self.window = build_embedded(
+            source, self._on_frame, window, fallback, overrides)
         self._seen = {name: -1 for name in self.embedding.collectors}
-        self.max_in_flight = self.graph.max_in_flight
+        self._below = collectors_below(self.graph, self.embedding.collectors)
+        self.max_in_flight = self.graph.max_in_flight    # as the builder read and checked it
         self._inbox = self.graph.nodes[self.embedding.feed].node.inbox
+        self._inbox.size = self.window + self.max_in_flight   # room for every frame in flight
         self.runner = Runner(self.graph)
         self.runner.events.subscribe('stop', self._wake)
+        self.runner.events.subscribe('dropped', self._on_dropped)
         _close_at_exit(self)
         self.runner.start()
         try:
@@ -72,36 +76,16 @@ class Pipeline:
             self.close(raise_error=False)
             raise self._failure()
 
-    def _build(self, source: str | Path | dict, window: int | None, fallback: bool,
-               overrides: Mapping[str, Any],
-               strict: bool = True) -> tuple[Graph, Embedding, int]:
-        config = load_config(source)
-        set_all, issues = apply_keyword_overrides(config, overrides, strict)
-        entries = config.data.get('nodes')
-        window = window or max(4, 2 * len(entries if isinstance(entries, list) else ()))
-        limit = config.data.get('max_in_flight', 1)
-        limit = limit if isinstance(limit, int) and limit > 0 else 1
-        embedding, more = embed(config, self._on_frame, window + limit)
-        config.issues.extend(issues + more)
-        graph = build_graph(config, mode='replay', set_all=set_all, check=False)
-        try:
-            graph.check_nodes()
-        except WeightsUnavailable as exc:
-            if not fallback or graph.fallback is None:
-                raise
-            log.warning('model weights are unavailable, so the offline fallback graph %s runs '
-                        'instead (fallback=False fails instead):\n%s', graph.fallback,
-                        '\n'.join(str(e) for e in exc.missing))
-            # overrides of nodes or parameters that the fallback graph lacks do not apply
-            return self._build(graph.fallback, window, False, overrides, strict=False)
-        if embedding is None:    # build_graph reports the config's issues; this is a guard
-            raise ConfigError(more)
-        return graph, embedding, window
-
     # -- feeding -------------------------------------------------------------------------------
     def __call__(self, image: Any) -> Result:
-        """One frame (a BGR uint8 array or an image path) through the graph; its result."""
-        return self._wait(self._feed(to_image(image)))
+        """One frame (a BGR uint8 array or an image path) through the graph; its result.
+        Interrupted (Ctrl-C), the frame's result is thrown away when it comes."""
+        frame_id = self._feed(to_image(image))
+        try:
+            return self._wait(frame_id)
+        except BaseException:
+            self._discard([frame_id])
+            raise
 
     def stream(self, frames: Iterable[Any]) -> Iterator[Result]:
         """Results of ``frames`` (arrays or paths), in order, one each; up to ``window`` frames
@@ -115,11 +99,15 @@ class Pipeline:
             while pending:
                 yield self._wait(pending.popleft())
         finally:   # the caller stopped early: results still on their way are not kept
-            with self._cond:
-                for frame_id in pending:
-                    if self._in_flight.get(frame_id) == _CALL:
-                        self._in_flight[frame_id] = _DISCARD
-                    self._done.pop(frame_id, None)
+            self._discard(pending)
+
+    def _discard(self, frame_ids: Iterable[int]) -> None:
+        """Nobody waits for these frames any more: drop their results, now or when they come."""
+        with self._cond:
+            for frame_id in frame_ids:
+                if self._in_flight.get(frame_id) == _CALL:
+                    self._in_flight[frame_id] = _DISCARD
+                self._done.pop(frame_id, None)
 
     def submit(self, image: Any) -> None:
         """Hand a frame over for live use; never waits. While ``max_in_flight`` frames are in the
@@ -180,25 +168,42 @@ class Pipeline:
         """A collector's frame, on its node's thread. A frame id is done once every collector
         has reached it (a frame a node dropped on the way is done without that part)."""
         with self._cond:
-            self._parts.setdefault(frame.frame_id, {})[collector] = frame
+            if frame.frame_id in self._in_flight:
+                self._parts.setdefault(frame.frame_id, {})[collector] = frame
             self._seen[collector] = frame.frame_id
-            reached = min(self._seen.values())
-            for frame_id in sorted(i for i in self._in_flight if i <= reached):
+            self._settle()
+
+    def _on_dropped(self, event: FrameDropped) -> None:
+        """A node dropped a frame (on its thread): the collectors below it never get it."""
+        with self._cond:
+            if event.frame_id not in self._in_flight:
+                return
+            self._skipped.setdefault(event.frame_id, {})[event.node] = event.why
+            self._absent.setdefault(event.frame_id, set()).update(
+                c for port in event.ports for c in self._below.get((event.node, port), ()))
+            self._settle()
+
+    def _settle(self) -> None:
+        """Finish every frame in flight that each collector has reached, passed, or will never
+        reach (lock held); then feed a submitted frame that waited for room."""
+        for frame_id in sorted(self._in_flight):
+            absent = self._absent.get(frame_id, ())
+            if all(seen >= frame_id or name in absent for name, seen in self._seen.items()):
                 self._finish(frame_id)
-            for frame_id in [i for i in self._parts if i <= reached]:
-                del self._parts[frame_id]
-            if self._waiting is not None and self._submits < self.max_in_flight:
-                waiting, self._waiting = self._waiting, None
-                try:
-                    self._put(*waiting, _SUBMIT)
-                except WebcamAppError:   # shutting down: the frame has nowhere to go
-                    self.dropped += 1
-            self._cond.notify_all()
+        if self._waiting is not None and self._submits < self.max_in_flight:
+            waiting, self._waiting = self._waiting, None
+            try:
+                self._put(*waiting, _SUBMIT)
+            except WebcamAppError:   # shutting down: the frame has nowhere to go
+                self.dropped += 1
+        self._cond.notify_all()
 
     def _finish(self, frame_id: int) -> None:
         route = self._in_flight.pop(frame_id)
-        parts = self._parts.get(frame_id, {})
-        result = Result(frame_id, parts.get(self.embedding.collectors[0]), dict(parts))
+        parts = self._parts.pop(frame_id, {})
+        self._absent.pop(frame_id, None)
+        result = Result(frame_id, parts.get(self.embedding.collectors[0]), dict(parts),
+                        self._skipped.pop(frame_id, {}))
         if route == _SUBMIT:
             self._submits -= 1
             self._latest = result

@@ -44,11 +44,15 @@ class Result:
         frame_id: the frame's index in the pipeline's stream, from 0.
         frame: what the graph's (first) sink received: the drawn picture and the objects.
         outputs: every sink's frame, by node name (for graphs with several sinks).
+        skipped: the nodes that let this frame go no further, each with why: the error, for a
+            node with ``on_error: skip``, or ``'no output'``. Below such a node the frame
+            reaches no sink: ``frame`` is then None (or ``outputs`` lacks those sinks).
     """
 
     frame_id: int
     frame: Frame | None
     outputs: Mapping[str, Frame] = field(default_factory=dict, repr=False)
+    skipped: Mapping[str, str] = field(default_factory=dict)
 
     @cached_property
     def record(self) -> dict[str, Any]:

@@ -13,37 +13,38 @@ from typing import Any
 from ..config import GraphConfig, LineDict
 from ..errors import ConfigError, ConfigIssue
 from ..node import Node, registry
+from ..roles import Role
 
-__all__ = ['attach_sink', 'serve_address', 'sink_type', 'type_with_role']
+__all__ = ['attach_sink', 'serve_address', 'sink_type', 'type_with_role', 'types_with_role']
 
 _NODE_KEYS = ('name', 'type', 'inputs', 'outputs', 'enable_key', 'on_error')
-_FOLDER_EXAMPLE = {'video_sink': 'out/', 'predictions': 'preds/'}
+_FOLDER_EXAMPLE = {Role.VIDEO_SINK: 'out/', Role.PREDICTIONS: 'preds/'}
 
 
-def _types_with_role(role: str) -> list[type[Node]]:
+def types_with_role(role: Role) -> list[type[Node]]:
     """The node types that play ``role``, built-in ones first."""
     types = [registry.get(name) for name in registry.names()]
     return sorted((t for t in types if t.role == role),
                   key=lambda t: (not t.__module__.startswith('nodes.'), t.__name__))
 
 
-def _no_type(role: str, flag: str) -> ConfigError:
-    return ConfigError(ConfigIssue(flag, f'no node type has the role {role!r}',
+def _no_type(role: Role, flag: str) -> ConfigError:
+    return ConfigError(ConfigIssue(flag, f'no node type has the role {str(role)!r}',
                                    'install the built-in nodes (pip install -e .)'))
 
 
-def type_with_role(role: str) -> type[Node]:
+def type_with_role(role: Role) -> type[Node]:
     """The node type that plays ``role``: a built-in one when several do."""
-    found = _types_with_role(role)
+    found = types_with_role(role)
     if not found:
         raise _no_type(role, '--out/--pred-out/--serve')
     return found[0]
 
 
-def sink_type(role: str, path: str, flag: str = '--out') -> type[Node]:
+def sink_type(role: Role, path: str, flag: str = '--out') -> type[Node]:
     """The sink type of ``role`` that writes ``path`` (a built-in one when several do); raises
     one ConfigError naming the forms of path that the sinks of ``role`` take."""
-    sinks = [t for t in _types_with_role(role) if callable(getattr(t, 'accepts', None))]
+    sinks = [t for t in types_with_role(role) if callable(getattr(t, 'accepts', None))]
     if not sinks:
         raise _no_type(role, flag)
     for cls in sinks:
@@ -56,7 +57,7 @@ def sink_type(role: str, path: str, flag: str = '--out') -> type[Node]:
                                   'file extensions'))
 
 
-def _role(node: object) -> str | None:
+def _role(node: object) -> Role | None:
     cls = registry.get(str(node.get('type'))) if isinstance(node, dict) else None
     return cls.role if cls is not None else None
 
@@ -78,11 +79,11 @@ def _writer_of(config: GraphConfig, buffer: str) -> dict | None:
 def _shown_buffer(config: GraphConfig) -> str | None:
     """The buffer the Display reads, traced back past window-only overlays (monitor, help):
     outputs get the annotated picture without them."""
-    displays = [n for n in config.data.get('nodes') or [] if _role(n) == 'display']
+    displays = [n for n in config.data.get('nodes') or [] if _role(n) == Role.DISPLAY]
     shown = _frame_input(displays[0]) if displays else None
     writer = _writer_of(config, shown) if shown is not None else None
     passed: list[dict] = []     # a cycle of overlays would be reported by the wiring checks
-    while (writer is not None and _role(writer) == 'window_overlay' and _frame_input(writer)
+    while (writer is not None and _role(writer) == Role.WINDOW_OVERLAY and _frame_input(writer)
            and not any(writer is p for p in passed)):
         passed.append(writer)
         shown = _frame_input(writer)
@@ -90,7 +91,7 @@ def _shown_buffer(config: GraphConfig) -> str | None:
     return shown
 
 
-def attach_sink(config: GraphConfig, role: str, params: dict[str, Any], add: bool = True,
+def attach_sink(config: GraphConfig, role: Role, params: dict[str, Any], add: bool = True,
                 sink: type[Node] | None = None, flag: str = '') -> bool:
     """Set ``params`` on the graph's sinks of ``role``, or (``add``) add one that reads, through
     a buffer of its own, what the display shows, less the window-only overlays.

@@ -26,8 +26,10 @@ class FrameHub:
     slots are guarded by ``_lock``.
     """
 
-    def __init__(self, quality: int = 80, max_fps: float | None = None) -> None:
-        self.quality = quality
+    def __init__(self, quality: int = 80, max_fps: float | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``clock``: the monotonic clock ``max_fps`` counts on (tests pass a fake one)."""
+        self.quality, self._clock = quality, clock
         self._period = 1.0 / max_fps if max_fps else 0.0
         self._next_at = 0.0        # monotonic time before which nothing more is encoded
         self._lock = threading.Lock()
@@ -86,12 +88,12 @@ class FrameHub:
                 if self._raw is None or self._watchers == 0:
                     self._changed.wait()
                     continue
-                remaining = self._next_at - time.monotonic()
+                remaining = self._next_at - self._clock()
                 if remaining > 0:
                     self._changed.wait(remaining)   # newer frames may replace it meanwhile
                     continue
                 image, self._raw = self._raw, None
-                self._next_at = time.monotonic() + self._period
+                self._next_at = self._clock() + self._period
                 return image
             return None
 

@@ -1,10 +1,14 @@
-"""What the web view reports: the run's metrics as a JSON dict and in Prometheus text format."""
+"""What the web view reports: the run's metrics as a JSON dict and in Prometheus text format.
+
+The Prometheus text is written by ``prometheus_client`` (a custom collector over the report,
+rendered by ``generate_latest``), so its format is the library's, not ours to get wrong.
+"""
 from __future__ import annotations
 
 import math
 from typing import Any, Iterator, Mapping
 
-__all__ = ['build_report', 'hot_keys', 'prometheus_text']
+__all__ = ['ReportCollector', 'build_report', 'hot_keys', 'prometheus_text']
 
 QUIT_KEY = 'q'
 
@@ -36,70 +40,83 @@ _NODE_METRICS = (
     ('node_service_seconds_p50', 'gauge', 'Median time in process()', 'service_ms_p50', 1e-3),
     ('node_service_seconds_p95', 'gauge', '95th percentile time in process()',
      'service_ms_p95', 1e-3),
-    ('node_frames_in_total', 'counter', 'Messages the node took', 'frames_in', 1),
-    ('node_frames_out_total', 'counter', 'Times the node emitted', 'frames_out', 1),
-    ('node_dropped_total', 'counter', 'Frames dropped before the node (its input buffers and, '
+    ('node_frames_in', 'counter', 'Messages the node took', 'frames_in', 1),
+    ('node_frames_out', 'counter', 'Times the node emitted', 'frames_out', 1),
+    ('node_dropped', 'counter', 'Frames dropped before the node (its input buffers and, '
      'for a source, the flow limiter)', 'dropped', 1),
-    ('node_errors_skipped_total', 'counter', 'Frames skipped after an error (on_error: skip)',
+    ('node_errors_skipped', 'counter', 'Frames skipped after an error (on_error: skip)',
      'skipped_errors', 1),
     ('node_enabled', 'gauge', '1 while the node runs, 0 while its hot key has it off',
      'enabled', 1),
 )
 _BUFFER_METRICS = (
     ('buffer_depth', 'gauge', 'Messages waiting in the buffer', 'depth', 1),
-    ('buffer_dropped_total', 'counter', 'Messages the buffer dropped', 'dropped', 1),
+    ('buffer_dropped', 'counter', 'Messages the buffer dropped', 'dropped', 1),
 )
 _WEB_METRICS = (
     ('web_viewers', 'gauge', 'MJPEG viewers connected', 'viewers', 1),
-    ('web_frames_encoded_total', 'counter', 'Frames encoded as JPEG (once each)',
+    ('web_frames_encoded', 'counter', 'Frames encoded as JPEG (once each)',
      'frames_encoded', 1),
-    ('web_frames_skipped_total', 'counter', 'Frames replaced by a newer one before encoding',
+    ('web_frames_skipped', 'counter', 'Frames replaced by a newer one before encoding',
      'frames_skipped', 1),
-    ('web_viewer_drops_total', 'counter', 'Frames viewers missed because they were slower',
+    ('web_viewer_drops', 'counter', 'Frames viewers missed because they were slower',
      'viewer_drops', 1),
+)
+#: end-to-end latency, capture to sink: one gauge per quantile, each of its own name (a
+#: Prometheus summary would need the count and sum of every latency, which the report lacks)
+_LATENCY_METRICS = (
+    ('latency_seconds_p50', 'gauge', 'End-to-end latency, capture to sink: median', 'p50',
+     1e-3),
+    ('latency_seconds_p95', 'gauge', 'End-to-end latency, capture to sink: 95th percentile',
+     'p95', 1e-3),
 )
 _PREFIX = 'webcam_app_'
 
 
-def _escape(value: str) -> str:
-    return value.replace('\\', '\\\\').replace('\n', '\\n').replace('"', '\\"')
-
-
-def _number(value: Any, scale: float) -> str | None:
+def _number(value: Any, scale: float) -> float | None:
     if isinstance(value, bool):
         value = int(value)
     if not isinstance(value, (int, float)) or not math.isfinite(value):
         return None
-    return repr(round(value * scale, 9)) if scale != 1 else repr(value)
+    return round(value * scale, 9) if scale != 1 else float(value)
 
 
-def _family(table: tuple, rows: Mapping[str, Mapping[str, Any]], label: str,
-            graph: str) -> Iterator[str]:
-    for name, kind, text, key, scale in table:
-        samples = [(row_name, _number(row.get(key), scale)) for row_name, row in rows.items()]
-        samples = [(row_name, value) for row_name, value in samples if value is not None]
-        if not samples:
-            continue
-        yield f'# HELP {_PREFIX}{name} {text}'
-        yield f'# TYPE {_PREFIX}{name} {kind}'
-        for row_name, value in samples:
-            labels = f'graph="{_escape(graph)}"'
-            if label:
-                labels += f',{label}="{_escape(row_name)}"'
-            yield f'{_PREFIX}{name}{{{labels}}} {value}'
+class ReportCollector:
+    """A ``prometheus_client`` collector over one report (see :func:`build_report`): every
+    node, buffer and web view figure as a labelled gauge or counter family."""
+
+    def __init__(self, report: Mapping[str, Any]) -> None:
+        self.report = report
+
+    def collect(self) -> Iterator[Any]:
+        report, graph = self.report, str(self.report.get('graph', ''))
+        yield from self._families(_NODE_METRICS, report.get('nodes', {}), 'node', graph)
+        yield from self._families(_BUFFER_METRICS, report.get('buffers', {}), 'buffer', graph)
+        yield from self._families(_WEB_METRICS, {'': report.get('web', {})}, '', graph)
+        yield from self._families(_LATENCY_METRICS, {'': report.get('latency_ms') or {}}, '',
+                                  graph)
+
+    @staticmethod
+    def _families(table: tuple, rows: Mapping[str, Mapping[str, Any]], label: str,
+                  graph: str) -> Iterator[Any]:
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+        labels = ['graph', label] if label else ['graph']
+        for name, kind, text, key, scale in table:
+            samples = [(row, _number(values.get(key), scale)) for row, values in rows.items()]
+            samples = [(row, value) for row, value in samples if value is not None]
+            if not samples:
+                continue
+            family = (CounterMetricFamily if kind == 'counter' else GaugeMetricFamily)(
+                _PREFIX + name, text, labels=labels)
+            for row, value in samples:
+                family.add_metric([graph, row] if label else [graph], value)
+            yield family
 
 
-def prometheus_text(report: Mapping[str, Any]) -> str:
-    """The report in Prometheus' text exposition format (version 0.0.4)."""
-    graph = str(report.get('graph', ''))
-    lines = list(_family(_NODE_METRICS, report.get('nodes', {}), 'node', graph))
-    lines += _family(_BUFFER_METRICS, report.get('buffers', {}), 'buffer', graph)
-    lines += _family(_WEB_METRICS, {'': report.get('web', {})}, '', graph)
-    latency = report.get('latency_ms') or {}
-    if latency:
-        lines += [f'# HELP {_PREFIX}latency_seconds End-to-end latency, capture to sink',
-                  f'# TYPE {_PREFIX}latency_seconds gauge']
-        lines += [f'{_PREFIX}latency_seconds{{graph="{_escape(graph)}",quantile="{q}"}} '
-                  f'{_number(latency[key], 1e-3)}'
-                  for q, key in (('0.5', 'p50'), ('0.95', 'p95')) if key in latency]
-    return '\n'.join(lines) + '\n'
+def prometheus_text(report: Mapping[str, Any]) -> tuple[bytes, str]:
+    """The report in Prometheus' text exposition format, as ``prometheus_client`` writes it,
+    and the Content-Type to serve it with."""
+    from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(ReportCollector(report))
+    return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -156,9 +156,9 @@ class WebServer:
         return web.json_response(self.report(), headers={'Cache-Control': 'no-store'})
 
     async def _prometheus(self, request: web.Request) -> web.Response:
-        return web.Response(text=prometheus_text(self.report()),
-                            content_type='text/plain', charset='utf-8',
-                            headers={'Cache-Control': 'no-store'})
+        text, content_type = prometheus_text(self.report())
+        return web.Response(body=text, headers={'Content-Type': content_type,
+                                                'Cache-Control': 'no-store'})
 
     async def _key(self, request: web.Request) -> web.Response:
         # JSON only: a form on another site cannot send it without asking (CORS preflight)

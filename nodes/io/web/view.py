@@ -6,8 +6,8 @@ import logging
 import socket
 from typing import Annotated, Any
 
-from webcam_app import Frame, Node
-from webcam_app.params import Positive, PositiveFloat, Range
+from webcam_app import Frame, Node, Role
+from webcam_app.params import NonEmpty, Positive, PositiveFloat, Range
 
 from ..keys import press_key
 from .hub import FrameHub
@@ -55,13 +55,11 @@ class WebView(Node):
 
     inputs = {'frame': 'trigger'}
     outputs = ()
-    role = 'web_view'   # what --serve attaches, or moves to its address
+    role = Role.WEB_VIEW   # what --serve attaches, or moves to its address
 
-    def __init__(self, port: Port = 8080, host: str = '127.0.0.1', token: str | None = None,
+    def __init__(self, port: Port = 8080, host: str = '127.0.0.1', token: NonEmpty | None = None,
                  quality: Quality = 80, max_fps: PositiveFloat | None = 30.0,
                  max_clients: Positive = 16, stall_timeout: PositiveFloat = 10.0) -> None:
-        if token == '':
-            raise ValueError("token must be a non-empty string or null, but got ''")
         self.port, self.host, self.token = port, host, token
         self.quality, self.max_fps = quality, max_fps
         self.max_clients, self.stall_timeout = max_clients, stall_timeout

@@ -24,6 +24,8 @@ class PersonMask(_MediaPipeNode):
     Objects and their meta pass through unchanged.
     """
 
+    provides = {'mask'}
+
     def __init__(self, model_selection: Literal[0, 1] = 0) -> None:
         self.model_selection = model_selection
         self._solution: Any = None

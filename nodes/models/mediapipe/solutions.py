@@ -56,6 +56,7 @@ class _MediaPipeNode(Node):
     """Shared life cycle: check the bundled model files, build the solution, close it."""
 
     meta: Mapping[str, Any] = MappingProxyType({})   # the dataset_meta of every frame it emits
+    provides = {'boxes', 'keypoints'}
 
     def _model_files(self) -> list[str]:
         """Model files, relative to the mediapipe package, that the parameters need."""

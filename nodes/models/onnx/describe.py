@@ -5,7 +5,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from webcam_app import WebcamAppError
+from webcam_app import ExitCode, WebcamAppError
 
 from ..openmmlab.classes import head_num_classes, resolve_classes
 
@@ -15,7 +15,7 @@ __all__ = ['ExportError', 'det_levels', 'det_sidecar', 'pose_sidecar']
 class ExportError(WebcamAppError, ValueError):
     """A model that this exporter cannot turn into a self-contained ONNX file."""
 
-    exit_code = 2
+    exit_code = ExitCode.CONFIG
 
 
 #: Heads whose single output the numpy decoders read as mmpose's own ``decode`` does.

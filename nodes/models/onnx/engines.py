@@ -1,5 +1,5 @@
-"""Inference engines for exported models: ONNX Runtime (CPU or CUDA), and a model on an inference
-server (``remote``: KServe v2, see remote_engine.py).
+"""Inference engines for exported models, made by one factory: ONNX Runtime (CPU or CUDA) and
+OpenVINO (CPU, GPU; f32, bf16, f16), and the choice ``backend: auto`` makes between them.
 
 An engine is a callable ``engine(batch) -> list of outputs`` over float32 NCHW batches.
 """
@@ -12,24 +12,94 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ['BACKENDS', 'OrtEngine', 'check_backend', 'make_engine']
+__all__ = ['AUTO', 'BACKENDS', 'ENGINE_BACKENDS', 'PRECISIONS', 'OrtEngine', 'check_backend',
+           'make_engine', 'native_precisions', 'pick_backend', 'runtime_version']
 
 log = logging.getLogger(__name__)
 
-#: model node backends: PyTorch (the OpenMMLab stack), and engines that run an exported file
-BACKENDS = ('pytorch', 'onnxruntime', 'remote')
+AUTO = 'auto'
+#: engines that run an exported file, fastest first: what ``backend: auto`` tries, in order
+ENGINE_BACKENDS = ('openvino', 'onnxruntime')
+#: model node backends: auto, PyTorch (the OpenMMLab stack), the engines, and a server's
+BACKENDS = (AUTO, 'pytorch', *ENGINE_BACKENDS, 'remote')
+#: model node precisions; ``auto`` picks per model and machine (see ``auto_precision``)
+PRECISIONS = (AUTO, 'f32', 'bf16', 'f16')
+#: the precisions each backend runs (f32 always; OpenVINO also what the device has natively)
+_RUNS = {'pytorch': ('f32',), 'onnxruntime': ('f32',), 'openvino': ('f32', 'bf16', 'f16')}
+_MODULES = {'openvino': 'openvino', 'onnxruntime': 'onnxruntime'}
 
 
-def check_backend(backend: str, device: str) -> None:
-    """Raise ValueError, before anything starts, when ``backend`` cannot run on ``device``."""
-    if backend == 'pytorch':
-        return
+def _installed(backend: str) -> bool:
+    return importlib.util.find_spec(_MODULES[backend]) is not None
+
+
+def _fits(backend: str, device: str, precision: str) -> bool:
+    """Whether an installed ``backend`` can run ``device`` at ``precision`` (cheap checks)."""
+    if not _installed(backend):
+        return False
+    cuda = device.startswith('cuda')
+    if backend == 'openvino':
+        return not cuda and (precision in (AUTO, 'f32') or precision in native_precisions(
+            'openvino', device))
+    if precision not in (AUTO, 'f32') or device.upper().startswith(('GPU', 'NPU')):
+        return False
+    if cuda:
+        import onnxruntime as ort
+        return 'CUDAExecutionProvider' in ort.get_available_providers()
+    return device == 'cpu'
+
+
+def pick_backend(device: str = 'cpu', precision: str = AUTO) -> str:
+    """``backend: auto``: the fastest engine installed for ``device`` (OpenVINO, then ONNX
+    Runtime), else ``pytorch``."""
+    return next((b for b in ENGINE_BACKENDS if _fits(b, str(device), precision)), 'pytorch')
+
+
+def native_precisions(backend: str, device: str = 'cpu') -> tuple[str, ...]:
+    """The precisions below f32 that ``backend`` runs natively on ``device``, fastest first."""
+    if backend == 'openvino':
+        from .openvino_engine import native_precisions as openvino_natives
+        return openvino_natives(device)
+    return ()
+
+
+def runtime_version(backend: str) -> str:
+    """``backend`` and its library's version, e.g. ``openvino 2026.4.1-...``."""
+    if backend == 'openvino':
+        from .openvino_engine import openvino_version
+        return f'openvino {openvino_version()}'
+    if backend == 'onnxruntime':
+        import onnxruntime as ort
+        return f'onnxruntime {ort.__version__}'
+    return backend
+
+
+def check_backend(backend: str, device: str, precision: str = 'f32') -> None:
+    """Raise ValueError, before anything starts, when ``backend`` cannot run on ``device`` at
+    ``precision``."""
     if backend not in BACKENDS:
         raise ValueError(f"backend must be one of {', '.join(BACKENDS)}, but got {backend!r}")
-    if backend == 'remote':     # the server has the device; here only the client is needed
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, but got "
+                         f'{precision!r}')
+    if backend == AUTO:
+        return
+    if backend == 'remote':     # the server has the device and the precision; here the client
         if importlib.util.find_spec('tritonclient') is None:
             raise ValueError("backend remote needs tritonclient: pip install -e '.[remote]'")
         return
+    if precision not in (AUTO, *_RUNS[backend]):
+        raise ValueError(f'backend {backend} runs {", ".join(_RUNS[backend])} only, but '
+                         f'precision is {precision}; use precision: auto or f32, or backend: '
+                         'openvino')
+    if backend == 'openvino':
+        from .openvino_engine import check_openvino
+        check_openvino(device, precision)
+    elif backend == 'onnxruntime':
+        _check_ort(device)
+
+
+def _check_ort(device: str) -> None:
     try:
         import onnxruntime as ort
     except ImportError:
@@ -46,6 +116,8 @@ def check_backend(backend: str, device: str) -> None:
 
 class OrtEngine:
     """An ONNX Runtime session; ``threads`` intra-op threads that sleep when idle."""
+
+    precision = 'f32'
 
     def __init__(self, path: str | Path, device: str = 'cpu', threads: int | None = None) -> None:
         import onnxruntime as ort
@@ -72,12 +144,19 @@ class OrtEngine:
 
 
 def make_engine(backend: str, path: Any, device: str = 'cpu', threads: int | None = None,
-                **options: Any) -> Any:
-    """The engine that runs ``path`` for ``backend``; for ``remote``, ``path`` is the
-    RemoteModel that check() found, and ``options`` are ``live`` and ``timeout``."""
-    if backend == 'onnxruntime':
-        return OrtEngine(path, device, threads)
+                precision: str = 'f32', **remote: Any) -> Any:
+    """The engine that runs ``path`` for ``backend`` at ``precision`` (never ``auto``: see
+    ``auto_precision.load_engine``); it has a ``precision`` attribute. For ``remote``, ``path``
+    is the RemoteModel that check() found, and ``remote`` holds ``live`` and ``timeout``."""
     if backend == 'remote':
         from .remote_engine import RemoteEngine
-        return RemoteEngine(path, **options)
+        return RemoteEngine(path, **remote)
+    if precision not in _RUNS.get(backend, ('f32',)):
+        raise ValueError(f'backend {backend} runs {", ".join(_RUNS.get(backend, ("f32",)))}, '
+                         f'not precision {precision!r}')
+    if backend == 'onnxruntime':
+        return OrtEngine(path, device, threads)
+    if backend == 'openvino':
+        from .openvino_engine import OpenVinoEngine
+        return OpenVinoEngine(path, device, threads, precision)
     raise ValueError(f'backend {backend!r} runs no exported file')

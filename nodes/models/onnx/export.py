@@ -171,6 +171,7 @@ def export_model(spec: Any, checkpoint: str | None, path: str | Path,
                    outputs=outputs, random_weights=checkpoint is None,
                    checkpoint=Path(checkpoint).name if checkpoint else None,
                    checkpoint_sha256=sha256_of(checkpoint) if checkpoint else None,
+                   model_file={'name': path.name, 'sha256': sha256_of(path)},
                    export={'opset': OPSET, 'torch_vs_ort_max_rel': diff, 'onnxslim': slimmed})
     write_sidecar(path, sidecar)
     log.info('wrote %s (%.1f MB) and its sidecar in %.1f s', path,

@@ -1,13 +1,16 @@
 """Exported models loaded for inference: an engine plus the codec its sidecar describes."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .auto_precision import check_photos, load_engine, pose_boxes
 from .det_codec import DetCodec
 from .engines import make_engine
 from .pose_codec import PoseCodec
+from .precision import MAX_SCORE_DIFF, detections_miss, keypoints_miss
 from .sidecar import dataset_meta_from_json, read_sidecar
 
 __all__ = ['ExportedDetector', 'ExportedPose']
@@ -23,14 +26,40 @@ def _load(path: Any, kind: str) -> dict[str, Any]:
 
 
 class ExportedPose:
-    """A top-down pose model: all boxes of a frame in one batched run (twice as many with flip)."""
+    """A top-down pose model: all boxes of a frame in one batched run (twice as many with flip).
+
+    ``precision``: f32, bf16, f16, or auto (see ``auto_precision``); ``self.precision`` is the
+    one it runs. ``name`` names the model node in log lines. ``backend: remote``: ``path`` is the
+    RemoteModel that check() found, and ``remote`` (``live``, ``timeout``) goes to its engine.
+    """
 
     def __init__(self, path: Any, backend: str = 'onnxruntime', device: str = 'cpu',
-                 threads: int | None = None, **options: Any) -> None:
+                 threads: int | None = None, precision: str = 'f32', name: str = '',
+                 **remote: Any) -> None:
         self.sidecar = _load(path, 'pose')
         self.codec = PoseCodec(self.sidecar)
         self.dataset_meta = dataset_meta_from_json(self.sidecar['dataset_meta'])
-        self.engine = make_engine(backend, path, device, threads, **options)
+        if backend == 'remote':         # the server holds the model and its precision
+            self.engine = make_engine(backend, path, **remote)
+        else:
+            self.engine = load_engine(name or Path(path).stem, backend, path, device, threads,
+                                      precision, self._check_answers(), keypoints_miss)
+        self.precision: str = self.engine.precision
+
+    def _check_answers(self) -> Any:
+        """The precision check's run: keypoints in crop pixels on fixed boxes of the photos."""
+        photos = check_photos()
+        if not photos:
+            return None
+        batches: list[np.ndarray] = []
+
+        def answers(engine: Any) -> np.ndarray:
+            if not batches:     # made when a check runs, not when a record answers
+                batches.extend(self.codec.preprocess(image, pose_boxes(image))[0]
+                               for image in photos)
+            return np.concatenate([self.codec.decode([np.asarray(o, np.float32)
+                                                      for o in engine(b)])[0] for b in batches])
+        return answers
 
     def estimate(self, image: np.ndarray, bboxes: np.ndarray,
                  flip: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -40,16 +69,36 @@ class ExportedPose:
 
 
 class ExportedDetector:
-    """A one-stage detector whose decoding and NMS run here, in numpy."""
+    """A one-stage detector whose decoding and NMS run here, in numpy.
+
+    ``score_thr``: the threshold the precision check compares boxes at (the node's). The rest
+    as for ExportedPose.
+    """
 
     def __init__(self, path: Any, backend: str = 'onnxruntime', device: str = 'cpu',
-                 threads: int | None = None, **options: Any) -> None:
+                 threads: int | None = None, precision: str = 'f32', name: str = '',
+                 score_thr: float = 0.3, **remote: Any) -> None:
         self.sidecar = _load(path, 'det')
         self.codec = DetCodec(self.sidecar)
         self.classes: tuple[str, ...] = tuple(self.sidecar['classes'])
         cat_ids = self.sidecar.get('cat_ids')
         self.cat_ids: tuple[int, ...] | None = tuple(cat_ids) if cat_ids is not None else None
-        self.engine = make_engine(backend, path, device, threads, **options)
+        if backend == 'remote':
+            self.engine = make_engine(backend, path, **remote)
+            self.precision = self.engine.precision
+            return
+        photos = check_photos()
+        # the lower precision's boxes a little below the threshold count as found again
+        low = max(0.0, score_thr - 2 * MAX_SCORE_DIFF)
+
+        def answers(engine: Any) -> list[tuple]:
+            return [self.codec.detect(engine, image, low)[:2] for image in photos]
+
+        def miss(ref: Any, other: Any) -> tuple[str | None, str]:
+            return detections_miss(ref, other, score_thr)
+        self.engine = load_engine(name or Path(path).stem, backend, path, device, threads,
+                                  precision, answers if photos else None, miss)
+        self.precision: str = self.engine.precision
 
     def detect(self, image: np.ndarray,
                score_thr: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -45,6 +45,8 @@ def _percentile(samples: Any, q: float) -> float:
 class RemoteEngine:
     """``engine(batch) -> outputs`` on a server; see the module's docstring."""
 
+    precision = 'f32'       # what goes over the wire; the server's config says how it runs
+
     def __init__(self, model: RemoteModel, live: bool, timeout: float = 10.0) -> None:
         self.model, self.live, self.timeout = model, bool(live), float(timeout)
         self.url = model.url

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any, Iterable, Mapping
 
-from webcam_app import WebcamAppError
+from webcam_app import ExitCode, WebcamAppError
 
 from ...common import normalize_classes
 
@@ -17,7 +17,7 @@ __all__ = ['ClassNamesMismatch', 'head_num_classes', 'resolve_classes']
 class ClassNamesMismatch(WebcamAppError, ValueError):
     """A detector's class names do not fit the size of its classification head."""
 
-    exit_code = 2
+    exit_code = ExitCode.CONFIG
 
 
 def _classes_in(meta: Any) -> Any:

@@ -9,12 +9,12 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import Positive, PositiveFloat, Unit
+from webcam_app.params import NonEmpty, Positive, PositiveFloat, Unit
 
 from ...common import boxes_from_keypoints, normalize_classes
 from ..onnx.remote_client import RequestCancelled, ServerUnavailable
 from .classes import ClassNamesMismatch, head_num_classes, resolve_classes
-from .model_node import AUTO, Backend, ModelThreads, _ModelNode
+from .model_node import AUTO, Backend, ModelThreads, Precision, _ModelNode
 from .weights import building
 
 __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'resolve_classes']
@@ -27,20 +27,22 @@ class DetectorNode(_ModelNode):
 
     inputs = {'frame': 'trigger', 'poses': 'previous'}   # feedback: the last frame's poses
     model_kind = 'det'      # how tools/download_models.py resolves ``model``
+    provides = {'boxes'}
     core_cost = 1.0         # threads: auto gives the pose model three times the detector's share
 
-    def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
+    def __init__(self, model: NonEmpty, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, score_thr: Unit = 0.5,
                  max_objects: Positive | None = None, classes: list[str] | str | None = None,
                  det_interval: Positive = 1, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
-                 backend: Backend = 'pytorch', server: str | None = None,
+                 backend: Backend = AUTO, precision: Precision = AUTO, server: str | None = None,
                  model_name: str | None = None, timeout: PositiveFloat = 10.0) -> None:
-        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend,
+                        precision)
         self._set_remote(server, model_name, timeout)
         self.labels = normalize_classes(labels) or None
         self.classes_override = normalize_classes(classes) or None
-        self.score_thr, self.max_objects = float(score_thr), max_objects
+        self.score_thr, self.max_objects = score_thr, max_objects
         self.det_interval = det_interval
         self.classes: tuple[str, ...] = ()
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({'classes': ()})
@@ -52,20 +54,21 @@ class DetectorNode(_ModelNode):
 
     def setup(self) -> None:
         self.locate()
-        if self.backend != 'pytorch':
+        if self.runs_on != 'pytorch':
             self._setup_exported()
         else:
             self._setup_torch()
         self.dataset_meta = MappingProxyType({'classes': self.classes})   # once, for every frame
         self._keep_ids = self._label_filter()
         log.info('node %s: %s with classes %s on %s (%s)', self.name, self.model, self.classes,
-                 self.device, self.backend)
+                 self.device, self._describe_run())
 
     def _setup_exported(self) -> None:
         from ..onnx.exported import ExportedDetector
-        det = ExportedDetector(self._exported, self.backend, self.device, self.thread_count(),
+        det = ExportedDetector(self._exported, self.runs_on, self.device, self.thread_count(),
+                               self.precision, self.name, self.score_thr,
                                **self._engine_options())
-        self._keep_engine(det.engine)
+        self._engine_loaded(det.engine)
         if self.classes_override and len(self.classes_override) != len(det.classes):
             raise ClassNamesMismatch(f'{self._exported}: classes {self.classes_override} do not '
                                      f'fit the exported {len(det.classes)} classes {det.classes}')
@@ -84,6 +87,7 @@ class DetectorNode(_ModelNode):
             pipeline = get_test_pipeline_cfg(det.cfg.copy())
             pipeline[0].type = 'mmdet.LoadImageFromNDArray'
             self._pipeline = Compose(pipeline)
+        self._runs_at = 'f32'
         self.classes = resolve_classes(self.classes_override, meta, det.cfg,
                                        head_num_classes(det), self._checkpoint)
         det.dataset_meta = {**getattr(det, 'dataset_meta', {}), 'classes': self.classes}
@@ -108,7 +112,7 @@ class DetectorNode(_ModelNode):
 
     def detect(self, image: np.ndarray) -> tuple[Object, ...]:
         """Run the detector once on a BGR image; objects sorted by score, filtered and capped."""
-        if self.backend == 'pytorch':
+        if self.runs_on == 'pytorch':
             bboxes, scores, ids = self._torch_detect(image)
         else:
             bboxes, scores, ids = self._det.detect(image, self.score_thr)

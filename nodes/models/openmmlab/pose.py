@@ -8,11 +8,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import PositiveFloat, Unit
+from webcam_app.params import NonEmpty, PositiveFloat, Unit
 
 from ...common import normalize_classes
 from ..onnx.remote_client import RequestCancelled, ServerUnavailable
-from .model_node import AUTO, Backend, ModelThreads, _ModelNode
+from .model_node import AUTO, Backend, ModelThreads, Precision, _ModelNode
 from .weights import building
 
 __all__ = ['TopdownPoseEstimatorNode', 'frozen_meta']
@@ -35,36 +35,40 @@ class TopdownPoseEstimatorNode(_ModelNode):
     """Estimate keypoints of detected objects with an mmpose top-down model (RTMPose, ...)."""
 
     model_kind = 'pose'     # how tools/download_models.py resolves ``model``
+    requires, provides = {'boxes'}, {'keypoints'}
     core_cost = 3.0         # threads: auto: a pose model costs about three detectors
 
-    def __init__(self, model: str, weights: str | None = None, device: str = 'cpu',
+    def __init__(self, model: NonEmpty, weights: str | None = None, device: str = 'cpu',
                  labels: list[str] | None = None, bbox_thr: Unit = 0.3,
                  flip_test: bool = False, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
-                 backend: Backend = 'pytorch', server: str | None = None,
+                 backend: Backend = AUTO, precision: Precision = AUTO, server: str | None = None,
                  model_name: str | None = None, timeout: PositiveFloat = 10.0) -> None:
-        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
+        self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend,
+                        precision)
         self._set_remote(server, model_name, timeout)
         self.labels = normalize_classes(labels) or None
-        self.bbox_thr, self.flip_test = float(bbox_thr), flip_test
+        self.bbox_thr, self.flip_test = bbox_thr, flip_test
         self.dataset_meta: Mapping[str, Any] = MappingProxyType({})
         self._metas: dict[Any, Mapping[str, Any]] = {}   # with each detector's classes, built once
         self._model: Any = None
 
     def setup(self) -> None:
         self.locate()
-        if self.backend != 'pytorch':
+        if self.runs_on != 'pytorch':
             from ..onnx.exported import ExportedPose
-            self._model = ExportedPose(self._exported, self.backend, self.device,
-                                       self.thread_count(), **self._engine_options())
-            self._keep_engine(self._model.engine)
+            self._model = ExportedPose(self._exported, self.runs_on, self.device,
+                                       self.thread_count(), self.precision, self.name,
+                                       **self._engine_options())
+            self._engine_loaded(self._model.engine)
             self.dataset_meta = MappingProxyType(frozen_meta(self._model.dataset_meta))
         else:
             self._setup_torch()
+            self._runs_at = 'f32'
         self._metas = {}
         log.info('node %s: %s (%s, %d keypoints) on %s (%s)', self.name, self.model,
                  self.dataset_meta.get('dataset_name'), self.dataset_meta.get('num_keypoints', 0),
-                 self.device, self.backend)
+                 self.device, self._describe_run())
 
     def _setup_torch(self) -> None:
         with building(random_weights=self._checkpoint is None):   # imports too: not thread-safe
@@ -100,7 +104,7 @@ class TopdownPoseEstimatorNode(_ModelNode):
         if not picked:      # inference_topdown would take the whole image as one box
             return objects
         bboxes = np.array([objects[i].bbox for i in picked], dtype=np.float32)
-        if self.backend == 'pytorch':
+        if self.runs_on == 'pytorch':
             keypoints, scores = self._torch_estimate(image, bboxes)
         else:
             keypoints, scores = self._model.estimate(image, bboxes, self.flip_test)

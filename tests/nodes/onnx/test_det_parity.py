@@ -6,6 +6,9 @@ checkpoint once into the models folder, then decodes and runs NMS in numpy.
 """
 from __future__ import annotations
 
+import logging
+import re
+
 import numpy as np
 import pytest
 
@@ -106,11 +109,41 @@ def test_boxes_and_scores_match_inference_detector(shaped) -> None:
     assert compared >= 3, f'only {compared} boxes above {thr}: the test would prove little'
 
 
-def test_two_stage_detector_is_a_clear_error(tmp_path) -> None:
+def test_openvino_at_f32_finds_the_boxes_onnxruntime_finds(shaped) -> None:
+    """The same export, sidecar and decoding on OpenVINO, against ONNX Runtime."""
+    pytest.importorskip('openvino')
+    from nodes.models.onnx.exported import ExportedDetector
+    from nodes.models.openmmlab.detector import DetectorNode
+    name, label, ckpt, folder = shaped
+    node = DetectorNode(name, weights=ckpt, models_dir=str(folder), backend='onnxruntime')
+    with NodeHarness(node, name='detector'):      # exports it, if no test did
+        path = node._exported
+    ort, ov = (ExportedDetector(path, backend, precision='f32')
+               for backend in ('onnxruntime', 'openvino'))
+    theirs = {n: ort.detect(photo(n), 0.05)[:2] for n in PHOTOS}
+    thr = gap_threshold([s for _, s in theirs.values()])
+    compared = 0
+    for image_name in PHOTOS:
+        boxes, scores, _ = ov.detect(photo(image_name), thr)
+        ref_boxes, ref_scores = (a[theirs[image_name][1] >= thr] for a in theirs[image_name])
+        assert len(boxes) == len(ref_boxes), image_name
+        if len(boxes):
+            overlap = iou(boxes, ref_boxes)
+            assert (overlap.max(axis=1) >= 0.98).all(), overlap.max(axis=1).min()
+            assert np.allclose(scores, ref_scores[overlap.argmax(axis=1)], atol=1e-3)
+            compared += len(boxes)
+    assert compared >= 3, f'only {compared} boxes above {thr}: the test would prove little'
+
+
+def test_backend_auto_runs_pytorch_where_the_model_cannot_be_exported(tmp_path, caplog) -> None:
+    """A two-stage detector (RoI ops) is refused by the exporter, once, with the reason."""
     pytest.importorskip('mmdet')
-    from nodes.models.onnx.export import ExportError, export_model
-    from nodes.models.openmmlab.model_zoo import resolve_model
-    spec = resolve_model('faster-rcnn_r50_fpn_1x_coco', 'det')
-    with pytest.raises(ExportError, match='two-stage detector.*keep backend: pytorch'):
-        export_model(spec, None, tmp_path / 'frcnn.onnx')
-    assert not list(tmp_path.iterdir())     # nothing half-written
+    from nodes.models.openmmlab.detector import DetectorNode
+    node = DetectorNode('faster-rcnn_r50_fpn_1x_coco', weights='none', models_dir=str(tmp_path))
+    node.name = 'detector'
+    with caplog.at_level(logging.WARNING):
+        node.check()
+    assert node.runs_on == 'pytorch' and node.info()['backend'] == 'pytorch'
+    said = [r.getMessage() for r in caplog.records if 'backend auto runs PyTorch' in r.getMessage()]
+    assert len(said) == 1 and re.search('two-stage detector.*keep backend: pytorch', said[0]), said
+    assert not list(tmp_path.iterdir())     # the refused export left nothing half-written

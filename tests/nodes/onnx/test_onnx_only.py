@@ -1,5 +1,6 @@
-"""End to end: ``export`` a graph, then run it with ``--backend onnxruntime`` where torch, mmcv,
-mmengine, mmdet and mmpose cannot be imported, and compare with the PyTorch run."""
+"""End to end: ``export`` a graph, then run it with ``--backend onnxruntime``, and with the
+default ``backend: auto`` (OpenVINO), where torch, mmcv, mmengine, mmdet and mmpose cannot be
+imported, and compare with the PyTorch run. OpenVINO's telemetry must stay blocked."""
 from __future__ import annotations
 
 import json
@@ -23,14 +24,19 @@ BLOCKED = ('torch', 'torchvision', 'mmcv', 'mmengine', 'mmdet', 'mmpose')
 NO_TORCH = (f'import sys\nfor m in {BLOCKED!r}: sys.modules[m] = None\n'
             'from webcam_app.app.cli import main\ncode = main(sys.argv[1:])\n'
             f'loaded = [m for m in {BLOCKED!r} if sys.modules.get(m) is not None]\n'
-            'assert not loaded, loaded\nsys.exit(code)\n')
+            'assert not loaded, loaded\n'
+            "assert sys.modules.get('openvino_telemetry') is None, 'telemetry loaded'\n"
+            'sys.exit(code)\n')
 
 
-def run_cli(args: list[str], no_torch: bool = False) -> subprocess.CompletedProcess:
+def run_cli(args: list[str], no_torch: bool = False,
+            home: Path | None = None) -> subprocess.CompletedProcess:
     command = [sys.executable, '-c', NO_TORCH] if no_torch else [sys.executable, 'run_webcam.py']
+    env = {'PYTHONPATH': str(ROOT), 'WEBCAM_APP_OFFLINE': '1', 'PATH': '/usr/bin:/bin'}
+    if home is not None:        # and no CI=true: OpenVINO's telemetry would be on
+        env['HOME'] = str(home)
     return subprocess.run(command + args, cwd=ROOT, capture_output=True, text=True, timeout=600,
-                          env={'PYTHONPATH': str(ROOT), 'WEBCAM_APP_OFFLINE': '1',
-                               'PATH': '/usr/bin:/bin'})
+                          env=env)
 
 
 @pytest.fixture(scope='module')
@@ -62,12 +68,18 @@ def predictions(path: Path) -> list[dict]:
     return json.loads(path.read_text())
 
 
-def test_export_then_run_without_torch_matches_pytorch(hand_graph, tmp_path) -> None:
+@pytest.fixture(scope='module')
+def exported(hand_graph) -> subprocess.CompletedProcess:
+    """``webcam-app export`` of the hand graph into its models folder, once."""
+    graph, _, models = hand_graph
+    return run_cli(['export', str(graph), '--models-dir', str(models)])
+
+
+def test_export_then_run_without_torch_matches_pytorch(hand_graph, exported, tmp_path) -> None:
     graph, clip, models = hand_graph
-    done = run_cli(['export', str(graph), '--models-dir', str(models)])
-    assert done.returncode == 0, done.stderr
-    assert sorted(p.name for p in models.iterdir()) == ['det.json', 'det.onnx', 'pose.json',
-                                                        'pose.onnx']
+    assert exported.returncode == 0, exported.stderr
+    assert {'det.json', 'det.onnx', 'pose.json', 'pose.onnx'} <= {p.name for p in
+                                                                  models.iterdir()}
     sidecar = json.loads((models / 'det.json').read_text())
     assert sidecar['classes'] == ['hand'] and len(sidecar['checkpoint_sha256']) == 64
     common = ['--config', str(graph), '--input', str(clip), '--headless', '--models-dir',
@@ -75,8 +87,9 @@ def test_export_then_run_without_torch_matches_pytorch(hand_graph, tmp_path) -> 
     onnx = run_cli(common + ['--backend', 'onnxruntime', '--pred-out', str(tmp_path / 'o.json')],
                    no_torch=True)
     assert onnx.returncode == 0, onnx.stderr
-    torch = run_cli(common + ['--pred-out', str(tmp_path / 't.json')])
+    torch = run_cli(common + ['--backend', 'pytorch', '--pred-out', str(tmp_path / 't.json')])
     assert torch.returncode == 0, torch.stderr
+    assert 'on cpu (pytorch, f32)' in torch.stderr        # --backend pytorch stays
     ours, theirs = predictions(tmp_path / 'o.json'), predictions(tmp_path / 't.json')
     assert [f['frame_id'] for f in ours] == [f['frame_id'] for f in theirs] == [0, 1, 2, 3]
     errors = []
@@ -97,3 +110,24 @@ def test_without_torch_a_missing_export_says_what_to_run(hand_graph, tmp_path) -
                     'onnxruntime', '--models-dir', str(tmp_path)], no_torch=True)
     assert done.returncode == 2
     assert 'no exported model' in done.stderr and 'webcam-app export' in done.stderr
+
+
+def test_without_torch_auto_runs_openvino_and_nothing_phones_home(hand_graph, exported,
+                                                                  tmp_path) -> None:
+    graph, clip, models = hand_graph
+    assert exported.returncode == 0, exported.stderr
+    home = tmp_path / 'home'
+    home.mkdir()
+    done = run_cli(['--config', str(graph), '--input', str(clip), '--headless', '--models-dir',
+                    str(models), '--pred-out', str(tmp_path / 'v.json'), '--metrics-out',
+                    str(tmp_path / 'm.json')], no_torch=True, home=home)
+    assert done.returncode == 0, done.stderr
+    assert not (home / 'intel').exists(), 'OpenVINO telemetry wrote its client id'
+    metrics = json.loads((tmp_path / 'm.json').read_text())['nodes']
+    for node in ('detector', 'pose'):
+        assert metrics[node]['info']['backend'] == 'openvino'
+        assert metrics[node]['info']['precision'] in ('f32', 'bf16', 'f16')
+        assert f"node {node}: " in done.stderr and '(openvino, ' in done.stderr
+    ours = predictions(tmp_path / 'v.json')
+    assert [f['frame_id'] for f in ours] == [0, 1, 2, 3]
+    assert all(len(f['instances']) >= 1 for f in ours)

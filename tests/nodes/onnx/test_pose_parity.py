@@ -134,10 +134,24 @@ def test_raw_outputs_match_torch(shaped) -> None:
         assert np.abs(a - b.numpy()).max() <= 1e-4 * scale, (head, np.abs(a - b.numpy()).max())
 
 
-def pose_node(name: str, ckpt: str, folder: Path, flip: bool, backend: str = 'onnxruntime'):
+def pose_node(name: str, ckpt: str, folder: Path, flip: bool, backend: str = 'onnxruntime',
+              precision: str = 'auto'):
     from nodes.models.openmmlab.pose import TopdownPoseEstimatorNode
     return TopdownPoseEstimatorNode(name, weights=ckpt, models_dir=str(folder), flip_test=flip,
-                                    bbox_thr=0.0, backend=backend)
+                                    bbox_thr=0.0, backend=backend, precision=precision)
+
+
+def test_openvino_at_f32_decodes_as_onnxruntime(shaped) -> None:
+    """The same export, sidecar and codecs on OpenVINO: the parity bound against ONNX Runtime."""
+    pytest.importorskip('openvino')
+    head, name, ckpt, folder = shaped
+    with NodeHarness(pose_node(name, ckpt, folder, True), name='pose') as h:
+        reference = node_keypoints(h)
+    with NodeHarness(pose_node(name, ckpt, folder, True, 'openvino', 'f32'), name='pose') as h:
+        assert h.node.info() == {'backend': 'openvino', 'precision': 'f32'}
+        ours = node_keypoints(h)
+    err = errors(ours, reference)
+    assert np.median(err) <= MEDIAN_PX and err.max() <= MAX_PX, (head, np.median(err), err.max())
 
 
 @pytest.mark.parametrize('config,head', [

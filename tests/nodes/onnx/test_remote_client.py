@@ -38,15 +38,17 @@ def load_graph(data: dict):
 
 def test_a_remote_node_needs_a_server_and_graph_defaults_give_one() -> None:
     node = {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': 'hand',
-            'backend': 'remote', 'inputs': {'frame': 'f'}}
-    source = {'name': 'source', 'type': 'VideoSource', 'outputs': {'frame': 'f'}}
+            'backend': 'remote', 'inputs': {'frame': 'b'}}
+    source = [{'name': 'source', 'type': 'VideoSource', 'outputs': {'frame': 'f'}},
+              {'name': 'boxes', 'type': 'FixedBoxes', 'boxes': [[0, 0, 10, 10]],
+               'inputs': {'frame': 'f'}, 'outputs': {'frame': 'b'}}]
     with pytest.raises(ConfigError, match='backend remote needs server: URL'):
-        load_graph({'name': 'g', 'nodes': [source, node]})
+        load_graph({'name': 'g', 'nodes': [*source, node]})
     with pytest.raises(ConfigError, match='http://HOST:PORT or grpc://HOST:PORT'):
-        load_graph({'name': 'g', 'nodes': [source, {**node, 'server': 'triton:8000'}]})
+        load_graph({'name': 'g', 'nodes': [*source, {**node, 'server': 'triton:8000'}]})
     graph = load_graph({'name': 'g', 'defaults': {'backend': 'remote', 'server':
                                                   'grpc://127.0.0.1:8001', 'timeout': 3},
-                        'nodes': [source, {k: v for k, v in node.items() if k != 'backend'}]})
+                        'nodes': [*source, {k: v for k, v in node.items() if k != 'backend'}]})
     pose = graph.nodes['pose'].node
     assert (pose.backend, pose.server, pose.timeout) == ('remote', 'grpc://127.0.0.1:8001', 3.0)
 
