@@ -216,12 +216,14 @@ class Lines:
 
 def test_live_passes_frames_while_the_server_is_away_then_resumes(setup, tmp_path) -> None:
     server = setup[4]
+    before = len(server.requests('pose'))
     out = tmp_path / 'live.jsonl'
     proc = cli(remote_args(setup, server.http, out, '--mode', 'live', '--set',
                            'source.realtime=true', '--set', 'source.loop=true'))
     log = Lines(proc.stderr)
     try:
-        server.wait_for(lambda events: len(server.requests('pose')) >= 3, 300, 'pose requests')
+        server.wait_for(lambda events: len(server.requests('pose')) >= before + 3, 300,
+                        'pose requests')
         server.kill()
         log.wait_for('frames pass on without results until it is back', 120)
         server.start()
