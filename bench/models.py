@@ -40,17 +40,20 @@ log = logging.getLogger('bench.models')
 
 
 class BenchSink(Node):
-    """Record when each frame arrives and how many objects have keypoints."""
+    """Record when each frame arrives, how many objects have keypoints, and the keypoints."""
 
     outputs = ()
 
     def __init__(self) -> None:
         self.times: list[float] = []
         self.posed: list[int] = []
+        self.keypoints: list[np.ndarray] = []     # (N, K, 2) per frame
 
     def process(self, frame: Frame) -> None:
         self.times.append(time.perf_counter())
-        self.posed.append(sum(o.keypoints is not None for o in frame.objects))
+        posed = [np.asarray(o.keypoints) for o in frame.objects if o.keypoints is not None]
+        self.posed.append(len(posed))
+        self.keypoints.append(np.stack(posed) if posed else np.zeros((0, 0, 2), np.float32))
 
 
 def make_video(path: Path, n: int, width: int = 640, height: int = 480) -> Path:
@@ -154,13 +157,16 @@ def bench_inferencer(video: Path, m: dict[str, str], device: str) -> dict[str, A
     inferencer = MMPoseInferencer(pose2d=m['pose_cfg'], pose2d_weights=m['pose_ckpt'],
                                   det_model=m['det_cfg'], det_weights=m['det_ckpt'],
                                   det_cat_ids=(0,), device=device)
-    times, posed = [], []
+    times, posed, keypoints = [], [], []
     for image in read_frames(video):
         # bbox_thr=0 and nms_thr=1 keep every detected box, as the graph does
         for result in inferencer(image, bbox_thr=0.0, nms_thr=1.0):
-            posed.append(len(result['predictions'][0]))
+            found = result['predictions'][0]
+            posed.append(len(found))
+            keypoints.append(np.array([p['keypoints'] for p in found], np.float32))
         times.append(time.perf_counter())
-    return {'frames': len(times), 'fps': steady_fps(times), 'boxes': float(np.mean(posed))}
+    return {'frames': len(times), 'fps': steady_fps(times), 'boxes': float(np.mean(posed)),
+            'keypoints': keypoints}
 
 
 def table(results: dict[str, dict[str, Any]]) -> str:
@@ -208,7 +214,8 @@ def main(argv: list[str] | None = None) -> int:
         models = make_models(folder, args.boxes)
         for label, (key, run, kwargs) in runs.items():
             if key not in args.skip and (args.flip_rows or 'flip_test' not in kwargs):
-                results[label] = run(video, models, args.device, **kwargs)
+                result = run(video, models, args.device, **kwargs)
+                results[label] = {k: v for k, v in result.items() if k != 'keypoints'}
     info = (f'{args.frames} frames 640x480, {args.boxes} hand(s)/frame, device {args.device}, '
             f'torch threads {torch.get_num_threads()}, random weights; the inferencer uses '
             'flip_test=True (its config), the graph flip_test=false unless the row says so')

@@ -5,7 +5,7 @@ pools of 2 threads run slower than pools of 1. A node asks for a share with
 ``Node.core_weight()``; the builder gives each such node its share of the cores, rounded up,
 and puts the answer in ``NodeContext.cores``.
 
-Rounding up, not down, is measured (``bench/onnxrt.py``, 2 cores): a light detector (weight 1)
+Rounding up, not down, is measured (``bench/backends.py``, 2 cores): a light detector (weight 1)
 leaves most of its core idle, and the pose model (weight 3) that the pipeline waits for can use
 that time. One thread each gave 11.9 frames/s on ONNX Runtime; detector 1 and pose 2 gave 19.3.
 """

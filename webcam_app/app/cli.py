@@ -73,10 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
     p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0, GPU')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
-    p.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime', 'openvino', 'remote'),
-                   help='backend of every model node; auto (the default): the fastest installed '
-                   "(openvino, then onnxruntime, on the models' ONNX exports, made once), "
-                   'pytorch where a model cannot be exported; remote: an inference server')
+    p.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime', 'openvino', 'mnn',
+                                         'remote'), help='backend of every model node; auto '
+                   '(default): the fastest installed (openvino, then onnxruntime; exports made '
+                   'once), else pytorch; mnn if named; remote: an inference server (--server)')
     p.add_argument('--server', help='backend remote: http://HOST:8000 or grpc://HOST:8001')
     p.add_argument('--precision', choices=('auto', 'f32', 'bf16', 'f16'), help='precision of every '
                    'model node; auto (default): the fastest native one that keeps the keypoints')

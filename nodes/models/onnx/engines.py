@@ -1,5 +1,6 @@
-"""Inference engines for exported models, made by one factory: ONNX Runtime (CPU or CUDA) and
-OpenVINO (CPU, GPU; f32, bf16, f16), and the choice ``backend: auto`` makes between them.
+"""Inference engines for exported models, made by one factory: ONNX Runtime (CPU or CUDA),
+OpenVINO (CPU, GPU; f32, bf16, f16) and MNN (CPU; f32, f16 weights), and the choice
+``backend: auto`` makes between the first two.
 
 An engine is a callable ``engine(batch) -> list of outputs`` over float32 NCHW batches.
 """
@@ -20,13 +21,15 @@ log = logging.getLogger(__name__)
 AUTO = 'auto'
 #: engines that run an exported file, fastest first: what ``backend: auto`` tries, in order
 ENGINE_BACKENDS = ('openvino', 'onnxruntime')
-#: model node backends: auto, PyTorch (the OpenMMLab stack), the engines, and a server's
-BACKENDS = (AUTO, 'pytorch', *ENGINE_BACKENDS, 'remote')
+#: model node backends: auto, PyTorch (the OpenMMLab stack), the engines (MNN only when asked
+#: for: slower than OpenVINO here, see bench/README.md), and a server's (remote)
+BACKENDS = (AUTO, 'pytorch', *ENGINE_BACKENDS, 'mnn', 'remote')
 #: model node precisions; ``auto`` picks per model and machine (see ``auto_precision``)
 PRECISIONS = (AUTO, 'f32', 'bf16', 'f16')
 #: the precisions each backend runs (f32 always; OpenVINO also what the device has natively)
-_RUNS = {'pytorch': ('f32',), 'onnxruntime': ('f32',), 'openvino': ('f32', 'bf16', 'f16')}
-_MODULES = {'openvino': 'openvino', 'onnxruntime': 'onnxruntime'}
+_RUNS = {'pytorch': ('f32',), 'onnxruntime': ('f32',), 'openvino': ('f32', 'bf16', 'f16'),
+         'mnn': ('f32', 'f16')}
+_MODULES = {'openvino': 'openvino', 'onnxruntime': 'onnxruntime', 'mnn': 'MNN'}
 
 
 def _installed(backend: str) -> bool:
@@ -71,6 +74,9 @@ def runtime_version(backend: str) -> str:
     if backend == 'onnxruntime':
         import onnxruntime as ort
         return f'onnxruntime {ort.__version__}'
+    if backend == 'mnn':
+        from .mnn_engine import mnn_version
+        return f'mnn {mnn_version()}'
     return backend
 
 
@@ -97,6 +103,9 @@ def check_backend(backend: str, device: str, precision: str = 'f32') -> None:
         check_openvino(device, precision)
     elif backend == 'onnxruntime':
         _check_ort(device)
+    elif backend == 'mnn':
+        from .mnn_engine import check_mnn
+        check_mnn(device, 'f32' if precision == AUTO else precision)
 
 
 def _check_ort(device: str) -> None:
@@ -159,4 +168,7 @@ def make_engine(backend: str, path: Any, device: str = 'cpu', threads: int | Non
     if backend == 'openvino':
         from .openvino_engine import OpenVinoEngine
         return OpenVinoEngine(path, device, threads, precision)
+    if backend == 'mnn':
+        from .mnn_engine import MnnEngine
+        return MnnEngine(path, device, threads, precision)
     raise ValueError(f'backend {backend!r} runs no exported file')

@@ -3,10 +3,10 @@
 ``backend: auto`` (the default) runs the model's export on the fastest engine installed
 (OpenVINO, then ONNX Runtime; ``nodes/models/onnx``), exporting it once when the OpenMMLab stack
 is here, and PyTorch only where the model cannot be exported. ``backend: pytorch`` runs it in
-mmdet/mmpose; ``openvino`` and ``onnxruntime`` run its export with no torch at all; ``remote``
-sends the crops to that export on an inference server (``server: URL``, KServe v2: Triton,
-OpenVINO Model Server), where a model that is away makes live frames pass on without its results
-(``extra_metrics`` says so).
+mmdet/mmpose; ``openvino``, ``onnxruntime`` and ``mnn`` run its export with no torch at all;
+``remote`` sends the crops to that export on an inference server (``server: URL``, KServe v2:
+Triton, OpenVINO Model Server), where a model that is away makes live frames pass on without
+its results (``extra_metrics`` says so).
 ``precision: auto`` (the default) takes the fastest precision that keeps the model's answers
 (``nodes/models/onnx/auto_precision.py``). ``threads: auto`` (the default) takes the share of the
 machine's cores that the runtime allots this node (``NodeContext.cores``).
@@ -30,7 +30,7 @@ __all__: list[str] = []   # _ModelNode is a base for this package's nodes, not a
 log = logging.getLogger(__name__)
 
 #: where a model node runs its model
-Backend = Literal['auto', 'pytorch', 'onnxruntime', 'openvino', 'remote']
+Backend = Literal['auto', 'pytorch', 'onnxruntime', 'openvino', 'mnn', 'remote']
 #: the precision it runs at (auto: the fastest that holds the keypoint bound against f32)
 Precision = Literal['auto', 'f32', 'bf16', 'f16']
 #: intra-op threads: a number, 'auto' (the runtime's share of the cores), or null (the library's)
