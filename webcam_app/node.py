@@ -138,6 +138,12 @@ class Node:
         on a built graph whose nodes were not checked; raises ValueError or WebcamAppError."""
         return None
 
+    def add_to_repository(self, exported: Path, repository: Path, **options: Any) -> str | None:
+        """Lay out what ``export()`` wrote in an inference server's model repository
+        (``webcam-app export --model-repository``; ``options`` as that command's) and return the
+        model's name there; None (the default): the node serves nothing."""
+        return None
+
     def check(self) -> None:
         """Check the outside world (files, camera) cheaply; raise ValueError if it is wrong."""
 

@@ -72,16 +72,14 @@ def export_graph(graph_path: str | Path, models_dir: str | None = None,
     """Export the graph's nodes that have a model to export (``Node.export``); {node name: the
     file written, or why it failed}.
 
-    With ``repository``, each ONNX export is also laid out there for an inference server
-    (``nodes.models.onnx.repository.write_model``, given ``repository_options``; ``device``
-    defaults to the node's own)."""
+    With ``repository``, each export is also laid out there for an inference server
+    (``Node.add_to_repository``, given ``repository_options``)."""
     config = load_config(graph_path)
     apply_overrides(config, list(overrides))
     set_all = {'models_dir': models_dir, 'backend': 'pytorch'} if models_dir else \
         {'backend': 'pytorch'}
     graph = build_graph(config, set_all=set_all, check=False)
     results: dict[str, Path | Exception] = {}
-    served: dict[str, str] = {}     # the repository's models, and the device of each
     for name, spec in graph.nodes.items():
         try:
             written = spec.node.export()
@@ -91,13 +89,8 @@ def export_graph(graph_path: str | Path, models_dir: str | None = None,
         if written is None:
             continue
         results[name] = written
-        if repository is not None and Path(written).suffix == '.onnx':
-            from nodes.models.onnx.repository import write_model
-            options = {'device': str(getattr(spec.node, 'device', 'cpu')), **repository_options}
-            served[write_model(written, repository, **options).name] = options['device']
-    if served:
-        from nodes.models.onnx.repository import write_ovms_config
-        write_ovms_config(repository, list(served), next(iter(served.values())))
+        if repository is not None:
+            spec.node.add_to_repository(Path(written), Path(repository), **repository_options)
     return results
 
 

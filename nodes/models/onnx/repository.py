@@ -17,8 +17,8 @@ from typing import Any, Mapping, Sequence
 
 from .sidecar import read_sidecar
 
-__all__ = ['SIDECAR_PARAMETER', 'TRITON_BACKENDS', 'config_text', 'model_name_for',
-           'tensor_specs', 'write_model', 'write_ovms_config']
+__all__ = ['SIDECAR_PARAMETER', 'TRITON_BACKENDS', 'add_to_ovms_config', 'config_text',
+           'model_name_for', 'tensor_specs', 'write_model']
 
 log = logging.getLogger(__name__)
 
@@ -118,17 +118,25 @@ def write_model(exported: str | Path, repository: str | Path, name: str | None =
     os.replace(tmp, target)
     (folder / 'config.pbtxt').write_text(config_text(name, inputs, outputs, sidecar, **options),
                                          encoding='utf-8')
+    add_to_ovms_config(repository, name, options.get('device', 'cpu'))
     log.info('model repository: %s (%s, %d inputs, %d outputs)', folder, sidecar['kind'],
              len(inputs), len(outputs))
     return folder
 
 
-def write_ovms_config(repository: str | Path, names: Sequence[str], device: str = 'cpu') -> Path:
-    """``config.json`` for OpenVINO Model Server: every model of the repository, its path
-    relative to the file (``ovms --config_path DIR/config.json``)."""
-    target = 'GPU' if device.startswith('cuda') or device.upper() == 'GPU' else 'CPU'
-    models = [{'config': {'name': n, 'base_path': n, 'target_device': target}}
-              for n in sorted(names)]
+def add_to_ovms_config(repository: str | Path, name: str, device: str = 'cpu') -> Path:
+    """Add (or replace) a model in the repository's ``config.json`` for OpenVINO Model Server,
+    its path relative to the file (``ovms --config_path DIR/config.json``)."""
     path = Path(repository) / 'config.json'
-    path.write_text(json.dumps({'model_config_list': models}, indent=1), encoding='utf-8')
+    try:
+        models = json.loads(path.read_text(encoding='utf-8'))['model_config_list']
+    except (OSError, ValueError, KeyError, TypeError):
+        models = []
+    target = 'GPU' if device.startswith('cuda') or device.upper().startswith('GPU') else 'CPU'
+    models = [m for m in models if m.get('config', {}).get('name') != name]
+    models.append({'config': {'name': name, 'base_path': name, 'target_device': target}})
+    models.sort(key=lambda m: m['config']['name'])
+    tmp = path.with_suffix('.json.tmp')
+    tmp.write_text(json.dumps({'model_config_list': models}, indent=1), encoding='utf-8')
+    os.replace(tmp, path)
     return path

@@ -209,6 +209,12 @@ class _ModelNode(Node):
         return export_model(spec, checkpoint, target, getattr(self, 'classes_override', None),
                             [self.model], trust=self.trust_checkpoint)
 
+    def add_to_repository(self, exported: Path, repository: Path, **options: Any) -> str:
+        """``repository/<name>/config.pbtxt`` and ``1/model.onnx`` (see onnx/repository.py); on
+        the node's device unless ``options`` name one."""
+        from ..onnx.repository import write_model
+        return write_model(exported, repository, **{'device': str(self.device), **options}).name
+
     def _load_checkpoint(self, model: Any) -> dict:
         """Load the weights into ``model``; its ``meta`` dict ({} for random weights)."""
         if not self._checkpoint:
