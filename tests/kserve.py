@@ -124,15 +124,29 @@ class ServerProcess:
                     if e[0] == 'REQUEST' and (model is None or e[1] == model)]
 
     def kill(self) -> None:
-        """Kill the whole process group (PyTriton, tritonserver, its backend stubs) at once."""
+        """Kill the server at once (PyTriton, tritonserver, its backend stubs), as a crash
+        would, but not the stubs' multiprocessing resource trackers: they then unlink the
+        shared memory the dead processes held (/dev/shm), and end."""
+        import psutil
         proc, self.proc = self.proc, None
         if proc is None:
             return
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+            group = [psutil.Process(proc.pid), *psutil.Process(proc.pid).children(recursive=True)]
+        except psutil.NoSuchProcess:
+            group = []
+        trackers = [p for p in group if _is_tracker(p)]
+        for p in group:
+            if p not in trackers:
+                _signal(p, signal.SIGKILL)
         proc.wait(timeout=30)
+        _, alive = psutil.wait_procs(trackers, timeout=10)
+        for p in alive:
+            _signal(p, signal.SIGKILL)
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)     # anything else it started
+        except (ProcessLookupError, PermissionError):
+            pass
         if self._reader is not None:
             self._reader.join(timeout=10)
         for leftover in Path('/dev/shm').glob(f'pytrtion{proc.pid}-*'):   # PyTriton's tensors
@@ -141,3 +155,17 @@ class ServerProcess:
     def restart(self, **options: Any) -> 'ServerProcess':
         self.kill()
         return self.start(**options)
+
+
+def _is_tracker(process: Any) -> bool:
+    try:
+        return 'multiprocessing.resource_tracker' in ' '.join(process.cmdline())
+    except Exception:       # gone already
+        return False
+
+
+def _signal(process: Any, signum: int) -> None:
+    try:
+        process.send_signal(signum)
+    except Exception:       # gone already
+        pass

@@ -10,8 +10,9 @@ the outputs, as every engine does. When the server goes away:
 * replay: the call waits and tries again until ``timeout`` s have passed without an answer,
   then raises ``RemoteError`` (the node fails: exit 1, naming the server). Nothing is skipped.
 
-A request runs on a thread of the engine's own (``RequestThread``): ``interrupt()`` ends the
-wait at once, even while a request hangs (``RequestCancelled``).
+A request runs on a thread of the engine's own (``RequestThread``). ``interrupt()`` (the run
+stops) tries nothing more, gives a request in flight ``GRACE_S`` to answer, so the drain keeps
+its frame, then ends the wait even while the request hangs (``RequestCancelled``).
 """
 from __future__ import annotations
 
@@ -32,6 +33,8 @@ log = logging.getLogger(__name__)
 
 #: how often a server that went away is tried again
 RETRY_S = 0.25
+#: how long a request in flight may still answer once the run stops (the drain takes 1 s)
+GRACE_S = 0.5
 #: how often the server's queue time is asked for (Triton's statistics extension)
 STATS_EVERY_S = 2.0
 _WINDOW = 512
@@ -50,7 +53,8 @@ class RemoteEngine:
     def __init__(self, model: RemoteModel, live: bool, timeout: float = 10.0) -> None:
         self.model, self.live, self.timeout = model, bool(live), float(timeout)
         self.url = model.url
-        self._cancelled = threading.Event()
+        self._stopping = threading.Event()     # the run stops: no new tries
+        self._cancelled = threading.Event()    # ... and now no more waiting either
         self._thread: RequestThread | None = None
         self._lock = threading.Lock()   # guards the counters below against stats() readers
         self._request_s: collections.deque = collections.deque(maxlen=_WINDOW)
@@ -74,7 +78,7 @@ class RemoteEngine:
     def _request(self, batch: np.ndarray) -> list[np.ndarray]:
         give_up = time.monotonic() + self.timeout
         while True:
-            if self._cancelled.is_set():
+            if self._cancelled.is_set() or (self._stopping.is_set() and self.down):
                 raise RequestCancelled(self.url)
             now = time.monotonic()
             if self.live and self.down_since is not None and now < self._next_try:
@@ -98,7 +102,7 @@ class RemoteEngine:
                         f'{self.down_reason}; start the server, or raise timeout:') from exc
                 with self._lock:
                     self.retries += 1
-                if self._cancelled.wait(min(RETRY_S, left)):
+                if self._stopping.wait(min(RETRY_S, left)):
                     raise RequestCancelled(self.url) from exc
                 continue
             self._answered(time.monotonic() - start)
@@ -177,14 +181,25 @@ class RemoteEngine:
                 out['server_queue_ms'] = round(self.queue_ms, 3)
         return out
 
-    def interrupt(self) -> None:
-        """End any wait now (the run is stopping); thread-safe."""
+    def interrupt(self, grace: float = GRACE_S) -> None:
+        """The run stops: try nothing more, and end a request in flight after ``grace`` s;
+        thread-safe, returns at once."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        timer = threading.Timer(grace, self._cancel_now)
+        timer.daemon = True
+        timer.start()
+
+    def _cancel_now(self) -> None:
         self._cancelled.set()
-        if self._thread is not None:
-            self._thread.cancel()
+        thread = self._thread
+        if thread is not None:
+            thread.cancel()
 
     def close(self) -> None:
-        self.interrupt()
+        self._stopping.set()
+        self._cancel_now()
         if self._thread is not None:
             self._thread.close()
             self._thread = None
