@@ -10,12 +10,15 @@ import numpy as np
 
 from webcam_app import Object
 
-__all__ = ['MASK_KEY', 'PALETTE', 'PerMeta', 'box_around', 'box_iou', 'boxes_from_keypoints',
+__all__ = ['HEATMAP_KEY', 'MASK_KEY', 'PALETTE', 'PerMeta', 'box_around', 'box_iou', 'boxes_from_keypoints',
            'check_output_folder', 'inside', 'iou_matrix', 'normalize_classes', 'resolve_output',
            'track_key']
 
 #: Box colors (BGR), picked by track id when there is one, else by label id.
 MASK_KEY = 'person_mask'   # frame.meta key of a person mask (PersonMask writes, Background reads)
+#: Object.extras key of a pose model's heat map: (map, matrix), ``map`` an (h, w) float32 array
+#: in [0, 1], ``matrix`` the 2x3 affine taking image pixels to map pixels (see nodes.models.heatmaps)
+HEATMAP_KEY = 'heatmap'
 
 PALETTE = ((255, 128, 0), (0, 200, 255), (60, 220, 60), (255, 60, 200), (0, 90, 255),
            (255, 255, 0), (160, 60, 255), (0, 255, 160), (200, 200, 200), (40, 40, 255))

@@ -69,7 +69,8 @@ def build_graph(config: GraphConfig, mode: str | None = None,
     graph = Graph(name=str(data.get('name') or (config.path.stem if config.path else 'graph')),
                   mode=mode, nodes=specs, buffers=buffers, max_in_flight=max_in_flight,
                   path=config.path, events=events or EventBus(),
-                  fallback=config.base_dir / data['fallback'] if data.get('fallback') else None)
+                  fallback=config.base_dir / data['fallback'] if data.get('fallback') else None,
+                  source=data, set_all=dict(set_all or {}))
     hotkeys = graph.hotkeys()
     cores = allot_cores({name: spec.node.core_weight() for name, spec in specs.items()})
     for spec in specs.values():

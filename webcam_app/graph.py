@@ -4,10 +4,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable, split_fix
 from .events import EventBus
 from .node import Node
+from .params import node_params
 from .topology import Topology
 
 __all__ = ['BufferSpec', 'Graph', 'NodeSpec', 'default_buffer']
@@ -57,6 +59,8 @@ class Graph:
     fallback: Path | None = None     # the graph to run instead when weights are unavailable
     events: EventBus = field(default_factory=EventBus)
     checked: bool = False            # every node's check() ran since the last run
+    source: dict[str, Any] | None = None   # the config it was built from, after every edit
+    set_all: dict[str, Any] = field(default_factory=dict)   # values for every node taking them
 
     def check_nodes(self) -> None:
         """Run every node's cheap check of the outside world (files, cameras, weights) on this
@@ -98,7 +102,9 @@ class Graph:
         return {s.enable_key: s.name for s in self.nodes.values() if s.enable_key}
 
     def describe(self, fmt: str = 'text') -> str:
-        """The wired graph as readable text or Graphviz dot."""
+        """The wired graph as readable text, Graphviz dot, or YAML that runs it as it is."""
+        if fmt == 'yaml':
+            return _yaml(self)
         return _dot(self) if fmt == 'dot' else _text(self)
 
 
@@ -134,3 +140,33 @@ def _dot(graph: Graph) -> str:
                      f'[label="{name}\\n{buf.policy} {buf.size}"{style}];')
     lines.append('}')
     return '\n'.join(lines)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _yaml(graph: Graph) -> str:
+    """The graph's config with every command-line edit in it (outputs, ``--set``, and the values
+    given to all nodes, written into the nodes that take them) and its paths made absolute, so
+    that the saved text runs the same graph from anywhere."""
+    import yaml
+    data = _plain(graph.source or {})
+    base = graph.path.parent if graph.path else Path.cwd()
+    if graph.fallback is not None:
+        data['fallback'] = str(graph.fallback)
+    plugins = data.get('plugins')
+    if isinstance(plugins, list):
+        data['plugins'] = [str((base / p).resolve()) if str(p).endswith('.py') else p
+                           for p in plugins]
+    for entry in data.get('nodes') or []:
+        spec = graph.nodes.get(str(entry.get('name')))
+        declared = node_params(type(spec.node)) if spec is not None else None
+        values = {k: v for k, v in graph.set_all.items() if declared and k in declared}
+        ports = {k: entry.pop(k) for k in ('inputs', 'outputs') if k in entry}
+        entry.update(values, **ports)
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100).rstrip()

@@ -176,6 +176,12 @@ class Node:
                 return inputs.get(port)
         return None
 
+    def flush(self) -> list[Any]:
+        """At the end of the stream: what the node still holds, emitted in order before the
+        end. A node that holds frames back (a lifter waiting for later frames) returns them
+        here; ``process`` may likewise return a list of several messages."""
+        return []
+
     def close(self) -> None:
         """Release what setup acquired."""
 

@@ -8,7 +8,12 @@ import numpy as np
 
 from .messages import Frame, Object
 
-__all__ = ['frame_record', 'inferencer_instances', 'instance_record']
+__all__ = ['KEYPOINTS_3D', 'SCORES_3D', 'frame_record', 'inferencer_instances',
+           'instance_record']
+
+#: ``Object.extras`` keys of an object's 3D keypoints (K, 3) and their scores (K,), as a 3D
+#: node (a lifter, MediaPipe's world landmarks) puts them there
+KEYPOINTS_3D, SCORES_3D = 'keypoints_3d', 'keypoint_scores_3d'
 
 
 def _number(value: Any, decimals: int) -> float | None:
@@ -29,6 +34,9 @@ def instance_record(obj: Object, decimals: int = 3, extras: bool = True) -> dict
     unless ``extras`` is false.
 
     mmpose nests the box one level deeper than it looks: ``bbox`` is ``[[x1, y1, x2, y2]]``.
+    An object with 3D keypoints is written as ``Pose3DInferencer`` writes it: ``keypoints``
+    and ``keypoint_scores`` are the 3D ones, and the 2D ones stay beside them as
+    ``keypoints_2d`` and ``keypoint_scores_2d``.
     """
     record: dict[str, Any] = {
         'keypoints': [] if obj.keypoints is None else _numbers(obj.keypoints, decimals),
@@ -37,6 +45,15 @@ def instance_record(obj: Object, decimals: int = 3, extras: bool = True) -> dict
         'bbox': [_numbers(obj.bbox, decimals)],
         'bbox_score': _number(obj.score, decimals),
     }
+    points_3d = obj.extras.get(KEYPOINTS_3D)
+    if points_3d is not None:
+        scores_3d = obj.extras.get(SCORES_3D)
+        record = {'keypoints': _numbers(points_3d, decimals),
+                  'keypoint_scores': ([] if scores_3d is None
+                                      else _numbers(scores_3d, decimals)),
+                  'keypoints_2d': record['keypoints'],
+                  'keypoint_scores_2d': record['keypoint_scores'],
+                  'bbox': record['bbox'], 'bbox_score': record['bbox_score']}
     if extras:
         record['label'] = obj.label
         record['track_id'] = None if obj.track_id is None else int(obj.track_id)
@@ -45,9 +62,13 @@ def instance_record(obj: Object, decimals: int = 3, extras: bool = True) -> dict
 
 def inferencer_instances(frame: Frame, decimals: int = 3) -> list[dict[str, Any]]:
     """A frame's poses exactly as MMPoseInferencer writes them: objects without keypoints left
-    out, and only its four keys."""
-    return [instance_record(obj, decimals, extras=False) for obj in frame.objects
-            if obj.keypoints is not None]
+    out, and only its four keys (six with 3D keypoints, which come by track id, as
+    ``Pose3DInferencer`` sorts them)."""
+    objects = [obj for obj in frame.objects
+               if obj.keypoints is not None or obj.extras.get(KEYPOINTS_3D) is not None]
+    if any(obj.extras.get(KEYPOINTS_3D) is not None for obj in objects):
+        objects.sort(key=lambda o: (o.track_id is None, o.track_id or 0))
+    return [instance_record(obj, decimals, extras=False) for obj in objects]
 
 
 def frame_record(frame: Frame, decimals: int = 3) -> dict[str, Any]:

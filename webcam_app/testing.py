@@ -67,20 +67,31 @@ class NodeHarness:
         self.events.publish('stop', 'harness')
 
     def feed(self, **inputs: Any) -> dict[str, Any]:
-        """Call process (or bypass, when disabled) once; returns {output port: message}."""
+        """Call process (or bypass, when disabled) once; returns {output port: message} (of its
+        last emission, for a node that emits several messages at once: see ``feed_all``)."""
+        merged: dict[str, Any] = {}
+        for outputs in self.feed_all(**inputs):
+            merged.update(outputs)
+        return merged
+
+    def feed_all(self, **inputs: Any) -> list[dict[str, Any]]:
+        """Call process (or bypass) once; every message it emits, as {output port: message}."""
         call = self.node.process if self.node.enabled else self.node.bypass
-        return normalize_outputs(self.node, call(**inputs))
+        result = call(**inputs)
+        return [normalize_outputs(self.node, r)
+                for r in (result if isinstance(result, list) else [result])]
+
+    def flush(self) -> list[dict[str, Any]]:
+        """End the stream: what the node still holds (``Node.flush``), in order."""
+        return [normalize_outputs(self.node, r) for r in self.node.flush() or ()]
 
     def run(self, frames: list[Frame], port: str | None = None) -> list[Any]:
-        """Feed frames to the trigger port; returns the messages of one output port, in order."""
+        """Feed frames to the trigger port, then end the stream; returns the messages of one
+        output port, in order."""
         trigger = next(p for p, kind in self.node.inputs.items() if kind == 'trigger')
         port = port or (self.node.outputs[0] if self.node.outputs else None)
-        results = []
-        for frame in frames:
-            out = self.feed(**{trigger: frame})
-            if port in out:
-                results.append(out[port])
-        return results
+        emitted = [out for frame in frames for out in self.feed_all(**{trigger: frame})]
+        return [out[port] for out in emitted + self.flush() if port in out]
 
     def press(self, key: str) -> None:
         """Publish a key press on the node's event bus, as the display would."""

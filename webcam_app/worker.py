@@ -120,7 +120,9 @@ class Worker:
                 if message is EOS:
                     return
                 if message is not None:
-                    self._emit(normalize_outputs(node, message), None, t0, _clock())
+                    t1 = _clock()
+                    self.stats.service.append(t1 - t0)
+                    self._emit(normalize_outputs(node, message), None, t0, t1)
         finally:
             for limiter in self.limiters.values():   # a frame waiting for a slot: skipped
                 limiter.close()
@@ -139,6 +141,7 @@ class Worker:
                 return
             message, token = item.message, item.token
             if message is EOS:
+                self._flush()
                 return
             stats.frames_in += 1
             kwargs = {port: side.value_for(message, previous_id)
@@ -149,9 +152,11 @@ class Worker:
             stats.wait_s += t0 - t_wait
             try:
                 result = (self.node.process if self.node.enabled else self.node.bypass)(**kwargs)
-                outputs = normalize_outputs(self.node, result)
+                emitted = [normalize_outputs(self.node, r)
+                           for r in (result if isinstance(result, list) else [result])]
                 if self.latest_ports:
-                    outputs = _with_results_time(outputs, [kwargs[p] for p in self.latest_ports])
+                    emitted = [_with_results_time(o, [kwargs[p] for p in self.latest_ports])
+                               for o in emitted]
             except Exception as exc:
                 if self.spec.on_error != 'skip':
                     item.release()
@@ -159,26 +164,35 @@ class Worker:
                 stats.skipped_errors += 1
                 log.warning('node %r skipped frame %s: %s: %s', self.name, message.frame_id,
                             type(exc).__name__, exc)
-                outputs = {}
+                emitted = []
                 why = f'{type(exc).__name__}: {exc}'
             else:
                 why = 'no output'
             t1 = _clock()
-            self._tell_dropped(outputs, message, why)
+            self._tell_dropped({p: m for o in emitted for p, m in o.items()}, message, why)
             if self.is_sink:
                 now = time.monotonic()
                 stats.latency.append(now - message.timestamp)
                 stats.result_age.append(now - message.results_time)
-            self._emit(outputs, token, t0, t1)
+            stats.service.append(t1 - t0)
+            for outputs in emitted:
+                self._emit(outputs, token, t0, t1)
             for port in self.joined_ports:
-                if port not in outputs:
+                if not any(port in outputs for outputs in emitted):
                     self._mark_no_result(port, message.frame_id)
             if token is not None:
                 token.release()
 
+    def _flush(self) -> None:
+        """End of stream: emit what the node still holds (``Node.flush``), in order."""
+        t0 = _clock()
+        results = self.node.flush() if self.node.enabled else []
+        t1 = _clock()
+        for result in results or ():
+            self._emit(normalize_outputs(self.node, result), None, t0, t1)
+
     def _emit(self, outputs: dict[str, Any], token: Any, t0: float, t1: float) -> None:
         stats = self.stats
-        stats.service.append(t1 - t0)
         items = []
         for port, message in outputs.items():
             if isinstance(message, Frame):

@@ -1,2 +1,2 @@
 """Drawing: the pose visualizer, effects and overlays."""
-from . import banner, effects, effects_face, effects_hand, overlays, visualizer  # noqa: F401
+from . import banner, effects, effects_face, effects_hand, overlays, view3d, visualizer  # noqa: F401

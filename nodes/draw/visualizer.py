@@ -13,6 +13,7 @@ from webcam_app.params import NonNegative, Positive, Unit
 
 from ..common import PALETTE, PerMeta
 from ..keypoints import rgb_to_bgr
+from .heatmap import blend_heatmaps
 
 __all__ = ['PALETTE', 'PoseVisualizer', 'box_color', 'draw_poses']
 
@@ -189,13 +190,18 @@ class PoseVisualizer(Node):
     With ``poses`` wired (async layout: smooth video, latest results), the objects and meta of
     ``poses`` are drawn on the image of ``frame``; otherwise ``frame``'s own objects are. The
     emitted frame carries the drawn objects and their meta, so sinks see what was drawn.
+    ``draw_heatmap`` blends the pose model's heat maps under the drawing (its node needs
+    ``output_heatmaps: true``); ``black_background`` draws on black, as MMPoseInferencer does.
     """
 
     inputs = {'frame': 'trigger', 'poses': 'latest'}
 
     def __init__(self, kpt_thr: Unit = 0.3, radius: NonNegative = 3, thickness: Positive = 2,
                  draw_bbox: bool = True, skeleton_style: Literal['mmpose', 'openpose'] = 'mmpose',
-                 show_labels: bool = True) -> None:
+                 show_labels: bool = True, draw_heatmap: bool = False,
+                 black_background: bool = False) -> None:
+        self.draw_heatmap, self.black_background = draw_heatmap, black_background
+        self._heat_seen = False
         self.options = dict(kpt_thr=kpt_thr, radius=radius, thickness=thickness,
                             draw_bbox=draw_bbox, skeleton_style=skeleton_style,
                             show_labels=show_labels,
@@ -207,9 +213,20 @@ class PoseVisualizer(Node):
 
     def process(self, frame: Frame, poses: Frame | None = None) -> Frame:
         src = self._source(frame, poses)
-        image = frame.image.copy()
+        image = np.zeros_like(frame.image) if self.black_background else frame.image.copy()
+        if self.draw_heatmap:
+            self._blend(image, src)
         draw_poses(image, src.objects, src.dataset_meta, **self.options)
         return frame.replace(image=image, objects=src.objects, dataset_meta=src.dataset_meta)
+
+    def _blend(self, image: np.ndarray, src: Frame) -> None:
+        if blend_heatmaps(image, src.objects) or self._heat_seen or not src.objects:
+            self._heat_seen = True
+            return
+        self._heat_seen = True
+        log.warning('node %s: draw_heatmap is on, but the pose model gives no heat maps (only '
+                    "a top-down OpenMMLab model's heatmap or SimCC head does, with "
+                    'output_heatmaps: true)', self.name)
 
     def bypass(self, frame: Frame, poses: Frame | None = None) -> Frame:
         """Disabled: the picture undrawn, but still carrying the results sinks expect."""

@@ -1,2 +1,2 @@
 """Model nodes, one folder per backend."""
-from . import fixed_boxes, mediapipe, openmmlab  # noqa: F401
+from . import fixed_boxes, lift, mediapipe, openmmlab  # noqa: F401

@@ -147,3 +147,15 @@ def test_rejects_bad_parameters():
         NodeHarness(PoseVisualizer, skeleton_style='coco')
     with pytest.raises(ValueError, match='thickness must be int >= 1'):
         NodeHarness(PoseVisualizer, thickness=0)
+
+
+def test_black_background_draws_the_poses_on_black():
+    from nodes.draw.visualizer import PoseVisualizer
+    from webcam_app import NodeHarness, Object, make_frame
+    frame = make_frame(width=64, height=48, color=(200, 200, 200))
+    obj = Object((10, 10, 40, 40), 'hand', 0.9, keypoints=np.array([[20.0, 20.0], [30.0, 30.0]]),
+                 keypoint_scores=np.array([0.9, 0.9]))
+    with NodeHarness(PoseVisualizer, black_background=True, draw_bbox=False) as h:
+        image = h.feed(frame=frame.replace(objects=(obj,)))['frame'].image
+    assert (image[0, 0] == 0).all() and image[20, 20].any()    # black, but for the points
+    assert (frame.image == 200).all()                          # the input untouched

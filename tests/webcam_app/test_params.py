@@ -10,7 +10,7 @@ from typing import Annotated, Callable, Literal, Sequence
 import pytest
 
 from webcam_app import ConfigError, Node, NodeHarness, load_graph
-from webcam_app.app.cli import list_nodes
+from webcam_app.app.node_list import list_nodes
 from webcam_app.params import (Color, ParamError, Range, Threads, Unit, check_value, describe,
                                node_params)
 from tests.webcam_app import toy_nodes  # noqa: F401  (registers CountSource and Collect)

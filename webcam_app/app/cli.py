@@ -16,10 +16,10 @@ from ..config import GraphConfig, apply_overrides, load_config
 from ..errors import ConfigError, ConfigIssue, ExitCode, WebcamAppError, WeightsUnavailable
 from ..executor import Runner
 from ..graph import Graph
-from ..node import registry
-from ..params import node_params
-from ..plugins import load_plugin
 from ..roles import Role
+from .fallback import fallback_args
+from .infer import infer_args, wants_infer
+from .node_list import print_node_list
 from .options import check_options
 from .paths import cli_input, cli_path, input_kind
 from .sinks import attach_sink, serve_address, sink_type
@@ -39,6 +39,7 @@ EXAMPLES = """examples:
   %(prog)s --config graphs/hand.yaml --backend pytorch       # mmpose's own forward pass
   %(prog)s --config graphs/hand.yaml --precision f32         # no bf16, even where it holds
   %(prog)s export graphs/hand.yaml [--models-dir DIR]      # write those exports
+  %(prog)s [infer] photo.jpg --pose2d hand --vis-out-dir vis/  # mmpose's inferencer_demo.py
   %(prog)s --list-nodes
 
 exit codes: 0 done, 1 a node failed, 2 bad config/input/weights, 3 camera/stream lost,
@@ -91,8 +92,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--no-fallback', action='store_true',
                    help="don't switch to the graph's offline fallback when weights are missing")
     p.add_argument('--metrics-out', metavar='PATH', help='write run metrics as JSON at exit')
-    p.add_argument('--print-graph', nargs='?', const='text', choices=('text', 'dot'),
-                   help='print the wired graph (text or Graphviz dot) and exit')
+    p.add_argument('--print-graph', nargs='?', const='text', choices=('text', 'dot', 'yaml'),
+                   help='print the wired graph (text, Graphviz dot, or YAML to run) and exit')
     p.add_argument('--list-nodes', action='store_true',
                    help="list every node type and exit (with --config: and that graph's plugins)")
     p.add_argument('--log-level', default='INFO',
@@ -176,26 +177,9 @@ def _load_with_fallback(args: argparse.Namespace) -> Graph:
         log.warning('model weights are unavailable, so the offline fallback graph %s runs '
                     'instead (use --no-fallback to fail instead):\n%s', graph.fallback,
                     '\n'.join(str(e) for e in exc.missing))
-        graph = prepare_graph(graph.fallback, args)
+        graph = prepare_graph(graph.fallback, fallback_args(graph, graph.fallback, args))
         graph.check_nodes()
     return graph
-
-
-def list_nodes() -> str:
-    """Every node type: its docstring's first line, ports, and parameters with types and
-    defaults."""
-    lines = []
-    for name in registry.names():
-        cls = registry.get(name)
-        doc = (cls.__doc__ or '').strip().splitlines()
-        lines.append(f'{name} ({cls.__module__})' + (f': {doc[0]}' if doc else ''))
-        ins = ', '.join(f'{p} ({k})' for p, k in cls.inputs.items()) or 'none (source)'
-        lines.append(f'    inputs: {ins}; outputs: {", ".join(cls.outputs) or "none (sink)"}')
-        params = node_params(cls)
-        if params is None:
-            lines.append('    parameters: any')
-        lines += [f'    {param}' for param in (params or {}).values()]
-    return '\n'.join(lines)
 
 
 def _stop_on_signals(runner: Runner) -> None:
@@ -239,7 +223,8 @@ def _main(argv: Sequence[str] | None) -> int:
     if argv[:1] == ['export']:
         from .export import export_main
         return export_main(argv[1:])
-    args = build_parser().parse_args(argv)
+    parser = build_parser()   # mmpose's demo/inferencer_demo.py line, or ours
+    args = infer_args(argv, parser) if wants_infer(argv) else parser.parse_args(argv)
     # native libraries' own chatter (OpenCV, TFLite) is not for users
     if args.log_level != 'DEBUG':
         for name, value in (('OPENCV_LOG_LEVEL', 'OFF'), ('GLOG_minloglevel', '2'),
@@ -252,16 +237,7 @@ def _main(argv: Sequence[str] | None) -> int:
     if args.offline:   # read by nodes that fetch files (model weights)
         os.environ['WEBCAM_APP_OFFLINE'] = '1'
     if args.list_nodes:
-        if args.config:   # include the plugins that graph names
-            try:
-                config = load_config(args.config)
-                for entry in config.data.get('plugins') or []:
-                    load_plugin(str(entry), config.base_dir)
-            except (ConfigError, OSError, ImportError) as exc:
-                sys.stderr.write(f'error: {exc}\n')
-                return ExitCode.CONFIG
-        print(list_nodes())
-        return ExitCode.OK
+        return print_node_list(args.config)
     if not args.config:
         build_parser().error('--config is required (or use --list-nodes)')
     issues = check_options(args, input_kind(args.input) if args.input is not None else None)

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ..heatmaps import heat_patch, keypoint_maps, simcc_maps
 from .auto_precision import check_photos, load_engine, pose_boxes
 from .det_codec import DetCodec
 from .engines import make_engine
@@ -66,6 +67,21 @@ class ExportedPose:
         """(N, K, 2) keypoints in image pixels and (N, K) scores for (N, 4) xyxy boxes."""
         batch, centers, scales = self.codec.preprocess(image, bboxes, flip)
         return self.codec.postprocess(self.engine(batch), centers, scales)
+
+    def estimate_with_heat(self, image: np.ndarray, bboxes: np.ndarray, flip: bool = False
+                           ) -> tuple[np.ndarray, np.ndarray, list[tuple | None]]:
+        """As ``estimate``, and each box's heat patch (``nodes.models.heatmaps``; None for a
+        regression head, which has no map)."""
+        batch, centers, scales = self.codec.preprocess(image, bboxes, flip)
+        raw = self.codec.merge_flip(self.engine(batch), len(centers))
+        keypoints, scores = self.codec.postprocess(raw, centers, scales)
+        if self.codec.head == 'simcc':
+            maps = simcc_maps(raw[0], raw[1])
+        elif self.codec.head == 'heatmap':
+            maps = keypoint_maps(raw[0])
+        else:
+            return keypoints, scores, [None] * len(centers)
+        return keypoints, scores, [heat_patch(m, c, s) for m, c, s in zip(maps, centers, scales)]
 
 
 class ExportedDetector:

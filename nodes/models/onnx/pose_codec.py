@@ -207,14 +207,17 @@ class PoseCodec:
             return decode_heatmap(outputs[0], self.input_size, self.codec.get('shift', True))
         return decode_regression(outputs[0], self.input_size)
 
-    def postprocess(self, outputs: list[np.ndarray], centers: np.ndarray,
-                    scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Raw outputs (of N crops, or 2N with flip) to (N, K, 2) image pixels and (N, K) scores."""
-        n = len(centers)
+    def merge_flip(self, outputs: list[np.ndarray], n: int) -> list[np.ndarray]:
+        """The raw outputs of N boxes: with flip test (2N), averaged with the flipped half."""
         outputs = [np.asarray(o, np.float32) for o in outputs]
-        if len(outputs[0]) == 2 * n:        # flip test: average with the flipped half
+        if len(outputs[0]) == 2 * n:
             flipped = flip_back(self.head, [o[n:] for o in outputs], self.flip_indices,
                                 self.input_size, self.codec.get('flip_shift', False))
             outputs = [(o[:n] + f) * 0.5 for o, f in zip(outputs, flipped)]
-        keypoints, scores = self.decode(outputs)
+        return outputs
+
+    def postprocess(self, outputs: list[np.ndarray], centers: np.ndarray,
+                    scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Raw outputs (of N crops, or 2N with flip) to (N, K, 2) image pixels and (N, K) scores."""
+        keypoints, scores = self.decode(self.merge_flip(outputs, len(centers)))
         return to_image(keypoints, centers, scales, self.input_size), scores

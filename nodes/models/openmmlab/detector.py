@@ -9,7 +9,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import NonEmpty, Positive, PositiveFloat, Unit
+from webcam_app.params import NonEmpty, NonNegative, Positive, PositiveFloat, Unit
 
 from ...common import boxes_from_keypoints, normalize_classes
 from ..onnx.remote_client import RequestCancelled, ServerUnavailable
@@ -22,8 +22,26 @@ __all__ = ['ClassNamesMismatch', 'DetectorNode', 'head_num_classes', 'resolve_cl
 log = logging.getLogger(__name__)
 
 
+def _overlaps(box: np.ndarray, kept: list[Object], thr: float) -> bool:
+    """Whether ``box`` overlaps a kept box by IoU > ``thr``, in mmpose's ``nms`` convention
+    (inclusive pixels: widths are x2 - x1 + 1), as MMPoseInferencer filters its detections."""
+    if not kept:
+        return False
+    others = np.asarray([o.bbox for o in kept], np.float64)
+    lt, rb = np.maximum(others[:, :2], box[:2]), np.minimum(others[:, 2:], box[2:])
+    inter = np.prod(np.maximum(0.0, rb - lt + 1), axis=1)
+    area = np.prod(box[2:] - box[:2] + 1)
+    union = np.prod(others[:, 2:] - others[:, :2] + 1, axis=1) + area - inter
+    return bool((inter / union > thr).any())
+
+
 class DetectorNode(_ModelNode):
-    """Detect objects with an mmdet model (RTMDet, YOLOX, ...); boxes, labels and scores."""
+    """Detect objects with an mmdet model (RTMDet, YOLOX, ...); boxes, labels and scores.
+
+    ``labels`` keeps the classes of those names, ``cat_ids`` those class ids (MMPoseInferencer's
+    ``det_cat_ids``); ``nms_thr`` drops a box overlapping a better one by more than that IoU,
+    as the inferencer does after the detector's own NMS.
+    """
 
     inputs = {'frame': 'trigger', 'poses': 'previous'}   # feedback: the last frame's poses
     model_kind = 'det'      # how tools/download_models.py resolves ``model``
@@ -35,11 +53,15 @@ class DetectorNode(_ModelNode):
                  max_objects: Positive | None = None, classes: list[str] | str | None = None,
                  det_interval: Positive = 1, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
-                 backend: Backend = AUTO, precision: Precision = AUTO, server: str | None = None,
-                 model_name: str | None = None, timeout: PositiveFloat = 10.0) -> None:
+                 backend: Backend = AUTO, precision: Precision = AUTO,
+                 cat_ids: list[NonNegative] | None = None, nms_thr: Unit | None = None,
+                 server: str | None = None, model_name: str | None = None,
+                 timeout: PositiveFloat = 10.0) -> None:
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend,
                         precision)
         self._set_remote(server, model_name, timeout)
+        self.cat_ids = tuple(cat_ids) if cat_ids is not None else None
+        self.nms_thr = nms_thr
         self.labels = normalize_classes(labels) or None
         self.classes_override = normalize_classes(classes) or None
         self.score_thr, self.max_objects = score_thr, max_objects
@@ -94,6 +116,8 @@ class DetectorNode(_ModelNode):
         self._det, self._cat_ids = det, self._spec.cat_ids
 
     def _label_filter(self) -> frozenset[int] | None:
+        if self.cat_ids is not None and self.labels is None:
+            return frozenset(self.cat_ids)
         if self.labels is None:
             cat_ids = self._cat_ids if self.classes_override is None else None
             return frozenset(cat_ids) if cat_ids is not None else None
@@ -126,6 +150,8 @@ class DetectorNode(_ModelNode):
                                                           and label_id not in self._keep_ids):
                 continue
             label = self.classes[label_id] if label_id < len(self.classes) else str(label_id)
+            if self.nms_thr is not None and _overlaps(bboxes[i], objects, self.nms_thr):
+                continue
             objects.append(Object(bbox=tuple(bboxes[i]), label=label, score=score,
                                   label_id=label_id))
             if self.max_objects is not None and len(objects) >= self.max_objects:
