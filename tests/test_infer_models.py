@@ -57,7 +57,7 @@ def test_infer_matches_mmpose_inferencer_then_yaml_and_onnx(tmp_path):
     theirs = json.loads((tmp_path / 'theirs' / 'handSrc.json').read_text())
 
     line = ('infer', image, '--pose2d', 'hand', '--pose2d-weights', str(ckpt), '--det-model',
-            'whole_image', '--draw-heatmap')
+            'whole_image', '--draw-heatmap', '--backend', 'pytorch')   # like for like
     code, _, err = run_app(*line, '--pred-out-dir', 'ours', '--vis-out-dir', 'vis',
                            cwd=tmp_path, env=OFFLINE, timeout=600)
     assert code == 0, err

@@ -20,7 +20,7 @@ if ! "$venv/bin/python" -c "import mmcv, mmcv.ops" 2>/dev/null; then
 fi
 "$venv/bin/python" -c "import chumpy" 2>/dev/null || "${pip[@]}" --no-build-isolation chumpy
 "${pip[@]}" mmdet mmpose mediapipe opencv-contrib-python
-"${pip[@]}" -e "$root[test,lite,web,onnx,export,bench,mnn]"
+"${pip[@]}" -e "$root[test,lite,web,onnx,export,bench,mnn,remote,server]"
 
 # From Debian, when apt is usable: real test footage (photos and videos) in opencv-doc, and
 # the headless browser that tests the web view (chromium, chromium-driver), and promtool

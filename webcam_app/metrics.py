@@ -68,6 +68,14 @@ def _info(node: Any) -> dict[str, str]:
         return {}
 
 
+def _extra(node: Any) -> Mapping[str, Any]:
+    """A node's own numbers (``Node.extra_metrics``); {} if it has none or fails."""
+    try:
+        return dict(node.extra_metrics() or {})
+    except Exception:   # a plugin's extra_metrics() must not break the metrics
+        return {}
+
+
 class Metrics:
     """All the numbers of one run; ``snapshot()`` is safe to call from any thread."""
 
@@ -113,7 +121,13 @@ class Metrics:
             info = _info(node)
             if info:
                 out['info'] = info
+            out.update(_extra(node))
         return out
+
+    def warnings(self, snapshot: Mapping[str, Any] | None = None) -> list[str]:
+        """What nodes warn of now (their metrics' ``warning``), e.g. a model server away."""
+        snap = snapshot or self.snapshot()
+        return [s['warning'] for s in snap['nodes'].values() if s.get('warning')]
 
     def one_line(self) -> str:
         snap = self.snapshot()
@@ -127,4 +141,5 @@ class Metrics:
             parts.append(text)
         drops = sum(b['dropped'] for b in snap['buffers'].values())
         drops += sum(s['skipped_at_source'] for s in snap['nodes'].values())
-        return ' | '.join(parts) + f' | drops {drops}'
+        warnings = ''.join(f' | {w}' for w in self.warnings(snap))
+        return ' | '.join(parts) + f' | drops {drops}' + warnings

@@ -147,6 +147,12 @@ class Node:
         on a built graph whose nodes were not checked; raises ValueError or WebcamAppError."""
         return None
 
+    def add_to_repository(self, exported: Path, repository: Path, **options: Any) -> str | None:
+        """Lay out what ``export()`` wrote in an inference server's model repository
+        (``webcam-app export --model-repository``; ``options`` as that command's) and return the
+        model's name there; None (the default): the node serves nothing."""
+        return None
+
     def check(self) -> None:
         """Check the outside world (files, camera) cheaply; raise ValueError if it is wrong."""
 
@@ -159,6 +165,12 @@ class Node:
         """This node's claim on the cores for its own thread pool, relative to other nodes'
         (0: it has none). The runtime allots ``context.cores[name]`` threads from it."""
         return 0.0
+
+    def extra_metrics(self) -> Mapping[str, Any]:
+        """Numbers of this node's own, added to its entry in the run's metrics (e.g. a remote
+        model's request times). Any thread may call it: keep it quick and thread-safe. A
+        ``'warning'`` string in it is shown by the monitor overlay and the log while present."""
+        return {}
 
     def setup(self) -> None:
         """Load what the node needs (models, devices). Runs on the node's thread."""

@@ -74,12 +74,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument('--max-frames', type=int, metavar='N', help='stop after N source frames')
     p.add_argument('--device', metavar='DEV', help='device of every model node: cpu, cuda:0, GPU')
     p.add_argument('--models-dir', metavar='DIR', help='folder with downloaded model weights')
-    p.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime', 'openvino', 'mnn'),
-                   help='backend of every model node; auto (default): the fastest installed '
-                   '(openvino, then onnxruntime; exports made once), else pytorch; mnn if named')
-    p.add_argument('--precision', choices=('auto', 'f32', 'bf16', 'f16'),
-                   help='precision of every model node; auto (the default): the fastest this '
-                   'machine runs natively that keeps the keypoints (checked once per model)')
+    p.add_argument('--backend', choices=('auto', 'pytorch', 'onnxruntime', 'openvino', 'mnn',
+                                         'remote'), help='backend of every model node; auto '
+                   '(default): the fastest installed (openvino, then onnxruntime; exports made '
+                   'once), else pytorch; mnn if named; remote: an inference server (--server)')
+    p.add_argument('--server', help='backend remote: http://HOST:8000 or grpc://HOST:8001')
+    p.add_argument('--precision', choices=('auto', 'f32', 'bf16', 'f16'), help='precision of every '
+                   'model node; auto (default): the fastest native one that keeps the keypoints')
     p.add_argument('--set', dest='overrides', action='append', default=[], metavar='NODE.KEY=VAL',
                    help='override a node parameter (repeatable); values are YAML')
     p.add_argument('--offline', action='store_true',
@@ -108,7 +109,7 @@ def _still_images(value: str | None) -> bool:
 def _set_all(args: argparse.Namespace) -> dict[str, Any]:
     values = {'input': cli_input(args.input) if args.input else None,
               'headless': True if args.headless else None, 'device': args.device,
-              'backend': args.backend, 'precision': args.precision,
+              'backend': args.backend, 'precision': args.precision, 'server': args.server,
               'max_frames': args.max_frames,
               'trust_checkpoint': True if args.trust_checkpoints else None,
               'models_dir': cli_path(args.models_dir) if args.models_dir else None,

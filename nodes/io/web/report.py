@@ -48,6 +48,21 @@ _NODE_METRICS = (
      'skipped_errors', 1),
     ('node_enabled', 'gauge', '1 while the node runs, 0 while its hot key has it off',
      'enabled', 1),
+    # backend: remote (a model on an inference server)
+    ('node_request_seconds_p50', 'gauge', 'Median inference request time', 'request_ms_p50',
+     1e-3),
+    ('node_request_seconds_p95', 'gauge', '95th percentile inference request time',
+     'request_ms_p95', 1e-3),
+    ('node_server_queue_seconds', 'gauge', "Mean time in the server's queue", 'server_queue_ms',
+     1e-3),
+    ('node_requests', 'counter', 'Inference requests answered', 'requests', 1),
+    ('node_request_retries', 'counter', 'Requests tried again (replay)', 'retries', 1),
+    ('node_request_failures', 'counter', 'Requests the server did not answer', 'failures', 1),
+    ('node_server_reconnects', 'counter', 'Times the server answered again after an outage',
+     'reconnects', 1),
+    ('node_passed_through', 'counter', 'Frames passed on without results (live, server away)',
+     'passed_through', 1),
+    ('node_server_down', 'gauge', '1 while the inference server is away', 'server_down', 1),
 )
 _BUFFER_METRICS = (
     ('buffer_depth', 'gauge', 'Messages waiting in the buffer', 'depth', 1),

@@ -23,9 +23,9 @@ log = logging.getLogger(__name__)
 AUTO = 'auto'
 #: engines that run an exported file, fastest first: what ``backend: auto`` tries, in order
 ENGINE_BACKENDS = ('openvino', 'onnxruntime')
-#: model node backends: auto, PyTorch (the OpenMMLab stack), and the engines (MNN only when
-#: asked for: slower than OpenVINO here, see bench/README.md)
-BACKENDS = (AUTO, 'pytorch', *ENGINE_BACKENDS, 'mnn')
+#: model node backends: auto, PyTorch (the OpenMMLab stack), the engines (MNN only when asked
+#: for: slower than OpenVINO here, see bench/README.md), and a server's (remote)
+BACKENDS = (AUTO, 'pytorch', *ENGINE_BACKENDS, 'mnn', 'remote')
 #: model node precisions; ``auto`` picks per model and machine (see ``auto_precision``)
 PRECISIONS = (AUTO, 'f32', 'bf16', 'f16')
 #: the precisions each backend runs (f32 always; OpenVINO also what the device has natively)
@@ -91,6 +91,10 @@ def check_backend(backend: str, device: str, precision: str = 'f32') -> None:
         raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, but got "
                          f'{precision!r}')
     if backend == AUTO:
+        return
+    if backend == 'remote':     # the server has the device and the precision; here the client
+        if importlib.util.find_spec('tritonclient') is None:
+            raise ValueError("backend remote needs tritonclient: pip install -e '.[remote]'")
         return
     if precision not in (AUTO, *_RUNS[backend]):
         raise ValueError(f'backend {backend} runs {", ".join(_RUNS[backend])} only, but '
@@ -173,10 +177,14 @@ class EnginePool:
             self._free.put(engine)
 
 
-def make_engine(backend: str, path: str | Path, device: str = 'cpu',
-                threads: int | None = None, precision: str = 'f32') -> Any:
+def make_engine(backend: str, path: Any, device: str = 'cpu', threads: int | None = None,
+                precision: str = 'f32', **remote: Any) -> Any:
     """The engine that runs ``path`` for ``backend`` at ``precision`` (never ``auto``: see
-    ``auto_precision.load_engine``); it has a ``precision`` attribute."""
+    ``auto_precision.load_engine``); it has a ``precision`` attribute. For ``remote``, ``path``
+    is the RemoteModel that check() found, and ``remote`` holds ``live`` and ``timeout``."""
+    if backend == 'remote':
+        from .remote_engine import RemoteEngine
+        return RemoteEngine(path, **remote)
     if precision not in _RUNS.get(backend, ('f32',)):
         raise ValueError(f'backend {backend} runs {", ".join(_RUNS.get(backend, ("f32",)))}, '
                          f'not precision {precision!r}')

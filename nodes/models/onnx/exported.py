@@ -9,6 +9,7 @@ import numpy as np
 from ..heatmaps import heat_patch, keypoint_maps, simcc_maps
 from .auto_precision import check_photos, load_engine, pose_boxes
 from .det_codec import DetCodec
+from .engines import make_engine
 from .pose_codec import PoseCodec
 from .precision import MAX_SCORE_DIFF, detections_miss, keypoints_miss
 from .sidecar import dataset_meta_from_json, read_sidecar
@@ -16,8 +17,9 @@ from .sidecar import dataset_meta_from_json, read_sidecar
 __all__ = ['ExportedDetector', 'ExportedPose']
 
 
-def _load(path: str | Path, kind: str) -> dict[str, Any]:
-    sidecar = read_sidecar(path)
+def _load(path: Any, kind: str) -> dict[str, Any]:
+    """The sidecar of an exported file, or of a RemoteModel (found on a server)."""
+    sidecar = path.sidecar if hasattr(path, 'sidecar') else read_sidecar(path)
     if sidecar['kind'] != kind:
         what = {'det': 'a detector', 'pose': 'a pose model'}
         raise ValueError(f'{path} is {what[sidecar["kind"]]}, not {what[kind]}')
@@ -28,16 +30,21 @@ class ExportedPose:
     """A top-down pose model: all boxes of a frame in one batched run (twice as many with flip).
 
     ``precision``: f32, bf16, f16, or auto (see ``auto_precision``); ``self.precision`` is the
-    one it runs. ``name`` names the model node in log lines.
+    one it runs. ``name`` names the model node in log lines. ``backend: remote``: ``path`` is the
+    RemoteModel that check() found, and ``remote`` (``live``, ``timeout``) goes to its engine.
     """
 
-    def __init__(self, path: str | Path, backend: str = 'onnxruntime', device: str = 'cpu',
-                 threads: int | None = None, precision: str = 'f32', name: str = '') -> None:
+    def __init__(self, path: Any, backend: str = 'onnxruntime', device: str = 'cpu',
+                 threads: int | None = None, precision: str = 'f32', name: str = '',
+                 **remote: Any) -> None:
         self.sidecar = _load(path, 'pose')
         self.codec = PoseCodec(self.sidecar)
         self.dataset_meta = dataset_meta_from_json(self.sidecar['dataset_meta'])
-        self.engine = load_engine(name or Path(path).stem, backend, path, device, threads,
-                                  precision, self._check_answers(), keypoints_miss)
+        if backend == 'remote':         # the server holds the model and its precision
+            self.engine = make_engine(backend, path, **remote)
+        else:
+            self.engine = load_engine(name or Path(path).stem, backend, path, device, threads,
+                                      precision, self._check_answers(), keypoints_miss)
         self.precision: str = self.engine.precision
 
     def _check_answers(self) -> Any:
@@ -80,17 +87,22 @@ class ExportedPose:
 class ExportedDetector:
     """A one-stage detector whose decoding and NMS run here, in numpy.
 
-    ``score_thr``: the threshold the precision check compares boxes at (the node's).
+    ``score_thr``: the threshold the precision check compares boxes at (the node's). The rest
+    as for ExportedPose.
     """
 
-    def __init__(self, path: str | Path, backend: str = 'onnxruntime', device: str = 'cpu',
+    def __init__(self, path: Any, backend: str = 'onnxruntime', device: str = 'cpu',
                  threads: int | None = None, precision: str = 'f32', name: str = '',
-                 score_thr: float = 0.3) -> None:
+                 score_thr: float = 0.3, **remote: Any) -> None:
         self.sidecar = _load(path, 'det')
         self.codec = DetCodec(self.sidecar)
         self.classes: tuple[str, ...] = tuple(self.sidecar['classes'])
         cat_ids = self.sidecar.get('cat_ids')
         self.cat_ids: tuple[int, ...] | None = tuple(cat_ids) if cat_ids is not None else None
+        if backend == 'remote':
+            self.engine = make_engine(backend, path, **remote)
+            self.precision = self.engine.precision
+            return
         photos = check_photos()
         # the lower precision's boxes a little below the threshold count as found again
         low = max(0.0, score_thr - 2 * MAX_SCORE_DIFF)

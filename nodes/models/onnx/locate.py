@@ -20,10 +20,10 @@ from typing import Iterator, Sequence
 
 from ..openmmlab.weights import (MODELS_DIR_ENV, cache_dir, candidate_paths, resolve_weights,
                                  weights_disabled)
-from .sidecar import FORMAT, sha256_of
+from .sidecar import FORMAT, sha256_of, sidecar_path
 from .verify import open_export, remake_hint
 
-__all__ = ['export_target', 'locate_exported', 'stack_available']
+__all__ = ['export_target', 'find_local_export', 'locate_exported', 'stack_available']
 
 log = logging.getLogger(__name__)
 
@@ -128,6 +128,29 @@ def _search(model: str, kind: str, weights: str | None, models_dir: str | None,
                          f'{checkpoint} (the sha256 its sidecar records differs from the '
                          f"file's); fix: {remake_hint(path)}")
     return matches[0] if matches else None
+
+
+def find_local_export(kind: str, model: str, weights: str | None, models_dir: str | None,
+                      graph_dir: str | None) -> Path | None:
+    """For a client of a model server: the export of the node's model on disk, exporting
+    nothing; None if there is none. ``weights: x.onnx`` names it; else the models folders are
+    searched for a sidecar that names ``model`` (and the checkpoint ``weights`` names). Its sidecar
+    is enough: the .onnx itself may be absent. Returns the .onnx path (its stem names the model
+    on the server)."""
+    if weights and str(weights).endswith('.onnx'):
+        path = Path(weights).expanduser()
+        path = path if path.is_absolute() else Path(graph_dir or '.') / path
+        if not sidecar_path(path).is_file():
+            raise ValueError(f'{sidecar_path(path)} not found: the sidecar of weights: {weights}')
+        return path.resolve()
+    random = weights_disabled(weights)
+    name = _named_checkpoint(weights, models_dir, graph_dir)[0]
+    for path, data in _sidecars(models_dir, graph_dir):
+        if (data.get('kind') == kind and model in (data.get('names') or ())
+                and bool(data.get('random_weights')) == random
+                and (name is None or data.get('checkpoint') == name)):
+            return path
+    return None
 
 
 def locate_exported(node_name: str, kind: str, model: str, weights: str | None,

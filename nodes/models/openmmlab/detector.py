@@ -9,9 +9,10 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import NonEmpty, NonNegative, Positive, Unit
+from webcam_app.params import NonEmpty, NonNegative, Positive, PositiveFloat, Unit
 
 from ...common import boxes_from_keypoints, normalize_classes
+from ..onnx.remote_client import RequestCancelled, ServerUnavailable
 from .classes import ClassNamesMismatch, head_num_classes, resolve_classes
 from .model_node import AUTO, Backend, ModelThreads, Precision, _ModelNode
 from .weights import building
@@ -53,9 +54,12 @@ class DetectorNode(_ModelNode):
                  det_interval: Positive = 1, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
                  backend: Backend = AUTO, precision: Precision = AUTO,
-                 cat_ids: list[NonNegative] | None = None, nms_thr: Unit | None = None) -> None:
+                 cat_ids: list[NonNegative] | None = None, nms_thr: Unit | None = None,
+                 server: str | None = None, model_name: str | None = None,
+                 timeout: PositiveFloat = 10.0) -> None:
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend,
                         precision)
+        self._set_remote(server, model_name, timeout)
         self.cat_ids = tuple(cat_ids) if cat_ids is not None else None
         self.nms_thr = nms_thr
         self.labels = normalize_classes(labels) or None
@@ -86,7 +90,8 @@ class DetectorNode(_ModelNode):
     def _setup_exported(self) -> None:
         from ..onnx.exported import ExportedDetector
         det = ExportedDetector(self._exported, self.runs_on, self.device, self.thread_count(),
-                               self.precision, self.name, self.score_thr)
+                               self.precision, self.name, self.score_thr,
+                               **self._engine_options())
         self._engines_loaded(det)
         if self.classes_override and len(self.classes_override) != len(det.classes):
             raise ClassNamesMismatch(f'{self._exported}: classes {self.classes_override} do not '
@@ -169,13 +174,20 @@ class DetectorNode(_ModelNode):
             return None
         return tuple(o.replace(keypoints=None, keypoint_scores=None) for o in objects)
 
-    def process(self, frame: Frame, poses: Frame | None = None) -> Frame:
+    def process(self, frame: Frame, poses: Frame | None = None) -> Frame | None:
         objects = self._tracked(frame, poses)
         if objects is None:
-            objects = self.detect(frame.image)
+            try:
+                objects = self.detect(frame.image)
+            except ServerUnavailable:   # live, server away: the frame goes on without boxes
+                self.passed_through += 1
+                return frame.replace(objects=(), dataset_meta=self.dataset_meta)
+            except RequestCancelled:    # the run stops during a request
+                return None
             self._since_detection = 0
         self._since_detection += 1
         return frame.replace(objects=objects, dataset_meta=self.dataset_meta)
 
     def close(self) -> None:
+        self._close_engine()
         self._det = self._pipeline = None

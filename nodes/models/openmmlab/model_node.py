@@ -3,13 +3,16 @@
 ``backend: auto`` (the default) runs the model's export on the fastest engine installed
 (OpenVINO, then ONNX Runtime; ``nodes/models/onnx``), exporting it once when the OpenMMLab stack
 is here, and PyTorch only where the model cannot be exported. ``backend: pytorch`` runs it in
-mmdet/mmpose; ``openvino``, ``onnxruntime`` and ``mnn`` run its export with no torch at all.
+mmdet/mmpose; ``openvino``, ``onnxruntime`` and ``mnn`` run its export with no torch at all;
+``remote`` sends the crops to that export on an inference server (``server: URL``, KServe v2:
+Triton, OpenVINO Model Server), where a model that is away makes live frames pass on without
+its results (``extra_metrics`` says so).
 ``precision: auto`` (the default) takes the fastest precision that keeps the model's answers
 (``nodes/models/onnx/auto_precision.py``). ``threads: auto`` (the default) takes the share of the
 machine's cores that the runtime allots this node (``NodeContext.cores``).
 
-Model nodes are reentrant: with ``workers: N`` (``auto``, the default: in replay mode, one worker
-per thread of the node's share of the cores) the runtime runs N frames through the node at once,
+Model nodes are reentrant: with ``workers: N`` (``auto``, the default: in replay mode, one
+single-thread worker per core, up to 4) the runtime runs N frames through the node at once,
 and the node keeps one engine per worker (``EnginePool``: an OpenVINO infer request or an MNN
 session must not be shared between threads). PyTorch's forward runs one frame at a time (a
 lock): mmdet's and mmpose's inference helpers are not known to be thread-safe.
@@ -19,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, Mapping
 
 from webcam_app import Node
 from webcam_app.params import Range
@@ -34,7 +37,7 @@ __all__: list[str] = []   # _ModelNode is a base for this package's nodes, not a
 log = logging.getLogger(__name__)
 
 #: where a model node runs its model
-Backend = Literal['auto', 'pytorch', 'onnxruntime', 'openvino', 'mnn']
+Backend = Literal['auto', 'pytorch', 'onnxruntime', 'openvino', 'mnn', 'remote']
 #: the precision it runs at (auto: the fastest that holds the keypoint bound against f32)
 Precision = Literal['auto', 'f32', 'bf16', 'f16']
 #: intra-op threads: a number, 'auto' (the runtime's share of the cores), or null (the library's)
@@ -61,7 +64,13 @@ class _ModelNode(Node):
     trust_checkpoint = False        # True: unpickle the checkpoint in full (it may run code)
     _spec: ModelSpec | None = None
     _checkpoint: str | None = None     # None: random weights (weights: none)
-    _exported: Path | None = None      # the .onnx a non-pytorch backend runs
+    _exported: Any = None      # the .onnx a non-pytorch backend runs (remote: a RemoteModel)
+    server: str | None = None          # backend remote: http://HOST:8000 or grpc://HOST:8001
+    model_name: str | None = None      # backend remote: the model's name on the server
+    timeout = 10.0                     # backend remote: seconds without an answer, then fail
+    passed_through = 0                 # live frames that went on without results (server away)
+    _engine: Any = None                # backend remote: the RemoteEngine
+    _last_metrics: Mapping[str, Any] = {}     # its numbers when it closed
     _runs_on: str | None = None        # the backend check() chose (auto: resolved)
     _runs_at: str | None = None        # the precision setup() compiled
     _load_note = ''
@@ -76,8 +85,9 @@ class _ModelNode(Node):
         self.model, self.weights, self.device = model, weights, device
         self.models_dir, self.threads, self.backend = models_dir, threads, backend
         self.precision = precision
-        # torch runs one frame at a time (a lock): more workers would gain nothing
-        self.reentrant = type(self).reentrant and backend != 'pytorch'
+        # torch runs one frame at a time (a lock): more workers would gain nothing; a remote
+        # engine is one per node (it is interrupted and closed as one)
+        self.reentrant = type(self).reentrant and backend not in ('pytorch', 'remote')
         self._torch_lock = threading.Lock()     # backend auto may still pick PyTorch
 
     @property
@@ -91,6 +101,16 @@ class _ModelNode(Node):
         if self._runs_on is None and self.backend == AUTO:
             backend = f'auto ({pick_backend(self.device, self.precision)})'
         return {'backend': backend, 'precision': self._runs_at or self.precision}
+
+    def _set_remote(self, server: str | None, model_name: str | None, timeout: float) -> None:
+        """Keep the parameters of ``backend: remote``, checking the URL."""
+        if server is not None:
+            from ..onnx.remote_client import parse_server
+            parse_server(server)        # ValueError: what a URL must look like
+        elif self.backend == 'remote':
+            raise ValueError('backend remote needs server: URL, e.g. server: '
+                             'http://127.0.0.1:8000 (or --server URL)')
+        self.server, self.model_name, self.timeout = server, model_name, float(timeout)
 
     def core_weight(self) -> float:
         return self.core_cost if self.threads == AUTO else 0.0
@@ -107,6 +127,10 @@ class _ModelNode(Node):
         trusted."""
         check_backend(self.backend, self.device, self.precision)
         backend = self.backend
+        if backend == 'remote':
+            self._runs_on, self._runs_at = backend, None
+            self._exported = self._find_remote()
+            return
         if backend == AUTO:
             backend = pick_backend(self.device, self.precision)
             check_backend(backend, self.device, self.precision)
@@ -138,6 +162,45 @@ class _ModelNode(Node):
             self._runs_on = 'pytorch'
             return None
 
+    def _find_remote(self) -> Any:
+        from ..onnx.locate import find_local_export
+        from ..onnx.remote import find_remote
+        from .weights import weights_disabled
+        local = find_local_export(self.model_kind, self.model, self.weights, self.models_dir,
+                                  self.context.graph_dir)
+        return find_remote(self.model_kind, self.model, self.server, self.model_name,
+                           self.timeout, local, weights_disabled(self.weights))
+
+    def _engine_options(self) -> dict[str, Any]:
+        """What the remote engine takes beyond path, device, threads and precision; and the
+        engine to interrupt, close and report on is kept by setup() (``_keep_engine``)."""
+        if self.runs_on != 'remote':
+            return {}
+        return {'live': self.context.mode == 'live', 'timeout': self.timeout}
+
+    def extra_metrics(self) -> Mapping[str, Any]:
+        engine = self._engine
+        if engine is None:      # after the run: its last numbers (for --metrics-out)
+            return self._last_metrics
+        out = {**engine.stats(), 'passed_through': self.passed_through}
+        if out['server_down']:
+            out['warning'] = (f'{self.name}: {engine.down_reason}; ' + (
+                'frames pass without results' if engine.live else 'waiting for it'))
+        return out
+
+    def interrupt(self) -> None:
+        engine = self._engine
+        if engine is not None:
+            engine.interrupt()
+
+    def _close_engine(self) -> None:
+        if self._engine is not None:
+            self._last_metrics = {k: v for k, v in self.extra_metrics().items()
+                                  if k != 'warning'}
+        engine, self._engine = self._engine, None
+        if engine is not None:
+            engine.close()
+
     def _check_torch(self) -> None:
         self._spec = resolve_model(self.model, self.model_kind, base_dir=self.context.graph_dir)
         self._checkpoint = resolve_weights(self.name, self._spec.weights_url, self.weights,
@@ -159,6 +222,12 @@ class _ModelNode(Node):
         return export_model(spec, checkpoint, target, getattr(self, 'classes_override', None),
                             [self.model], trust=self.trust_checkpoint)
 
+    def add_to_repository(self, exported: Path, repository: Path, **options: Any) -> str:
+        """``repository/<name>/config.pbtxt`` and ``1/model.onnx`` (see onnx/repository.py); on
+        the node's device unless ``options`` name one."""
+        from ..onnx.repository import write_model
+        return write_model(exported, repository, **{'device': str(self.device), **options}).name
+
     def _load_checkpoint(self, model: Any) -> dict:
         """Load the weights into ``model``; its ``meta`` dict ({} for random weights)."""
         if not self._checkpoint:
@@ -179,7 +248,7 @@ class _ModelNode(Node):
         """With several workers, give ``model`` one engine per worker, at the precision its
         first one runs; then note how it was loaded."""
         workers = (self.context.workers or {}).get(self.name, 1)
-        if workers > 1:
+        if workers > 1 and self.runs_on != 'remote':
             from ..onnx.engines import EnginePool, make_engine
             first = model.engine
             model.engine = EnginePool([first] + [
@@ -188,8 +257,11 @@ class _ModelNode(Node):
         self._engine_loaded(model.engine)
 
     def _engine_loaded(self, engine: Any) -> None:
-        """Note the precision an exported model's engine runs, and how it was loaded."""
+        """Note the precision an exported model's engine runs, and how it was loaded; keep a
+        remote engine, to interrupt, close and report on."""
         self._runs_at = engine.precision
+        self.passed_through = 0
+        self._engine = engine if self.runs_on == 'remote' else None
         seconds = getattr(engine, 'seconds', None)
         if seconds is not None:
             how = 'loaded from cache' if getattr(engine, 'from_cache', False) else 'compiled'

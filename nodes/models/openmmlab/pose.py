@@ -8,10 +8,11 @@ from typing import Any, Mapping
 import numpy as np
 
 from webcam_app import Frame, Object
-from webcam_app.params import NonEmpty, Unit
+from webcam_app.params import NonEmpty, PositiveFloat, Unit
 
 from ...common import normalize_classes
 from ..heatmaps import HEATMAP_KEY, heat_patch, keypoint_maps
+from ..onnx.remote_client import RequestCancelled, ServerUnavailable
 from .model_node import AUTO, Backend, ModelThreads, Precision, _ModelNode
 from .weights import building
 
@@ -60,9 +61,11 @@ class TopdownPoseEstimatorNode(_ModelNode):
                  flip_test: bool = False, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
                  backend: Backend = AUTO, precision: Precision = AUTO,
-                 output_heatmaps: bool = False) -> None:
+                 output_heatmaps: bool = False, server: str | None = None,
+                 model_name: str | None = None, timeout: PositiveFloat = 10.0) -> None:
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend,
                         precision)
+        self._set_remote(server, model_name, timeout)
         self.labels = normalize_classes(labels) or None
         self.bbox_thr, self.flip_test = bbox_thr, flip_test
         self.output_heatmaps = output_heatmaps
@@ -75,7 +78,8 @@ class TopdownPoseEstimatorNode(_ModelNode):
         if self.runs_on != 'pytorch':
             from ..onnx.exported import ExportedPose
             self._model = ExportedPose(self._exported, self.runs_on, self.device,
-                                       self.thread_count(), self.precision, self.name)
+                                       self.thread_count(), self.precision, self.name,
+                                       **self._engine_options())
             self._engines_loaded(self._model)
             self.dataset_meta = MappingProxyType(frozen_meta(self._model.dataset_meta))
         else:
@@ -142,8 +146,14 @@ class TopdownPoseEstimatorNode(_ModelNode):
                                     extras=extras)
         return tuple(out)
 
-    def process(self, frame: Frame) -> Frame:
-        objects = self.estimate(frame.image, frame.objects)
+    def process(self, frame: Frame) -> Frame | None:
+        try:
+            objects = self.estimate(frame.image, frame.objects)
+        except ServerUnavailable:       # live, server away: the boxes go on without keypoints
+            self.passed_through += 1
+            objects = frame.objects
+        except RequestCancelled:        # the run stops during a request
+            return None
         return frame.replace(objects=objects, dataset_meta=self._meta_with(
             frame.dataset_meta.get('classes')))
 
@@ -158,4 +168,5 @@ class TopdownPoseEstimatorNode(_ModelNode):
         return meta
 
     def close(self) -> None:
+        self._close_engine()
         self._model = None
