@@ -89,7 +89,8 @@ class _Turns:
             buffer.close()
 
     def guarded(self) -> None:
-        """A helper thread: its error is reported with the node's name, and stops the graph."""
+        """One worker's life; its error is reported with the node's name at once (which stops
+        the graph and wakes a worker blocked in ``process``), not when the others are done."""
         try:
             self.loop()
         except BaseException as exc:
@@ -98,15 +99,15 @@ class _Turns:
 
 def run_parallel(worker: Any, workers: int) -> bool:
     """Run ``worker``'s node on ``workers`` threads (this one and ``workers - 1`` helpers);
-    when every message taken is out, return whether all went well (False: a helper failed),
-    or raise this thread's error."""
+    when every message taken is out, return whether all went well (False: a worker failed,
+    and was reported)."""
     turns = _Turns(worker)
     helpers = [threading.Thread(target=turns.guarded, name=f'node:{worker.name}#{i}')
                for i in range(2, workers + 1)]
     for thread in helpers:
         thread.start()
     try:
-        turns.loop()
+        turns.guarded()
     finally:
         for thread in helpers:
             thread.join()

@@ -24,10 +24,14 @@ class Shuffled(Node):
                  fail_at: int | None = None, hold_from: int | None = None) -> None:
         self.pairs, self.drop_every, self.fail_at = pairs, drop_every, fail_at
         self.hold_from = hold_from      # frames from this id on wait until the run stops
-        self.barrier = threading.Barrier(2, timeout=5)
+        # past the test's timeout: a frame whose partner never comes waits for the stop
+        self.barrier = threading.Barrier(2, timeout=60)
         self.odd_done: dict[int, threading.Event] = {}
         self.finished: list[int] = []
         self.held = threading.Semaphore(0)
+
+    def interrupt(self) -> None:
+        self.barrier.abort()            # a frame whose partner never comes wakes on stop
 
     def process(self, frame):
         k = frame.frame_id
@@ -94,8 +98,11 @@ def test_two_workers_send_what_one_sends_in_the_same_order_though_they_finish_ou
 
 def test_an_error_in_one_worker_names_the_node_stops_the_graph_and_what_came_before_is_out(
         caplog):
-    caplog.set_level(logging.ERROR)
+    caplog.set_level(logging.INFO)
     runner, _, _ = _run(graph(2, n=40, pairs=True, fail_at=5))
+    # the error stopped the graph at once, waking frame 6's worker (waiting in process() for a
+    # partner that never comes): not run_graph's timeout
+    assert "stopping: node 'model' failed" in caplog.text and 'timeout' not in caplog.text
     assert runner.exit_code == 1
     assert [e.node for e in runner.errors] == ['model']
     assert "node 'model' failed: RuntimeError: boom at frame 5" in caplog.text
