@@ -6,7 +6,6 @@ from typing import Any
 
 from .buffers import POLICIES, Policy
 from .config import GraphConfig, apply_overrides, did_you_mean, load_config
-from .cores import allot_cores, auto_workers
 from .errors import ConfigError, ConfigIssue
 from .events import EventBus
 from .graph import MODES, BufferSpec, Graph, NodeSpec, default_buffer
@@ -72,17 +71,12 @@ def build_graph(config: GraphConfig, mode: str | None = None,
                   fallback=config.base_dir / data['fallback'] if data.get('fallback') else None,
                   source=data, set_all=dict(set_all or {}))
     hotkeys = graph.hotkeys()
-    weights = {name: spec.node.core_weight() for name, spec in specs.items()}
-    workers = auto_workers(weights, {name: spec.workers for name, spec in specs.items()},
-                           {name: bool(getattr(spec.node, 'reentrant', False))
-                            for name, spec in specs.items()}, replay=mode == 'replay')
-    cores = allot_cores(weights, workers=workers)
     for spec in specs.values():
-        spec.workers = workers[spec.name]
+        spec.asked_workers = spec.workers
         spec.node.context = NodeContext(mode=mode, graph_name=graph.name,
-                                        graph_dir=str(config.base_dir), hotkeys=hotkeys,
-                                        cores=cores, workers=workers)
+                                        graph_dir=str(config.base_dir), hotkeys=hotkeys)
         spec.node.events = graph.events
+    graph.allot_cores()
     if check:
         graph.check_nodes()
     return graph

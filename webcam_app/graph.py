@@ -1,11 +1,12 @@
 """A validated, wired graph: node instances, their ports and the buffers between them."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from .cores import allot_cores, auto_workers
 from .errors import ConfigError, ConfigIssue, WebcamAppError, WeightsUnavailable, split_fix
 from .events import EventBus
 from .node import Node
@@ -39,6 +40,7 @@ class NodeSpec:
     enable_key: str | None = None
     on_error: str = 'stop'
     workers: int | str = 1   # threads running a reentrant node ('auto' until the builder decides)
+    asked_workers: int | str = 1   # what the graph asked for (``workers:`` or the class default)
     where: str = ''     # 'graph.yaml:12', where the node is written
     built: bool = True  # False: its parameters were refused, so it only carries its wiring
 
@@ -85,7 +87,22 @@ class Graph:
         if missing:
             missing[0].missing = missing
             raise missing[0]
+        self.allot_cores()     # a check may have changed a node's mind (auto ran PyTorch)
         self.checked = True
+
+    def allot_cores(self) -> None:
+        """Decide each node's workers (``workers: auto``) and its engines' threads per worker,
+        from the nodes' claims on the cores and whether they may run concurrently now, and put
+        both in every node's context."""
+        specs = self.nodes.values()
+        weights = {s.name: s.node.core_weight() for s in specs}
+        workers = auto_workers(weights, {s.name: s.asked_workers for s in specs},
+                               {s.name: bool(getattr(s.node, 'reentrant', False)) for s in specs},
+                               replay=self.mode == 'replay')
+        cores = allot_cores(weights, workers=workers)
+        for spec in specs:
+            spec.workers = workers[spec.name]
+            spec.node.context = replace(spec.node.context, cores=cores, workers=workers)
 
     @cached_property
     def topology(self) -> Topology:

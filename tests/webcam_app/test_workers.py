@@ -7,7 +7,9 @@ import threading
 import pytest
 
 from webcam_app import ConfigError, Node, Runner, load_graph, run_graph
-from webcam_app.cores import allot_cores, auto_workers
+from webcam_app.builder import build_graph
+from webcam_app.config import load_config
+from webcam_app.cores import allot_cores, auto_workers, available_cores
 from tests.webcam_app import toy_nodes  # noqa: F401
 from tests.webcam_app.toy_nodes import Collect
 
@@ -167,3 +169,36 @@ def test_workers_auto_is_one_per_core_in_replay_and_one_live():
     assert auto_workers(weights, asked, {'pose': False}, replay=True, cores=2)['pose'] == 1
     assert auto_workers(weights, {'pose': 3}, reentrant, replay=True, cores=2) == {'pose': 3}
     assert allot_cores(weights, 8, {'pose': 2}) == {'det': 2, 'pose': 3}
+
+
+class TurnsSerial(Node):
+    """Reentrant until its check finds it must run one frame at a time (as backend auto does
+    when it falls back to PyTorch); it claims the cores as a model node does."""
+
+    reentrant = True
+    default_workers = 'auto'
+
+    def core_weight(self) -> float:
+        return 3.0
+
+    def check(self) -> None:
+        self.reentrant = False
+
+    def process(self, frame):
+        return frame
+
+
+def test_a_node_its_check_makes_serial_gets_one_worker_and_all_its_threads():
+    config = {'name': 'serial', 'mode': 'replay', 'nodes': [
+        {'name': 'source', 'type': 'CountSource', 'n': 3, 'outputs': {'frame': 'a'}},
+        {'name': 'model', 'type': 'TurnsSerial', 'inputs': {'frame': 'a'},
+         'outputs': {'frame': 'b'}},
+        {'name': 'sink', 'type': 'Collect', 'key': 'serial', 'inputs': {'frame': 'b'}}]}
+    built = build_graph(load_config(config), check=False)
+    cores = available_cores()
+    if cores > 1:       # before its check: one single-thread worker per core
+        assert built.nodes['model'].workers == min(cores, 4)
+    built.check_nodes()
+    assert built.nodes['model'].workers == 1
+    node = built.nodes['model'].node
+    assert node.context.workers['model'] == 1 and node.context.cores['model'] == cores

@@ -141,8 +141,10 @@ class _ModelNode(Node):
                 self._check_torch()     # weights first: a missing file is the fallback's cue
         if backend != 'pytorch':
             self._exported = self._locate_export()
-        if self._runs_on == 'pytorch' and self._spec is None:
-            self._check_torch()
+        if self._runs_on == 'pytorch':
+            self.reentrant = False      # the graph then gives it one worker, all its threads
+            if self._spec is None:
+                self._check_torch()
 
     def _locate_export(self) -> Path | None:
         """The export to run; for backend auto, None (and PyTorch) when the model cannot be
