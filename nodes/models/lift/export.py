@@ -23,19 +23,9 @@ from ..onnx.sidecar import FORMAT, sha256_of, sidecar_path, write_sidecar
 from .codecs import make_codec
 from .network import build_lifter, lifter_net
 
-__all__ = ['OnnxLifter', 'engine_backend', 'export_lifter', 'lifter_target']
+__all__ = ['OnnxLifter', 'export_lifter', 'lifter_target']
 
 log = logging.getLogger(__name__)
-
-
-def engine_backend(backend: str, device: str) -> str:
-    """The backend a 3D model node runs on: ``auto`` takes the fastest engine installed for the
-    device (at f32), else PyTorch; anything else as asked, checked (ValueError if it cannot)."""
-    from ..onnx.engines import AUTO, check_backend, pick_backend
-    if backend == AUTO:
-        backend = pick_backend(device, 'f32')
-    check_backend(backend, device, 'f32')
-    return backend
 
 
 def lifter_target(config_path: str, checkpoint: str | None, models_dir: str | None,

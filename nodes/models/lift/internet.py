@@ -18,11 +18,11 @@ import numpy as np
 
 from webcam_app import Frame, Object
 
-from ..openmmlab.model_node import AUTO, Backend, ModelThreads, _ModelNode
+from ..openmmlab.model_node import AUTO, Backend, ModelThreads
 from ..openmmlab.model_zoo import resolve_model
 from ..openmmlab.pose import frozen_meta
 from ..openmmlab.weights import building, resolve_weights
-from .export import engine_backend
+from .base import _SelfExportingNode
 from .skeletons import points_3d, with_meta_3d
 
 __all__ = ['InterNetNode', 'hand3d_postprocess']
@@ -54,10 +54,9 @@ def hand3d_postprocess(keypoints: np.ndarray, scores: np.ndarray, rel_root_depth
     return flat.astype(np.float32), points_3.astype(np.float32), scores.astype(np.float32)
 
 
-class InterNetNode(_ModelNode):
+class InterNetNode(_SelfExportingNode):
     """Both hands in 3D from the whole picture with InterNet (see the module's docstring)."""
 
-    reentrant = False       # one engine, not a pool per worker
     default_workers = 1
 
     model_kind = 'pose'
@@ -73,13 +72,6 @@ class InterNetNode(_ModelNode):
         self._exported_model: Any = None
         self.meta: Any = MappingProxyType({})
 
-    def check(self) -> None:
-        backend, self.backend = self.backend, 'pytorch'    # the checkpoint, to export from
-        try:
-            super().check()
-        finally:
-            self.backend = backend
-        self._runs_on = engine_backend(backend, self.device)
 
     def setup(self) -> None:
         self.locate()

@@ -27,11 +27,11 @@ from webcam_app import Frame, Object
 from webcam_app.params import Positive
 
 from ...common import track_key
-from ..openmmlab.model_node import AUTO, Backend, ModelThreads, _ModelNode
+from ..openmmlab.model_node import AUTO, Backend, ModelThreads
 from ..openmmlab.model_zoo import resolve_model
 from ..openmmlab.weights import resolve_weights
 from .codecs import make_codec, norm_pose_2d, window
-from .export import engine_backend
+from .base import _SelfExportingNode
 from .skeletons import (H36M_META, h36m_from_blazepose, h36m_from_coco, points_3d,
                         with_meta_3d)
 
@@ -53,7 +53,7 @@ class _Track:
     results: dict[int, np.ndarray] = field(default_factory=dict)   # frame number -> (17, 3)
 
 
-class PoseLifterNode(_ModelNode):
+class PoseLifterNode(_SelfExportingNode):
     """Lift tracked 2D poses to 3D with MotionBERT or VideoPose3D (see the module's docstring).
 
     ``window``: MotionBERT's window in frames (its config's 243 at most). ``live_model``: the
@@ -89,12 +89,7 @@ class PoseLifterNode(_ModelNode):
         self._meta_2d: Any = None
 
     def check(self) -> None:
-        backend, self.backend = self.backend, 'pytorch'    # the checkpoint, to export from
-        try:
-            super().check()
-        finally:
-            self.backend = backend
-        self._runs_on = engine_backend(backend, self.device)
+        super().check()
         self.causal = self.context.mode == 'live' or not self.lookahead
         if self.causal and not self._is_causal_capable(self._spec.config_path):
             self._spec = resolve_model(self.live_model, 'pose', base_dir=self.context.graph_dir)

@@ -109,3 +109,24 @@ def _det_input(model: Any) -> int:
         if step['type'].endswith('Resize'):
             return max(step['scale'])
     raise ValueError('no Resize in the test pipeline')
+
+
+def shaped_hand_graph(folder: Path, path: Path) -> Path:
+    """Write a hand graph (camera, RTMDet-nano hand, RTMPose-m hand5, Display) on shaped
+    checkpoints made in ``folder`` to ``path``, as YAML; ``path``."""
+    import yaml
+    from nodes.models.openmmlab.model_zoo import resolve_model
+    det = detector_checkpoint(resolve_model('hand', 'det').config_path, folder / 'det.pth',
+                              ['hand'])
+    pose = pose_checkpoint(resolve_model('hand', 'pose').config_path, folder / 'pose.pth')
+    graph = {'name': path.stem, 'nodes': [
+        {'name': 'source', 'type': 'VideoSource', 'input': 0, 'outputs': {'frame': 'frames'}},
+        {'name': 'detector', 'type': 'DetectorNode', 'model': 'hand', 'weights': str(det),
+         'classes': ['hand'], 'score_thr': 0.3, 'max_objects': 2,
+         'inputs': {'frame': 'frames'}, 'outputs': {'frame': 'dets'}},
+        {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': 'hand',
+         'weights': str(pose), 'inputs': {'frame': 'dets'}, 'outputs': {'frame': 'poses'}},
+        {'name': 'sink', 'type': 'Display', 'inputs': {'frame': 'poses'}}]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(graph))
+    return path

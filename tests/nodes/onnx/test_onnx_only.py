@@ -10,10 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from tests.footage import hand_clip, write_clip
-from tests.nodes.onnx.shaped import detector_checkpoint, pose_checkpoint
+from tests.nodes.onnx.shaped import shaped_hand_graph
 
 pytestmark = [pytest.mark.models, pytest.mark.timeout(900)]
 
@@ -44,21 +43,8 @@ def hand_graph(tmp_path_factory) -> tuple[Path, Path, Path]:
     """A hand graph on shaped checkpoints, a clip of the hand photo, and an empty models dir."""
     pytest.importorskip('mmpose')
     pytest.importorskip('onnxruntime')
-    from nodes.models.openmmlab.model_zoo import resolve_model
     folder = tmp_path_factory.mktemp('onnx_only')
-    det = detector_checkpoint(resolve_model('hand', 'det').config_path, folder / 'det.pth',
-                              ['hand'])
-    pose = pose_checkpoint(resolve_model('hand', 'pose').config_path, folder / 'pose.pth')
-    graph = {'name': 'hand_onnx', 'nodes': [
-        {'name': 'source', 'type': 'VideoSource', 'input': 0, 'outputs': {'frame': 'frames'}},
-        {'name': 'detector', 'type': 'DetectorNode', 'model': 'hand', 'weights': str(det),
-         'classes': ['hand'], 'score_thr': 0.3, 'max_objects': 2,
-         'inputs': {'frame': 'frames'}, 'outputs': {'frame': 'dets'}},
-        {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': 'hand',
-         'weights': str(pose), 'inputs': {'frame': 'dets'}, 'outputs': {'frame': 'poses'}},
-        {'name': 'sink', 'type': 'Display', 'inputs': {'frame': 'poses'}}]}
-    path = folder / 'hand_onnx.yaml'
-    path.write_text(yaml.safe_dump(graph))
+    path = shaped_hand_graph(folder, folder / 'hand_onnx.yaml')
     clip = write_clip(hand_clip(4).frames, folder / 'clip.avi')
     models = folder / 'models'
     return path, clip, models

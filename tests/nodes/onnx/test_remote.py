@@ -18,11 +18,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import yaml
 
 from tests.footage import hand_clip, write_clip
 from tests.kserve import ROOT, ServerProcess, free_port, pytriton_runs
-from tests.nodes.onnx.shaped import detector_checkpoint, pose_checkpoint
+from tests.nodes.onnx.shaped import shaped_hand_graph
 from tests.nodes.onnx.test_onnx_only import NO_TORCH
 
 pytestmark = [pytest.mark.server, pytest.mark.models, pytest.mark.timeout(900)]
@@ -57,22 +56,8 @@ def setup(tmp_path_factory):
     if reason:
         pytest.skip(reason)
     pytest.importorskip('mmpose')
-    from nodes.models.openmmlab.model_zoo import resolve_model
     folder = tmp_path_factory.mktemp('remote')
-    det = detector_checkpoint(resolve_model('hand', 'det').config_path, folder / 'det.pth',
-                              ['hand'])
-    pose = pose_checkpoint(resolve_model('hand', 'pose').config_path, folder / 'pose.pth')
-    graph = {'name': 'hand_remote', 'nodes': [
-        {'name': 'source', 'type': 'VideoSource', 'input': 0, 'outputs': {'frame': 'frames'}},
-        {'name': 'detector', 'type': 'DetectorNode', 'model': 'hand', 'weights': str(det),
-         'classes': ['hand'], 'score_thr': 0.3, 'max_objects': 2,
-         'inputs': {'frame': 'frames'}, 'outputs': {'frame': 'dets'}},
-        {'name': 'pose', 'type': 'TopdownPoseEstimatorNode', 'model': 'hand',
-         'weights': str(pose), 'inputs': {'frame': 'dets'}, 'outputs': {'frame': 'poses'}},
-        {'name': 'sink', 'type': 'Display', 'inputs': {'frame': 'poses'}}]}
-    path = folder / 'graph' / 'hand_remote.yaml'
-    path.parent.mkdir()
-    path.write_text(yaml.safe_dump(graph))
+    path = shaped_hand_graph(folder, folder / 'graph' / 'hand_remote.yaml')
     clip = write_clip(hand_clip(FRAMES).frames, folder / 'clip.avi')
     exports, repository, empty = folder / 'exports', folder / 'repository', folder / 'empty'
     empty.mkdir()
