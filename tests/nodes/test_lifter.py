@@ -73,7 +73,7 @@ def mmpose_reference(config: str, poses: list[np.ndarray]) -> np.ndarray:
 
 def test_replay_runs_motionbert_on_whole_windows_in_order():
     poses = walk(6)
-    with NodeHarness(PoseLifterNode, weights='none', window=4, threads=2) as h:
+    with NodeHarness(PoseLifterNode, backend='pytorch', weights='none', window=4, threads=2) as h:
         emitted = [h.feed_all(frame=frame(i, p)) for i, p in enumerate(poses)]
         assert [len(e) for e in emitted] == [0, 0, 0, 4, 0, 0]    # a window's worth at once
         rest = h.flush()                                          # the end of the stream
@@ -89,7 +89,7 @@ def test_motionbert_matches_mmpose_inference_pose_lifter_model():
     """mmpose's own MotionBERT pipeline takes one frame a call (its config's seq_len is 1, and
     its codec fails on longer windows), as Pose3DInferencer runs it: so compare frame by frame."""
     poses = walk(3)
-    with NodeHarness(PoseLifterNode, weights='none', window=1, threads=2) as h:
+    with NodeHarness(PoseLifterNode, backend='pytorch', weights='none', window=1, threads=2) as h:
         lifted = np.stack([h.feed(frame=frame(i, p))['frame'].objects[0].extras[KEYPOINTS_3D]
                            for i, p in enumerate(poses)])
     from nodes.models.openmmlab.model_zoo import resolve_model
@@ -107,7 +107,7 @@ def test_live_mode_is_causal_and_says_why_motionbert_gives_way(caplog):
     with caplog.at_level(logging.INFO, logger='nodes.models.lift.lifter'):
         # the second run is a replay with lookahead: false, which must be just as causal
         for poses, mode, lookahead in ((a, 'live', True), (b, 'replay', False)):
-            with NodeHarness(PoseLifterNode, weights='none', live_weights='none',
+            with NodeHarness(PoseLifterNode, backend='pytorch', weights='none', live_weights='none',
                              run_mode=mode, lookahead=lookahead, threads=2) as h:
                 got = [h.feed(frame=frame(i, p))['frame'] for i, p in enumerate(poses)]
             assert [f.frame_id for f in got] == list(range(len(poses)))   # no frame held back
@@ -121,7 +121,7 @@ def test_live_mode_is_causal_and_says_why_motionbert_gives_way(caplog):
 def test_a_2d_model_the_lifter_cannot_read_is_a_clear_error():
     bad = Frame(frame_id=0, image=np.zeros((HEIGHT, WIDTH, 3), np.uint8), dataset_meta={
         'dataset_name': 'onehand10k'}, objects=(Object(bbox=BOX, keypoints=np.zeros((21, 2))),))
-    with NodeHarness(PoseLifterNode, model=LIVE_MODEL, weights='none', threads=1) as h:
+    with NodeHarness(PoseLifterNode, backend='pytorch', model=LIVE_MODEL, weights='none', threads=1) as h:
         with pytest.raises(ValueError, match='cannot lift onehand10k'):
             h.feed(frame=bad)
 

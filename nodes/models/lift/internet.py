@@ -65,7 +65,7 @@ class InterNetNode(_SelfExportingNode):
     def __init__(self, model: str = INTERNET, weights: str | None = None, device: str = 'cpu',
                  disable_rebase_keypoint: bool = False, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
-                 backend: Backend = 'pytorch') -> None:
+                 backend: Backend = AUTO) -> None:
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
         self.disable_rebase_keypoint = disable_rebase_keypoint
         self._model: Any = None

@@ -76,7 +76,7 @@ class PoseLifterNode(_SelfExportingNode):
                  lookahead: bool = True,
                  max_age: Positive = 30, models_dir: str | None = None,
                  threads: ModelThreads = AUTO, trust_checkpoint: bool = False,
-                 backend: Backend = 'pytorch') -> None:
+                 backend: Backend = AUTO) -> None:
         self._set_model(model, weights, device, models_dir, threads, trust_checkpoint, backend)
         self.live_model, self.live_weights = live_model, live_weights
         self.disable_norm_pose_2d = disable_norm_pose_2d
