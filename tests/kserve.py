@@ -36,12 +36,11 @@ def server_env() -> dict[str, str]:
 
 
 def pytriton_runs() -> str | None:
-    """Why PyTriton's server cannot run here, or None."""
-    try:
-        import pytriton  # noqa: F401
-        import tritonclient.http  # noqa: F401
-    except ImportError as exc:
-        return f'needs nvidia-pytriton and tritonclient (pip install -e .[remote,server]): {exc}'
+    """Why PyTriton's server cannot run here (not Linux), or None. A missing package is not a
+    reason: tools/install.sh installs it, so its ImportError fails the tests (deselect them with
+    ``-m "not server"`` where it is not installed)."""
+    import pytriton  # noqa: F401
+    import tritonclient.http  # noqa: F401
     if not sys.platform.startswith('linux'):
         return 'PyTriton runs on Linux only'
     return None

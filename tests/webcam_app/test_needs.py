@@ -58,7 +58,8 @@ def write(tmp_path: Path, text: str) -> Path:
 
 
 def test_a_need_met_upstream_passes(tmp_path, toy_needs):
-    load_graph(write(tmp_path, GRAPH))
+    built = load_graph(write(tmp_path, GRAPH))      # no ConfigError: the finder gives it
+    assert built.nodes['user'].node.needs() == {'widgets'}
 
 
 def test_a_need_no_node_upstream_gives_is_an_error_at_the_nodes_line(tmp_path, toy_needs):

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 import nodes  # noqa: F401  (registers the built-in node types)
-from webcam_app import ConfigError, Frame, NodeHarness, build_graph, load_config
+from webcam_app import ConfigError, NodeHarness, build_graph, load_config
 
 ROOT = Path(__file__).resolve().parents[3]
 #: the issue's bound for MNN at fp32 against mmpose (ONNX Runtime's own parity is 0.05 px)
@@ -201,31 +201,15 @@ def test_detector_parity_with_mmdet(mnn_engine, tmp_path) -> None:
     pytest.importorskip('mmdet')
     from nodes.models.openmmlab.detector import DetectorNode
     from nodes.models.openmmlab.model_zoo import resolve_model
-    from tests.footage import photo
     from tests.nodes.onnx.shaped import detector_checkpoint
-    from tests.nodes.onnx.test_det_parity import PHOTOS, gap_threshold, iou, mmdet_boxes
+    from tests.nodes.onnx.test_det_parity import assert_boxes_match, gap_threshold, mmdet_boxes
     name = 'rtmdet_nano_320-8xb32_hand'
     ckpt = str(detector_checkpoint(resolve_model(name, 'det').config_path, tmp_path / 'det.pth',
                                    ['hand']))
     theirs = mmdet_boxes(name, ckpt)
     thr = gap_threshold([s for _, s in theirs.values()])
-    node = DetectorNode(name, weights=ckpt, models_dir=str(tmp_path), score_thr=thr,
-                        backend='mnn')
-    compared = 0
-    with NodeHarness(node, name='detector') as h:
-        for image_name in PHOTOS:
-            out = h.feed(frame=Frame(frame_id=0, image=photo(image_name)))['frame']
-            boxes, scores = theirs[image_name]
-            keep = scores >= thr
-            ours = np.array([o.bbox for o in out.objects]).reshape(-1, 4)
-            assert len(ours) == keep.sum(), (image_name, len(ours), keep.sum())
-            if len(ours):
-                overlap = iou(ours, boxes[keep])
-                assert (overlap.max(axis=1) >= 0.98).all(), overlap.max(axis=1).min()
-                best = overlap.argmax(axis=1)
-                assert np.allclose([o.score for o in out.objects], scores[keep][best], atol=1e-3)
-                compared += len(ours)
-    assert compared >= 3, f'only {compared} boxes above {thr}: the test would prove little'
+    assert_boxes_match(DetectorNode(name, weights=ckpt, models_dir=str(tmp_path), score_thr=thr,
+                                    backend='mnn'), theirs, thr, 'hand')
 
 
 def test_cli_choices_are_the_engines() -> None:

@@ -13,10 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from nodes.models.onnx import openvino_engine as ov
 from nodes.models.onnx.engines import check_backend, make_engine, pick_backend
 
 pytestmark = pytest.mark.timeout(120)
-ov = pytest.importorskip('nodes.models.onnx.openvino_engine')
 ROOT = Path(__file__).resolve().parents[3]
 
 
