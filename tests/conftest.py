@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 
 import pytest
+
+# a test's own `import openvino` (importorskip) must not start OpenVINO's telemetry either
+sys.modules.setdefault('openvino_telemetry', None)
 
 from webcam_app import registry
 

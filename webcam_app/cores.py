@@ -52,8 +52,9 @@ def allot_cores(weights: Mapping[str, float], cores: int | None = None,
 def auto_workers(weights: Mapping[str, float], asked: Mapping[str, int | str],
                  reentrant: Mapping[str, bool], replay: bool,
                  cores: int | None = None) -> dict[str, int]:
-    """Each node's workers: the number it asked for, or for ``'auto'``: in replay mode, a
-    reentrant node with a claim on the cores gets one worker per core, at most
+    """Each node's workers: 1 for a node that is not reentrant (now: a check may have made it
+    serial), else the number it asked for, or for ``'auto'``: in replay mode, a node with a claim
+    on the cores gets one worker per core, at most
     ``MAX_AUTO_WORKERS``; any other node, and every node in live mode (latency first), 1.
 
     Every model node working on several frames at once, each worker on one thread (on up to
@@ -64,6 +65,6 @@ def auto_workers(weights: Mapping[str, float], asked: Mapping[str, int | str],
     worker each) 47.5; detector 1 × 1 and pose 2 × 1 (workers by weight) 48.4."""
     cores = available_cores() if cores is None else cores
     many = min(cores, MAX_AUTO_WORKERS)
-    return {name: (n if n != 'auto' else
-                   many if replay and reentrant.get(name) and weights.get(name, 0) > 0 else 1)
+    return {name: (1 if not reentrant.get(name) else
+                   n if n != 'auto' else many if replay and weights.get(name, 0) > 0 else 1)
             for name, n in asked.items()}

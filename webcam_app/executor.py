@@ -93,6 +93,8 @@ class Runner:
         self.graph.checked = False      # setup may take what check found; the next run re-checks
         for spec in self.graph.nodes.values():
             spec.node._begin_run()
+        for worker in self.workers:     # the checks may have changed them (auto ran PyTorch)
+            worker.workers = self.metrics.workers[worker.name] = worker.spec.workers
         self.metrics.reset_clock()
         for worker in self.workers:
             thread = threading.Thread(target=worker.run, name=f'node:{worker.name}')

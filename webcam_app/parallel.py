@@ -64,7 +64,11 @@ class _Turns:
                     return
                 number, self.taken = self.taken, self.taken + 1
             try:
-                worker.work(job)
+                try:
+                    worker.work(job)
+                except BaseException:
+                    job.item.release()      # never sent: free its flow slot
+                    raise
                 with self.order:
                     self.order.wait_for(lambda: self.next_out == number or self.broken)
                     broken = self.broken

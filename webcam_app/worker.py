@@ -81,7 +81,7 @@ class Worker:
         self.joined_ports = [] if runner.live else [
             port for port, buffers in outputs.items()
             if any(b.name in side_outputs for b in buffers)]
-        self.workers = spec.workers if isinstance(spec.workers, int) else 1
+        self.workers = spec.workers     # a number, once the graph allotted cores
         self._previous_id: int | None = None
         self.ended = False      # the trigger input brought its end of stream
 
@@ -220,7 +220,7 @@ class Worker:
     def _flush(self) -> None:
         """End of stream: emit what the node still holds (``Node.flush``), in order."""
         t0 = _clock()
-        results = self.node.flush() if self.node.enabled else []
+        results = self.node.flush()     # even if switched off since: what it holds goes on
         t1 = _clock()
         for result in results or ():
             self._emit(normalize_outputs(self.node, result), None, t0, t1)

@@ -126,7 +126,7 @@ class Monitor(Node):
                      f'e2e {latency:.0f} ms{results}  drops {drops}']
             lines += [f'{name}: {s["fps"]:.1f} fps  {s["service_ms_p50"]:.1f} ms'
                       for name, s in nodes.items()]
-            lines = [f'! {s["warning"]}' for s in nodes.values() if s.get('warning')] + lines
+            lines = [f'! {warning}' for warning in metrics.warnings(snap)] + lines
         else:
             lines = [f'frame {frame.frame_id}  latency {age_ms:.0f} ms']
             lines += [f'{name}: {(end - start) * 1e3:.1f} ms' for name, start, end in frame.stamps]

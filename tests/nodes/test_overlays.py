@@ -14,6 +14,10 @@ class FakeMetrics:
     def __init__(self):
         self.calls = 0
 
+    def warnings(self, snapshot):
+        from webcam_app.metrics import Metrics
+        return Metrics.warnings(self, snapshot)
+
     def snapshot(self):
         self.calls += 1
         return {'elapsed_s': 3.0,

@@ -28,6 +28,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import threading
 from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Iterator
@@ -64,10 +65,14 @@ def check_mnn(device: str = 'cpu', precision: str = 'f32') -> None:
     _import_mnn()
 
 
+#: fds 1 and 2 are the process's: one redirection at a time (model nodes set up at once)
+_REDIRECT_LOCK = threading.Lock()
+
+
 @contextlib.contextmanager
 def _native_output_to_log() -> Iterator[None]:
     """Send what C code prints on fds 1 and 2 to this module's DEBUG log instead."""
-    with tempfile.TemporaryFile() as sink:
+    with _REDIRECT_LOCK, tempfile.TemporaryFile() as sink:
         saved = [os.dup(1), os.dup(2)]
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
@@ -90,8 +95,11 @@ def _native_output_to_log() -> Iterator[None]:
 def _import_mnn() -> Any:
     """``MNN``, imported once with its start-up line ("The device supports: ...") kept quiet."""
     if 'MNN' not in sys.modules:
+        # never MNN.tools (it runs pip and sends usage logs): an MNN whose package imports it
+        # fails here with ImportError rather than load it
+        sys.modules.setdefault('MNN.tools', None)
         with _native_output_to_log():
-            import MNN  # noqa: F401  (the runtime only; never MNN.tools)
+            import MNN  # noqa: F401  (the runtime only)
     return sys.modules['MNN']
 
 

@@ -45,7 +45,12 @@ def cli(args: list[str], no_torch: bool = True, client: bool = True) -> subproce
 def run(args: list[str], no_torch: bool = True, timeout: float = 600,
         client: bool = True) -> tuple[int, str]:
     proc = cli(args, no_torch, client)
-    _, err = proc.communicate(timeout=timeout)
+    try:
+        _, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise
     return proc.returncode, err
 
 
