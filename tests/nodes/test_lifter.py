@@ -85,6 +85,16 @@ def test_replay_runs_motionbert_on_whole_windows_in_order():
     assert np.abs(lifted).max() > 1e-3 and lifted[..., 2].min(axis=1) == pytest.approx(0)
 
 
+def test_a_long_replay_keeps_a_bounded_history_per_track():
+    poses = walk(20)
+    with NodeHarness(PoseLifterNode, backend='pytorch', weights='none', window=4, threads=2) as h:
+        sent = sum(len(h.feed_all(frame=frame(i, p))) for i, p in enumerate(poses))
+        [track] = h.node._tracks.values()
+        assert len(track.points) <= 4 and len(track.points) == len(track.frames)
+        sent += len(h.flush())
+    assert sent == 20                    # forgetting lifted points loses no frame
+
+
 def test_motionbert_matches_mmpose_inference_pose_lifter_model():
     """mmpose's own MotionBERT pipeline takes one frame a call (its config's seq_len is 1, and
     its codec fails on longer windows), as Pose3DInferencer runs it: so compare frame by frame."""

@@ -224,6 +224,7 @@ class PoseLifterNode(_SelfExportingNode):
             for i, pose in enumerate(self.codec.decode(raw, width, height)[:len(chunk)]):
                 self._keep(track, track.done + i, pose)
             track.done += len(chunk)
+        self._forget(track, 0)          # windows do not overlap: what is lifted is not read again
 
     def _run_frames(self, track: _Track, ended: bool, width: int, height: int) -> None:
         """A window per frame: causal (live: the last seq_len frames), or centred (replay: once
@@ -242,8 +243,15 @@ class PoseLifterNode(_SelfExportingNode):
             pose = self.codec.decode(out, width, height)
             self._keep(track, i, pose[target] if self.codec.seq2seq else pose[0])
         track.done = stop
-        if self.causal and len(track.points) > 2 * self.seq_len:   # live: keep what is needed
-            drop = len(track.points) - self.seq_len
+        if track.done > 2 * self.seq_len:   # the next windows reach seq_len frames back at most
+            self._forget(track, self.seq_len)
+
+    @staticmethod
+    def _forget(track: _Track, keep: int) -> None:
+        """Drop a track's points lifted more than ``keep`` frames ago (never its last one), so
+        its history stays bounded however long the video."""
+        drop = min(track.done - keep, len(track.points) - 1)
+        if drop > 0:
             del track.points[:drop], track.frames[:drop]
             track.done -= drop
 
