@@ -19,7 +19,7 @@ import numpy as np
 
 from ..onnx.export import MAX_REL_DIFF, OPSET, _max_diff, _run_ort
 from ..onnx.locate import export_target
-from ..onnx.sidecar import FORMAT, sha256_of, sidecar_path, write_sidecar
+from ..onnx.sidecar import FORMAT, export_is_current, sha256_of, sidecar_path, write_sidecar
 from .codecs import make_codec
 from .network import build_lifter, lifter_net
 
@@ -34,23 +34,12 @@ def lifter_target(config_path: str, checkpoint: str | None, models_dir: str | No
     return base.with_name(f'{base.stem}.w{window}{".causal" if causal else ""}.onnx')
 
 
-def _up_to_date(path: Path, checkpoint: str | None) -> bool:
-    try:
-        data = json.loads(sidecar_path(path).read_text(encoding='utf-8'))
-    except (OSError, ValueError):
-        return False
-    if not path.is_file() or data.get('format') != FORMAT or data.get('kind') != 'lift':
-        return False
-    return bool(data.get('random_weights')) if checkpoint is None else \
-        data.get('checkpoint_sha256') == sha256_of(checkpoint)
-
-
 def export_lifter(config_path: str, checkpoint: str | None, path: Path, window: int,
                   causal: bool, names: tuple[str, ...] = (), trust: bool = False) -> Path:
     """Export a lifter for a ``window``-frame input (unless ``path`` is already that export)."""
     import onnx
     import torch
-    if _up_to_date(path, checkpoint):
+    if export_is_current(path, 'lift', checkpoint):
         return path
     path.parent.mkdir(parents=True, exist_ok=True)
     log.warning('exporting the lifter %s to ONNX once (%s); later runs reuse it',

@@ -78,9 +78,10 @@ class InterNetNode(_SelfExportingNode):
         self._model = self._exported_model = None
         if self.runs_on != 'pytorch':
             from ..onnx.locate import export_target
-            from .internet_onnx import ExportedInterNet, export_internet, up_to_date
+            from ..onnx.sidecar import export_is_current
+            from .internet_onnx import ExportedInterNet, export_internet
             path = export_target(self._spec.config_path, self._checkpoint, self.models_dir)
-            if not up_to_date(path, self._checkpoint):
+            if not export_is_current(path, 'hand3d', self._checkpoint):
                 log.warning('node %s: exporting %s to ONNX once (%s); later runs reuse it',
                             self.name, self._spec.name, path)
                 export_internet(self._build(), path, self._checkpoint, (self.model,))

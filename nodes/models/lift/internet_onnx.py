@@ -19,7 +19,7 @@ import numpy as np
 from ..onnx.describe import _normalization, _pipeline, _step
 from ..onnx.export import MAX_REL_DIFF, OPSET, _max_diff, _run_ort
 from ..onnx.pose_codec import bbox_to_center_scale, crop, fix_aspect_ratio, normalize, to_image
-from ..onnx.sidecar import FORMAT, sha256_of, sidecar_path, write_sidecar
+from ..onnx.sidecar import sha256_of, sidecar_path, write_sidecar
 
 __all__ = ['ExportedInterNet', 'decode_internet', 'export_internet']
 
@@ -102,17 +102,6 @@ def export_internet(model: Any, path: Path, checkpoint: str | None, names: tuple
                    export={'opset': OPSET, 'torch_vs_ort_max_rel': diff})
     write_sidecar(path, sidecar)
     return path
-
-
-def up_to_date(path: Path, checkpoint: str | None) -> bool:
-    try:
-        data = json.loads(sidecar_path(path).read_text(encoding='utf-8'))
-    except (OSError, ValueError):
-        return False
-    if not path.is_file() or data.get('format') != FORMAT or data.get('kind') != 'hand3d':
-        return False
-    return bool(data.get('random_weights')) if checkpoint is None else \
-        data.get('checkpoint_sha256') == sha256_of(checkpoint)
 
 
 class ExportedInterNet:

@@ -15,8 +15,8 @@ from typing import Any, Mapping
 
 import numpy as np
 
-__all__ = ['FORMAT', 'dataset_meta_from_json', 'read_sidecar', 'sha256_of', 'sidecar_path',
-           'to_json', 'write_sidecar']
+__all__ = ['FORMAT', 'dataset_meta_from_json', 'export_is_current', 'read_sidecar', 'sha256_of',
+           'sidecar_path', 'to_json', 'write_sidecar']
 
 FORMAT = 'webcam-app-onnx/1'
 _KINDS = ('pose', 'det')
@@ -35,6 +35,19 @@ def sha256_of(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b''):
             digest.update(block)
     return digest.hexdigest()
+
+
+def export_is_current(path: str | Path, kind: str, checkpoint: str | None) -> bool:
+    """Whether ``path`` and its sidecar are an export of this ``kind`` made from ``checkpoint``
+    (by sha256; None: random weights)."""
+    try:
+        data = json.loads(sidecar_path(path).read_text(encoding='utf-8'))
+    except (OSError, ValueError):
+        return False
+    if not Path(path).is_file() or data.get('format') != FORMAT or data.get('kind') != kind:
+        return False
+    return bool(data.get('random_weights')) if checkpoint is None else \
+        data.get('checkpoint_sha256') == sha256_of(checkpoint)
 
 
 def to_json(value: Any) -> Any:
