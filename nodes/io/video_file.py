@@ -187,13 +187,13 @@ class VideoFile:
             if key:
                 self._sync()
 
-    def _sync(self) -> None:
-        """Have the kernel put what is written on disk, at most once a second: the recording
-        then survives a power cut too, not only a killed process."""
-        now = time.monotonic()
-        if now - self._synced < 1.0:
+    def _sync(self, now: bool = False) -> None:
+        """Have the kernel put what is written on disk, at most once a second (``now``: at
+        once): the recording then survives a power cut too, not only a killed process."""
+        when = time.monotonic()
+        if not now and when - self._synced < 1.0:
             return
-        self._synced = now
+        self._synced = when
         try:
             fd = os.open(self.path, os.O_RDONLY)
         except OSError:
@@ -213,3 +213,4 @@ class VideoFile:
                 self._container.mux(packet)
         finally:
             self._container.close()
+            self._sync(now=True)        # the finished index too

@@ -139,8 +139,7 @@ class DetectorNode(_ModelNode):
     def detect(self, image: np.ndarray) -> tuple[Object, ...]:
         """Run the detector once on a BGR image; objects sorted by score, filtered and capped."""
         if self.runs_on == 'pytorch':
-            with self._torch_lock:
-                bboxes, scores, ids = self._torch_detect(image)
+            bboxes, scores, ids = self._torch_detect(image)
         else:
             bboxes, scores, ids = self._det.detect(image, self.score_thr)
         height, width = image.shape[:2]

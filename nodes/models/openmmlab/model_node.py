@@ -14,13 +14,12 @@ machine's cores that the runtime allots this node (``NodeContext.cores``).
 Model nodes are reentrant: with ``workers: N`` (``auto``, the default: in replay mode, one
 single-thread worker per core, up to 4) the runtime runs N frames through the node at once,
 and the node keeps one engine per worker (``EnginePool``: an OpenVINO infer request or an MNN
-session must not be shared between threads). PyTorch's forward runs one frame at a time (a
-lock): mmdet's and mmpose's inference helpers are not known to be thread-safe.
+session must not be shared between threads). On PyTorch a node is not reentrant (mmdet's and
+mmpose's inference helpers are not known to be thread-safe), so it has one worker.
 """
 from __future__ import annotations
 
 import logging
-import threading
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal, Mapping
 
@@ -88,7 +87,6 @@ class _ModelNode(Node):
         # torch runs one frame at a time (a lock): more workers would gain nothing; a remote
         # engine is one per node (it is interrupted and closed as one)
         self.reentrant = type(self).reentrant and backend not in ('pytorch', 'remote')
-        self._torch_lock = threading.Lock()     # backend auto may still pick PyTorch
 
     @property
     def runs_on(self) -> str:

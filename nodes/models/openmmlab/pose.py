@@ -129,8 +129,7 @@ class TopdownPoseEstimatorNode(_ModelNode):
             return objects
         bboxes = np.array([objects[i].bbox for i in picked], dtype=np.float32)
         if self.runs_on == 'pytorch':
-            with self._torch_lock:
-                keypoints, scores, heat = self._torch_estimate(image, bboxes)
+            keypoints, scores, heat = self._torch_estimate(image, bboxes)
         elif self.output_heatmaps:
             keypoints, scores, heat = self._model.estimate_with_heat(image, bboxes,
                                                                      self.flip_test)
