@@ -203,7 +203,9 @@ class Worker:
         emitted, stats = job.emitted, self.stats
         if job.skipped:
             stats.skipped_errors += 1
-        self._tell_dropped({p: m for o in emitted for p, m in o.items()}, message, job.why)
+        if self.flow_ports:
+            self._tell_dropped(emitted[0] if len(emitted) == 1 else
+                               {p: m for o in emitted for p, m in o.items()}, message, job.why)
         if self.is_sink:
             now = time.monotonic()
             stats.latency.append(now - message.timestamp)

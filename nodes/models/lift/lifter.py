@@ -203,7 +203,8 @@ class PoseLifterNode(_SelfExportingNode):
     def _run(self, final: bool) -> None:
         width, height = self.size
         for key, track in list(self._tracks.items()):
-            ended = final or track.frames[-1] < self._count - 1
+            # a track missed for a few frames goes on (the tracker keeps its id): not ended
+            ended = final or track.frames[-1] < self._count - self.max_age
             if self.codec.seq2seq and not self.causal:
                 self._run_windows(track, ended, width, height)
             else:
