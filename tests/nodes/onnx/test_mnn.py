@@ -103,7 +103,8 @@ SITECUSTOMIZE = textwrap.dedent('''
     sys.addaudithook(_hook)
     def _dump():
         with open(os.path.join(os.environ['AUDIT_DIR'], f'{os.getpid()}.json'), 'w') as f:
-            json.dump({'argv': sys.argv, 'modules': sorted(sys.modules), 'events': _events}, f)
+            json.dump({'argv': sys.argv, 'events': _events,
+                       'modules': sorted(k for k, m in sys.modules.items() if m is not None)}, f)
     atexit.register(_dump)
 ''')
 APP = textwrap.dedent('''
