@@ -53,8 +53,26 @@ def _get_core() -> Any:
     global _core
     with _lock:     # model nodes set up on their own threads, at once
         if _core is None:
-            _core = _openvino().Core()
+            core = _openvino().Core()
+            _first_inference(core)
+            _core = core
         return _core
+
+
+def _first_inference(core: Any) -> None:
+    """Run one tiny inference the way ``OpenVinoEngine.__call__`` does, before any engine runs.
+
+    The first numpy conversion in openvino's bindings initializes a function-local static
+    whose initializer releases the GIL inside pybind11's ``npy_api`` ``call_once``. Two threads
+    making their first inference at once (two workers of one node) then deadlock: one holds the
+    static's guard and waits for the GIL, the other holds the GIL and waits for the guard. Done
+    once here, under the module lock, it is over before two engines can run at once.
+    """
+    from openvino import Model, opset13
+    data = opset13.parameter([1], np.float32)
+    compiled = core.compile_model(Model([opset13.relu(data)], [data]), 'CPU')
+    outputs = compiled.create_infer_request().infer({0: np.zeros(1, np.float32)})
+    [np.asarray(outputs[out]) for out in compiled.outputs]
 
 
 def openvino_version() -> str:

@@ -34,7 +34,7 @@ def run_cli(args: list[str], no_torch: bool = False,
     env = {'PYTHONPATH': str(ROOT), 'WEBCAM_APP_OFFLINE': '1', 'PATH': '/usr/bin:/bin'}
     if home is not None:        # and no CI=true: OpenVINO's telemetry would be on
         env['HOME'] = str(home)
-    return subprocess.run(command + args, cwd=ROOT, capture_output=True, text=True, timeout=600,
+    return subprocess.run(command + args, cwd=ROOT, capture_output=True, text=True, timeout=240,
                           env=env)
 
 

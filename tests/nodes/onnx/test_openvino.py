@@ -138,3 +138,35 @@ def test_the_app_stops_before_start_on_a_device_openvino_has_not_got(tmp_path) -
     assert re.search(r"hand\.yaml:\d+: node 'detector' \(DetectorNode\): device 'GPU' is not "
                      r'available to OpenVINO here; it has CPU', done.stderr), done.stderr
     assert 'Traceback' not in done.stderr and 'weights are unavailable' not in done.stderr
+
+
+#: four engines make their first inference at the same moment, with the GIL switched as often
+#: as it can be; before the warm-up in ``_get_core``, this deadlocked in 19 of 20 processes
+FIRST_AT_ONCE = """
+import sys, threading
+import numpy as np
+from nodes.models.onnx.engines import make_engine
+sys.setswitchinterval(1e-5)
+engines = [make_engine('openvino', sys.argv[1], 'cpu', 1, 'f32') for _ in range(4)]
+start = threading.Barrier(len(engines))
+def first(engine):
+    start.wait()
+    engine(np.ones((1, 3, 32, 32), np.float32))
+threads = [threading.Thread(target=first, args=(e,)) for e in engines]
+for t in threads: t.start()
+for t in threads: t.join()
+print('all done')
+"""
+
+
+@pytest.mark.parametrize('attempt', range(3))
+def test_engines_making_their_first_inference_at_once_do_not_deadlock(model, attempt) -> None:
+    """Two workers of one node start inferring together: openvino's bindings must not
+    deadlock on their first numpy conversion (pybind11's npy_api call_once against a static)."""
+    try:
+        done = subprocess.run([sys.executable, '-c', FIRST_AT_ONCE, str(model)], cwd=ROOT,
+                              env={**os.environ, 'PYTHONPATH': str(ROOT)}, capture_output=True,
+                              text=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        pytest.fail('four engines making their first inference at once deadlocked')
+    assert done.returncode == 0 and 'all done' in done.stdout, done.stderr
