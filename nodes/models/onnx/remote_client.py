@@ -1,7 +1,9 @@
-"""tritonclient, wrapped: server URLs, clients, one inference request, and the thread that runs
-requests so that a hung one never holds up the node that waits for it.
+"""The clients of ``backend: remote``: server URLs, clients, one inference request, and the
+thread that runs requests so that a hung one never holds up the node that waits for it.
 
-tritonclient is imported here only, and only when a client is made.
+Requests go through ``KServeHttp`` (``http://``, standard library) or tritonclient's gRPC client
+(``grpc://``); the checks before start ask through tritonclient, HTTP or gRPC. tritonclient is
+imported here only, and only when a client is made.
 """
 from __future__ import annotations
 
@@ -13,8 +15,11 @@ from urllib.parse import urlsplit
 
 import numpy as np
 
+from .kserve_http import KServeHttp
+
 __all__ = ['RemoteError', 'RemoteModel', 'RequestCancelled', 'RequestThread', 'ServerUnavailable',
-           'infer', 'is_transient', 'make_client', 'parse_server', 'queue_stats']
+           'infer', 'is_transient', 'make_client', 'make_request_client', 'parse_server',
+           'queue_stats']
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +84,14 @@ def make_client(protocol: str, address: str, timeout: float) -> Any:
                                             network_timeout=timeout)
 
 
+def make_request_client(protocol: str, address: str, timeout: float) -> Any:
+    """The client that sends inference requests: ``KServeHttp`` over HTTP, tritonclient over
+    gRPC."""
+    if protocol == 'grpc':
+        return make_client(protocol, address, timeout)
+    return KServeHttp(address, timeout)
+
+
 def client_module(protocol: str) -> Any:
     if protocol == 'grpc':
         import tritonclient.grpc as module
@@ -102,16 +115,13 @@ def is_transient(exc: BaseException) -> bool:
 
 def infer(client: Any, model: RemoteModel, batch: np.ndarray) -> list[np.ndarray]:
     """One request: ``batch`` (float32 NCHW) in, the model's outputs in its sidecar's order."""
+    if model.protocol != 'grpc':
+        return client.infer(model.name, model.input_name, batch, model.output_names)
     module = client_module(model.protocol)
     tensor = module.InferInput(model.input_name, list(batch.shape), 'FP32')
     tensor.set_data_from_numpy(np.ascontiguousarray(batch, np.float32))
-    if model.protocol == 'grpc':
-        wanted = [module.InferRequestedOutput(n) for n in model.output_names]
-        result = client.infer(model.name, [tensor], outputs=wanted,
-                              client_timeout=_timeout_of(client))
-    else:
-        wanted = [module.InferRequestedOutput(n, binary_data=True) for n in model.output_names]
-        result = client.infer(model.name, [tensor], outputs=wanted)
+    wanted = [module.InferRequestedOutput(n) for n in model.output_names]
+    result = client.infer(model.name, [tensor], outputs=wanted, client_timeout=_timeout_of(client))
     return [result.as_numpy(n) for n in model.output_names]
 
 
@@ -193,8 +203,8 @@ class RequestThread:
                     job, self._job = self._job, None
                 try:
                     if client is None:
-                        client = make_client(self.model.protocol, self.model.address,
-                                             self.timeout)
+                        client = make_request_client(self.model.protocol, self.model.address,
+                                                     self.timeout)
                         client.webcam_app_timeout = self.timeout
                     result = (True, job(client))
                 except BaseException as exc:      # a gevent Timeout is a BaseException
@@ -215,5 +225,5 @@ def _closed(client: Any) -> None:
         try:
             client.close()
         except Exception as exc:
-            log.debug('closing a tritonclient client: %s', exc)
+            log.debug('closing a client: %s', exc)
     return None

@@ -111,7 +111,7 @@ def engine(monkeypatch):
 
     def make(stand_in: StandIn, live: bool, timeout: float = 10.0) -> RemoteEngine:
         monkeypatch.setattr(remote_engine, 'infer', stand_in)
-        monkeypatch.setattr('nodes.models.onnx.remote_client.make_client',
+        monkeypatch.setattr('nodes.models.onnx.remote_client.make_request_client',
                             lambda *args: type('Client', (), {'close': lambda self: None})())
         model = RemoteModel('http://127.0.0.1:1', 'http', '127.0.0.1:1', 'pose', {},
                             'input', ['out'], max_batch_size=2)
