@@ -1,4 +1,4 @@
-"""KServe v2 inference over HTTP with binary tensors: one keep-alive connection, standard library only.
+"""KServe v2 inference over HTTP with binary tensors, on one kept connection (standard library).
 
 The request path of ``backend: remote`` on ``http://`` servers. It speaks the binary tensor
 extension that Triton and OpenVINO Model Server both implement: a JSON header whose length is in

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -22,6 +24,11 @@ FORMAT = 'webcam-app-onnx/1'
 _KINDS = ('pose', 'det')
 #: dataset meta keys that mmpose keeps as numpy arrays
 _ARRAY_KEYS = ('keypoint_colors', 'skeleton_link_colors', 'sigmas', 'dataset_keypoint_weights')
+#: (real path, inode, size, mtime in ns) -> sha256: a start checks a file in several places
+_digests: dict[tuple[str, int, int, int], str] = {}
+#: a file changed less than this long ago is hashed every time: a second write within the
+#: filesystem's timestamp tick would leave its size and mtime as they were (git's "racy clean")
+_SETTLED_NS = 2_000_000_000
 
 
 def sidecar_path(model_path: str | Path) -> Path:
@@ -30,10 +37,18 @@ def sidecar_path(model_path: str | Path) -> Path:
 
 
 def sha256_of(path: str | Path) -> str:
+    """The file's sha256; read once per process while the file stays the same (its inode, size
+    and modification time), unless it changed in the last 2 s."""
+    stat = os.stat(path)
+    key = (os.path.realpath(path), stat.st_ino, stat.st_size, stat.st_mtime_ns)
+    if key in _digests:
+        return _digests[key]
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
         for block in iter(lambda: f.read(1 << 20), b''):
             digest.update(block)
+    if time.time_ns() - stat.st_mtime_ns > _SETTLED_NS:
+        _digests[key] = digest.hexdigest()
     return digest.hexdigest()
 
 
