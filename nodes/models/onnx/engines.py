@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ['AUTO', 'BACKENDS', 'ENGINE_BACKENDS', 'PRECISIONS', 'EnginePool', 'OrtEngine',
-           'check_backend',
-           'make_engine', 'native_precisions', 'pick_backend', 'runtime_version']
+           'check_backend', 'engine_for_workers', 'make_engine', 'native_precisions',
+           'pick_backend', 'runtime_version']
 
 log = logging.getLogger(__name__)
 
@@ -156,8 +156,8 @@ class OrtEngine:
 
 class EnginePool:
     """Engines of one model for callers on several threads (a node's workers): each call runs
-    on an engine no other call is using. An OpenVINO infer request and an MNN session are not
-    thread-safe; separate engines also run in parallel where one would queue the calls."""
+    on an engine no other call is using. An MNN session is not thread-safe; separate ONNX
+    Runtime sessions run in parallel where one would queue the calls."""
 
     def __init__(self, engines: list[Any]) -> None:
         self.engines = engines
@@ -175,6 +175,22 @@ class EnginePool:
             return engine(batch)
         finally:
             self._free.put(engine)
+
+
+def engine_for_workers(workers: int, first: Any, backend: str, path: Any, device: str,
+                       threads: int | None) -> Any:
+    """An engine that ``workers`` threads may call at once, at ``first``'s precision. OpenVINO
+    compiles the model once, with a stream per worker (``first`` is dropped); the other
+    runtimes get an engine each (``EnginePool``)."""
+    if backend == 'openvino':
+        from .openvino_engine import OpenVinoEngine
+        shared = OpenVinoEngine(path, device, threads, first.precision, streams=workers)
+        # the start's log tells how the model was first loaded (compiled, or from the cache);
+        # the shared one then loads the same blob from the cache
+        shared.from_cache, shared.seconds = first.from_cache, first.seconds + shared.seconds
+        return shared
+    return EnginePool([first] + [make_engine(backend, path, device, threads, first.precision)
+                                 for _ in range(workers - 1)])
 
 
 def make_engine(backend: str, path: Any, device: str = 'cpu', threads: int | None = None,

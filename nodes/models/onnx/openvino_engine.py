@@ -13,6 +13,7 @@ warning.
 from __future__ import annotations
 
 import logging
+import queue
 import sys
 import threading
 import time
@@ -120,32 +121,38 @@ def _cache_files(folder: Path) -> dict[Path, float]:
 class OpenVinoEngine:
     """A model compiled by OpenVINO for one device, precision and thread count.
 
-    ``from_cache`` says whether it was loaded from the model cache rather than compiled.
+    ``streams`` callers may run it at once (a node's workers): the model is compiled once, with
+    a stream of ``threads`` threads and an infer request for each. ``from_cache`` says whether
+    it was loaded from the model cache rather than compiled.
     """
 
     def __init__(self, path: str | Path, device: str = 'cpu', threads: int | None = None,
-                 precision: str = 'f32', cache: bool = True) -> None:
+                 precision: str = 'f32', cache: bool = True, streams: int = 1) -> None:
         if precision not in _HINTS:
             raise ValueError(f'precision must be one of {", ".join(_HINTS)}, but got '
                              f'{precision!r}')
         core = _get_core()
         self.path, self.device, self.precision = Path(path), openvino_device(device), precision
         config: dict[str, Any] = {'INFERENCE_PRECISION_HINT': _HINTS[precision],
-                                  'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': 1}
+                                  'PERFORMANCE_HINT': 'LATENCY', 'NUM_STREAMS': int(streams)}
         if self.device.startswith('CPU'):
             # two models share the cores (threads: auto): neither may pin threads to them
             config['ENABLE_CPU_PINNING'] = False
             if threads:
-                config['INFERENCE_NUM_THREADS'] = int(threads)
+                config['INFERENCE_NUM_THREADS'] = int(threads) * int(streams)
         self.cache_dir = self.path.parent / 'openvino_cache' / self.path.stem if cache else None
         start = time.perf_counter()
         model = core.read_model(str(self.path))
         self.compiled = self._compile(core, model, config)
         self.from_cache = bool(self.cache_dir) and self._loaded_from_cache()
         self.seconds = time.perf_counter() - start
-        self.request = self.compiled.create_infer_request()
-        log.debug('%s: OpenVINO %s %s, %s in %.2f s', self.path.name, self.device, precision,
-                  'loaded from cache' if self.from_cache else 'compiled', self.seconds)
+        self.requests = [self.compiled.create_infer_request() for _ in range(int(streams))]
+        self._free: queue.SimpleQueue = queue.SimpleQueue()
+        for request in self.requests:
+            self._free.put(request)
+        log.debug('%s: OpenVINO %s %s, %d stream(s), %s in %.2f s', self.path.name, self.device,
+                  precision, streams, 'loaded from cache' if self.from_cache else 'compiled',
+                  self.seconds)
 
     def _loaded_from_cache(self) -> bool:
         try:
@@ -183,5 +190,9 @@ class OpenVinoEngine:
             path.unlink(missing_ok=True)
 
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
-        outputs = self.request.infer({0: np.ascontiguousarray(batch, np.float32)})
-        return [np.asarray(outputs[out]) for out in self.compiled.outputs]
+        request = self._free.get()      # never waits: no more callers than streams
+        try:
+            outputs = request.infer({0: np.ascontiguousarray(batch, np.float32)})
+            return [np.asarray(outputs[out]) for out in self.compiled.outputs]
+        finally:
+            self._free.put(request)

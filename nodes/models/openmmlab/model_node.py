@@ -13,8 +13,8 @@ machine's cores that the runtime allots this node (``NodeContext.cores``).
 
 Model nodes are reentrant: with ``workers: N`` (``auto``, the default: in replay mode, one
 single-thread worker per core, up to 4) the runtime runs N frames through the node at once,
-and the node keeps one engine per worker (``EnginePool``: an OpenVINO infer request or an MNN
-session must not be shared between threads). On PyTorch a node is not reentrant (mmdet's and
+and each worker runs the model on its own: OpenVINO compiles it once with a stream and an
+infer request per worker; ONNX Runtime and MNN get an engine per worker (``EnginePool``). On PyTorch a node is not reentrant (mmdet's and
 mmpose's inference helpers are not known to be thread-safe), so it has one worker.
 """
 from __future__ import annotations
@@ -249,11 +249,9 @@ class _ModelNode(Node):
         first one runs; then note how it was loaded."""
         workers = (self.context.workers or {}).get(self.name, 1)
         if workers > 1 and self.runs_on != 'remote':
-            from ..onnx.engines import EnginePool, make_engine
-            first = model.engine
-            model.engine = EnginePool([first] + [
-                make_engine(self.runs_on, self._exported, self.device, self.thread_count(),
-                            first.precision) for _ in range(workers - 1)])
+            from ..onnx.engines import engine_for_workers
+            model.engine = engine_for_workers(workers, model.engine, self.runs_on,
+                                              self._exported, self.device, self.thread_count())
         self._engine_loaded(model.engine)
 
     def _engine_loaded(self, engine: Any) -> None:

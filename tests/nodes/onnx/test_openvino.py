@@ -170,3 +170,21 @@ def test_engines_making_their_first_inference_at_once_do_not_deadlock(model, att
     except subprocess.TimeoutExpired:
         pytest.fail('four engines making their first inference at once deadlocked')
     assert done.returncode == 0 and 'all done' in done.stdout, done.stderr
+
+
+def test_workers_share_one_compiled_model_with_a_stream_each(model) -> None:
+    """``engine_for_workers`` on OpenVINO: one compilation, an infer request per worker, and
+    the same answers, called from two threads at once, as one engine alone gives."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from nodes.models.onnx.engines import engine_for_workers
+    first = make_engine('openvino', model, 'cpu', threads=1, precision='f32')
+    shared = engine_for_workers(2, first, 'openvino', model, 'cpu', threads=1)
+    assert shared is not first and len(shared.requests) == 2
+    assert shared.compiled.get_property('NUM_STREAMS') == 2
+    batches = [np.random.default_rng(i).standard_normal((1, 3, 32, 32)).astype(np.float32)
+               for i in range(8)]
+    with ThreadPoolExecutor(2) as pool:
+        answers = list(pool.map(lambda b: shared(b)[0], batches))
+    for batch, answer in zip(batches, answers):
+        np.testing.assert_allclose(answer, first(batch)[0], atol=1e-5)
