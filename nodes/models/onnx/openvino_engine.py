@@ -73,7 +73,8 @@ def _first_inference(core: Any) -> None:
     data = opset13.parameter([1], np.float32)
     compiled = core.compile_model(Model([opset13.relu(data)], [data]), 'CPU')
     outputs = compiled.create_infer_request().infer({0: np.zeros(1, np.float32)})
-    [np.asarray(outputs[out]) for out in compiled.outputs]
+    for out in compiled.outputs:
+        np.asarray(outputs[out])
 
 
 def openvino_version() -> str:
