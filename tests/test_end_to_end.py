@@ -138,6 +138,33 @@ def test_node_error_mid_run_exits_1_and_the_recording_is_playable(tmp_path):
     assert count_frames(tmp_path / 'out.mp4') == 20
 
 
+def test_a_node_frozen_in_native_code_holding_the_gil_ends_with_every_stack(tmp_path):
+    """No Python code runs while a native call holds the GIL, not even a signal handler; the
+    watchdog (a C thread) dumps every thread's stack and exits 1 (``WEBCAM_APP_FROZEN_S``)."""
+    video = make_video(tmp_path / 'in.avi', frames=40)
+    (tmp_path / 'frozen.py').write_text(
+        'import ctypes\n'
+        'from webcam_app import Node\n'
+        'class Frozen(Node):\n'
+        '    def process(self, frame):\n'
+        '        if frame.frame_id == 5:\n'
+        '            ctypes.PyDLL(None).sleep(600)   # libc sleep, called holding the GIL\n'
+        '        return frame\n')
+    graph = PREVIEW.read_text().replace('name: preview',
+                                        f'name: frozen\nplugins: [{tmp_path}/frozen.py]')
+    graph = graph.replace('type: Monitor', 'type: Frozen').replace('    enable_key: m\n', '')
+    (tmp_path / 'frozen.yaml').write_text(graph)
+    proc = app('--config', str(tmp_path / 'frozen.yaml'), '--input', str(video), '--headless',
+               '--set', 'source.realtime=true', env={'WEBCAM_APP_FROZEN_S': '3'})
+    try:
+        _, err = proc.communicate(timeout=90)
+    finally:
+        proc.kill()
+    assert proc.returncode == 1, err
+    assert 'Timeout (0:00:03)!' in err
+    assert 'in process' in err and 'frozen.py' in err     # the frozen node's frame is named
+
+
 def test_set_overrides_and_typos(tmp_path):
     video = make_video(tmp_path / 'in.avi', frames=12)
     code, _, err = run_app('--config', str(PREVIEW), '--input', str(video), '--headless',

@@ -16,7 +16,7 @@ class ExitCode(IntEnum):
     them (``exit_code``), and the tests compare with them."""
 
     OK = 0
-    NODE_FAILED = 1      # a node raised while running (the default of every WebcamAppError)
+    NODE_FAILED = 1      # a node raised (the default of every WebcamAppError) or froze the app
     CONFIG = 2           # bad graph, option, input, weights or model file: nothing started
     SOURCE_LOST = 3      # a camera or stream stopped delivering for good
     SIGINT = 128 + signal.SIGINT     # 130: Ctrl-C

@@ -18,6 +18,7 @@ from ..executor import Runner
 from ..graph import Graph
 from ..roles import Role
 from .fallback import fallback_args
+from .frozen import frozen_watch
 from .infer import infer_args, wants_infer
 from .node_list import print_node_list
 from .options import check_options
@@ -261,11 +262,16 @@ def _main(argv: Sequence[str] | None) -> int:
                                         for s in graph.nodes.values())
     runner = Runner(graph)
     _stop_on_signals(runner)   # a signal that came while loading stops it before it starts
-    tick = _progress(runner) if headless else None
-    runner.start()
-    code = runner.wait(tick=tick)
-    if tick is not None:
-        tick.close()
+    progress = _progress(runner) if headless else None
+    with frozen_watch() as beat:
+        def tick() -> None:
+            beat()
+            if progress is not None:
+                progress()
+        runner.start()
+        code = runner.wait(tick=tick)
+    if progress is not None:
+        progress.close()
     if args.metrics_out:
         runner.write_metrics(args.metrics_out)
     for error in runner.errors:
