@@ -37,6 +37,21 @@ def count_frames(path: Path) -> int:
     return n
 
 
+def preview_with_plugin(folder: Path, name: str, before_return: str) -> Path:
+    """graphs/preview.yaml with its Monitor replaced by a plugin node ``name`` whose
+    ``process(frame)`` runs ``before_return`` (Python lines) and returns the frame."""
+    body = ''.join(f'        {line}\n' for line in before_return.splitlines())
+    (folder / f'{name.lower()}.py').write_text(
+        f'from webcam_app import Node\nclass {name}(Node):\n    def process(self, frame):\n'
+        f'{body}        return frame\n')
+    graph = PREVIEW.read_text().replace(
+        'name: preview', f'name: {name.lower()}\nplugins: [{folder}/{name.lower()}.py]')
+    graph = graph.replace('type: Monitor', f'type: {name}').replace('    enable_key: m\n', '')
+    path = folder / f'{name.lower()}.yaml'
+    path.write_text(graph)
+    return path
+
+
 def app(*args: str, env: dict | None = None, **kwargs) -> subprocess.Popen:
     env = {**os.environ, 'PYTHONPATH': str(ROOT), **(env or {})}
     env.pop('DISPLAY', None)
@@ -120,18 +135,9 @@ def test_sigint_during_realtime_replay_leaves_a_playable_video(tmp_path):
 
 def test_node_error_mid_run_exits_1_and_the_recording_is_playable(tmp_path):
     video = make_video(tmp_path / 'in.avi', frames=40)
-    (tmp_path / 'faulty.py').write_text(
-        'from webcam_app import Node\n'
-        'class Faulty(Node):\n'
-        '    def process(self, frame):\n'
-        '        if frame.frame_id == 20:\n'
-        '            raise ValueError("bad frame")\n'
-        '        return frame\n')
-    graph = PREVIEW.read_text().replace('name: preview',
-                                        f'name: faulty\nplugins: [{tmp_path}/faulty.py]')
-    graph = graph.replace('type: Monitor', 'type: Faulty').replace('    enable_key: m\n', '')
-    (tmp_path / 'faulty.yaml').write_text(graph)
-    code, _, err = run_app('--config', str(tmp_path / 'faulty.yaml'), '--input', str(video),
+    graph = preview_with_plugin(tmp_path, 'Faulty', 'if frame.frame_id == 20:\n'
+                                '    raise ValueError("bad frame")')
+    code, _, err = run_app('--config', str(graph), '--input', str(video),
                            '--out', str(tmp_path / 'out.mp4'))
     assert code == 1
     assert "node 'monitor' failed: ValueError: bad frame" in err
@@ -142,19 +148,10 @@ def test_a_node_frozen_in_native_code_holding_the_gil_ends_with_every_stack(tmp_
     """No Python code runs while a native call holds the GIL, not even a signal handler; the
     watchdog (a C thread) dumps every thread's stack and exits 1 (``WEBCAM_APP_FROZEN_S``)."""
     video = make_video(tmp_path / 'in.avi', frames=40)
-    (tmp_path / 'frozen.py').write_text(
-        'import ctypes\n'
-        'from webcam_app import Node\n'
-        'class Frozen(Node):\n'
-        '    def process(self, frame):\n'
-        '        if frame.frame_id == 5:\n'
-        '            ctypes.PyDLL(None).sleep(600)   # libc sleep, called holding the GIL\n'
-        '        return frame\n')
-    graph = PREVIEW.read_text().replace('name: preview',
-                                        f'name: frozen\nplugins: [{tmp_path}/frozen.py]')
-    graph = graph.replace('type: Monitor', 'type: Frozen').replace('    enable_key: m\n', '')
-    (tmp_path / 'frozen.yaml').write_text(graph)
-    proc = app('--config', str(tmp_path / 'frozen.yaml'), '--input', str(video), '--headless',
+    graph = preview_with_plugin(tmp_path, 'Frozen', 'if frame.frame_id == 5:\n'
+                                '    import ctypes   # libc sleep, called holding the GIL\n'
+                                '    ctypes.PyDLL(None).sleep(600)')
+    proc = app('--config', str(graph), '--input', str(video), '--headless',
                '--set', 'source.realtime=true', env={'WEBCAM_APP_FROZEN_S': '3'})
     try:
         _, err = proc.communicate(timeout=90)

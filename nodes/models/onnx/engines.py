@@ -156,8 +156,8 @@ class OrtEngine:
 
 class EnginePool:
     """Engines of one model for callers on several threads (a node's workers): each call runs
-    on an engine no other call is using. An MNN session is not thread-safe; separate ONNX
-    Runtime sessions run in parallel where one would queue the calls."""
+    on an engine no other call is using. An OpenVINO infer request and an MNN session are not
+    thread-safe; separate engines also run in parallel where one would queue the calls."""
 
     def __init__(self, engines: list[Any]) -> None:
         self.engines = engines
@@ -178,19 +178,19 @@ class EnginePool:
 
 
 def engine_for_workers(workers: int, first: Any, backend: str, path: Any, device: str,
-                       threads: int | None) -> Any:
-    """An engine that ``workers`` threads may call at once, at ``first``'s precision. OpenVINO
-    compiles the model once, with a stream per worker (``first`` is dropped); the other
-    runtimes get an engine each (``EnginePool``)."""
-    if backend == 'openvino':
-        from .openvino_engine import OpenVinoEngine
-        shared = OpenVinoEngine(path, device, threads, first.precision, streams=workers)
-        # the start's log tells how the model was first loaded (compiled, or from the cache);
-        # the shared one then loads the same blob from the cache
-        shared.from_cache, shared.seconds = first.from_cache, first.seconds + shared.seconds
-        return shared
-    return EnginePool([first] + [make_engine(backend, path, device, threads, first.precision)
-                                 for _ in range(workers - 1)])
+                       threads: int | None) -> EnginePool:
+    """An engine per worker, at ``first``'s precision, that ``workers`` threads may call at
+    once. On OpenVINO they share one compiled model, with a stream each (``first``, compiled
+    for one stream, is dropped); the other runtimes load the model once per worker."""
+    if backend != 'openvino':
+        return EnginePool([first] + [make_engine(backend, path, device, threads, first.precision)
+                                     for _ in range(workers - 1)])
+    from .openvino_engine import OpenVinoEngine
+    shared = OpenVinoEngine(path, device, threads, first.precision, streams=workers)
+    # the start's log tells how the model was first loaded (compiled, or from the cache); the
+    # shared one then loads the same blob from the cache
+    shared.from_cache, shared.seconds = first.from_cache, first.seconds + shared.seconds
+    return EnginePool([shared] + [shared.sharing() for _ in range(workers - 1)])
 
 
 def make_engine(backend: str, path: Any, device: str = 'cpu', threads: int | None = None,

@@ -12,8 +12,8 @@ warning.
 """
 from __future__ import annotations
 
+import copy
 import logging
-import queue
 import sys
 import threading
 import time
@@ -122,9 +122,9 @@ def _cache_files(folder: Path) -> dict[Path, float]:
 class OpenVinoEngine:
     """A model compiled by OpenVINO for one device, precision and thread count.
 
-    ``streams`` callers may run it at once (a node's workers): the model is compiled once, with
-    a stream of ``threads`` threads and an infer request for each. ``from_cache`` says whether
-    it was loaded from the model cache rather than compiled.
+    ``streams``: the model is compiled with this many streams of ``threads`` threads each, so
+    that as many engines, ``sharing()`` it with an infer request each, run at once (a node's
+    workers). ``from_cache`` says whether it was loaded from the model cache, not compiled.
     """
 
     def __init__(self, path: str | Path, device: str = 'cpu', threads: int | None = None,
@@ -147,10 +147,7 @@ class OpenVinoEngine:
         self.compiled = self._compile(core, model, config)
         self.from_cache = bool(self.cache_dir) and self._loaded_from_cache()
         self.seconds = time.perf_counter() - start
-        self.requests = [self.compiled.create_infer_request() for _ in range(int(streams))]
-        self._free: queue.SimpleQueue = queue.SimpleQueue()
-        for request in self.requests:
-            self._free.put(request)
+        self.request = self.compiled.create_infer_request()
         log.debug('%s: OpenVINO %s %s, %d stream(s), %s in %.2f s', self.path.name, self.device,
                   precision, streams, 'loaded from cache' if self.from_cache else 'compiled',
                   self.seconds)
@@ -190,10 +187,12 @@ class OpenVinoEngine:
         for path in files:
             path.unlink(missing_ok=True)
 
+    def sharing(self) -> 'OpenVinoEngine':
+        """Another engine on the same compiled model, with an infer request of its own."""
+        other = copy.copy(self)
+        other.request = self.compiled.create_infer_request()
+        return other
+
     def __call__(self, batch: np.ndarray) -> list[np.ndarray]:
-        request = self._free.get()      # never waits: no more callers than streams
-        try:
-            outputs = request.infer({0: np.ascontiguousarray(batch, np.float32)})
-            return [np.asarray(outputs[out]) for out in self.compiled.outputs]
-        finally:
-            self._free.put(request)
+        outputs = self.request.infer({0: np.ascontiguousarray(batch, np.float32)})
+        return [np.asarray(outputs[out]) for out in self.compiled.outputs]

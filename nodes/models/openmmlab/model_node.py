@@ -13,9 +13,9 @@ machine's cores that the runtime allots this node (``NodeContext.cores``).
 
 Model nodes are reentrant: with ``workers: N`` (``auto``, the default: in replay mode, one
 single-thread worker per core, up to 4) the runtime runs N frames through the node at once,
-and each worker runs the model on its own: OpenVINO compiles it once with a stream and an
-infer request per worker; ONNX Runtime and MNN get an engine per worker (``EnginePool``). On PyTorch a node is not reentrant (mmdet's and
-mmpose's inference helpers are not known to be thread-safe), so it has one worker.
+and the node keeps one engine per worker (``EnginePool``; on OpenVINO they share one compiled
+model, with a stream and an infer request each). On PyTorch a node is not reentrant (mmdet's
+and mmpose's inference helpers are not known to be thread-safe), so it has one worker.
 """
 from __future__ import annotations
 

@@ -180,8 +180,10 @@ def test_workers_share_one_compiled_model_with_a_stream_each(model) -> None:
     from nodes.models.onnx.engines import engine_for_workers
     first = make_engine('openvino', model, 'cpu', threads=1, precision='f32')
     shared = engine_for_workers(2, first, 'openvino', model, 'cpu', threads=1)
-    assert shared is not first and len(shared.requests) == 2
-    assert shared.compiled.get_property('NUM_STREAMS') == 2
+    one, two = shared.engines
+    assert first not in shared.engines and one.compiled is two.compiled
+    assert one.request is not two.request
+    assert one.compiled.get_property('NUM_STREAMS') == 2
     batches = [np.random.default_rng(i).standard_normal((1, 3, 32, 32)).astype(np.float32)
                for i in range(8)]
     with ThreadPoolExecutor(2) as pool:
